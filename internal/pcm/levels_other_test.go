@@ -1,0 +1,6 @@
+//go:build !amd64 || noasm
+
+package pcm
+
+// forEachLevel runs f once: without assembly the fast path is the reference.
+func forEachLevel(f func(level string)) { f("generic") }

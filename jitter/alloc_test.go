@@ -1,0 +1,66 @@
+package jitter_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rtpmix/rtpmix/jitter"
+)
+
+// TestAllocs: Push and Pop allocate nothing, on the steady path and on every
+// refusal path (a flood of bad packets must not cost garbage either).
+var big = jitter.Packet{SSRC: 1, Payload: make([]byte, 1300)}
+
+func TestAllocs(t *testing.T) {
+	cases := []struct {
+		name string
+		// step is run AllocsPerRun times after a warm-up; i counts calls.
+		step func(b *jitter.Buffer, p *jitter.Packet, i int)
+	}{
+		{"push and pop", func(b *jitter.Buffer, p *jitter.Packet, i int) {
+			now := time.Duration(i) * ptime
+			p.SequenceNumber, p.Timestamp = uint16(i), uint32(i)*tick
+			_ = b.Push(now, p)
+			_ = b.Pop(now)
+		}},
+		{"push duplicate", func(b *jitter.Buffer, p *jitter.Packet, i int) {
+			p.SequenceNumber, p.Timestamp = 5, 5*tick
+			_ = b.Push(time.Duration(i)*time.Microsecond, p)
+		}},
+		{"push late", func(b *jitter.Buffer, p *jitter.Packet, i int) {
+			p.SequenceNumber, p.Timestamp = 0, 0
+			_ = b.Push(time.Duration(i)*time.Microsecond, p)
+		}},
+		{"push too large", func(b *jitter.Buffer, p *jitter.Packet, i int) {
+			_ = b.Push(0, &big)
+		}},
+		{"pop underrun", func(b *jitter.Buffer, p *jitter.Packet, i int) {
+			_ = b.Pop(time.Hour + time.Duration(i)*ptime)
+		}},
+		{"stats", func(b *jitter.Buffer, p *jitter.Packet, i int) {
+			_ = b.Stats()
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := jitter.New(jitter.Config{ClockRate: rate})
+			require.NoError(t, err)
+			p := &jitter.Packet{SSRC: 1, AudioLevel: -1, Payload: make([]byte, 160)}
+			// Warm up: a stream that has started and played.
+			for i := range 200 {
+				now := time.Duration(i) * ptime
+				p.SequenceNumber, p.Timestamp = uint16(i), uint32(i)*tick
+				_ = b.Push(now, p)
+				_ = b.Pop(now)
+			}
+			i := 200
+			allocs := testing.AllocsPerRun(1000, func() {
+				tc.step(b, p, i)
+				i++
+			})
+			require.Zero(t, allocs)
+		})
+	}
+}

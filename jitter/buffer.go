@@ -1,0 +1,524 @@
+package jitter
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/rtpmix/rtpmix/internal/seqnum"
+)
+
+// Slot states, in the low two bits of slot.state; the rest is the
+// sequence position (unwrapped, remapped across resyncs) the state is about.
+const (
+	stFull = 1 // the producer stored this position; the consumer may read it
+	stGone = 2 // the consumer passed this position without it (lost): a
+	//            packet that comes later is late
+)
+
+// Slot flag bits.
+const (
+	flagMarker = 1 << iota
+	flagVoice
+)
+
+// slot is one ring entry. The producer fills the plain fields and the
+// payload bytes, then publishes them with a compare-and-swap of state; the
+// consumer reads them only after loading that state, and the producer does
+// not touch the slot again until the consumer's head has passed it. The
+// struct fills a cache line so that neighbouring slots, written and read by
+// different cores, do not share one.
+type slot struct {
+	state   atomic.Uint64
+	ts      int64 // unwrapped, remapped timestamp
+	ssrc    uint32
+	origTS  uint32
+	origSeq uint16
+	n       uint16 // payload length
+	dur     uint32 // Packet.Duration, 0 if unknown
+	pt      uint8
+	level   int8
+	flags   uint8
+	_       [64 - 35]byte
+}
+
+// pad keeps fields written by different goroutines on different cache
+// lines (128 bytes, as sync.Pool does, because adjacent-line prefetch pairs
+// lines on x86).
+type pad [128]byte
+
+// seqBase is where the first packet's sequence number is placed; positions
+// below it (down to seqBase − Capacity/2) hold packets reordered before it.
+const seqBase = 1 << 24
+
+// Buffer is a single-producer, single-consumer adaptive jitter buffer.
+//
+// Concurrency contract: exactly one goroutine (the producer, typically the
+// one reading the socket) calls Push; exactly one goroutine (the consumer,
+// the mixer tick) calls Pop. The two may run at the same time without any
+// lock. Stats may be called from any goroutine at any time. Reset requires
+// exclusive access: neither Push nor Pop may run during it. New allocates
+// everything; Push and Pop never allocate.
+//
+// Both sides pass now, a time.Duration read from one shared monotonic clock
+// (or a virtual clock in tests): the producer the packet's arrival time, the
+// consumer the time the frame it pops starts to play.
+type Buffer struct {
+	cfg        Config
+	mask       uint64
+	capacity   uint64
+	maxPayload int
+	ring       []slot
+	data       []byte
+
+	nsPerTick     float64
+	ticksPerNs    float64
+	frameTicks    int64
+	maxFrameTicks int64
+	resyncNs      int64
+	resyncTicks   int64
+	minDelay      int64
+	maxDelay      int64
+	quietLevel    int8
+
+	_ pad
+	// Written by the producer only.
+	tail   atomic.Uint64 // newest stored position + 1, published every tailBatch (0: none yet)
+	target atomic.Int64  // target delay, ns
+	minT   atomic.Int64  // reference (minimum recent) transit, ns
+	jitter atomic.Uint64 // RFC 3550 jitter in ticks, float64 bits
+	drift  atomic.Uint64 // estimated sender clock rate error, float64 bits
+	pc     prodCounters
+
+	_ pad
+	// Written by the consumer only.
+	head   atomic.Uint64 // lowest position the consumer may still read
+	delay  atomic.Int64  // current delay, ns
+	frameT atomic.Int64  // packet duration in use, ticks
+	cc     consCounters
+
+	_ pad
+	p producer
+	_ pad
+	c consumer
+	_ pad
+}
+
+// Counters are single-writer atomics. On amd64 every atomic store is a
+// locked instruction, so the common path touches as few as it can: Push
+// counts only received (stored is derived from the refusals), Pop only
+// played (consumed is derived likewise).
+type prodCounters struct {
+	received, late, duplicate, reordered, overflow, invalid, resyncs, pending atomic.Uint64
+}
+
+type consCounters struct {
+	played, lost, late, concealed, dropped, inserted, removed atomic.Uint64
+}
+
+// inc adds one to a counter that only the calling goroutine writes: a plain
+// load and store, with no locked instruction.
+func inc(a *atomic.Uint64) { a.Store(a.Load() + 1) }
+
+func add(a *atomic.Uint64, n uint64) { a.Store(a.Load() + n) }
+
+// producer is state only Push touches.
+type producer struct {
+	started bool
+	ssrc    uint32
+	seq     seqnum.Unwrapper16
+	ts      seqnum.Unwrapper32
+	seqOff  int64 // position = unwrapped sequence number + seqOff
+	tsOff   int64 // timeline = unwrapped timestamp + tsOff
+	maxU    int64 // newest position stored
+	maxTS   int64 // its timeline timestamp
+	maxArr  int64 // its arrival
+	maxDur  int64 // its duration, ticks
+	head    uint64
+
+	// A packet far outside the stream waits here for a second one that
+	// confirms the jump before the buffer resyncs to it.
+	pend      Packet
+	pendBuf   []byte
+	pendArr   int64
+	pendValid bool
+
+	est estimator
+
+	tail uint64 // newest stored position + 1
+
+	// Values last published, to skip stores that would change nothing.
+	pubTail            uint64
+	pubTarget, pubMinT int64
+	pubSlope           float64
+	measured           uint64
+}
+
+// consumer is state only Pop touches.
+type consumer struct {
+	playing   bool
+	next      uint64 // next position to play
+	published uint64 // head as last stored
+	tail      uint64 // cached producer tail
+	playTS    int64  // playout cursor on the timeline, ticks
+	outBase   int64  // output clock: the audio handed out ends at
+	outTicks  int64  // outBase + outTicks (ns + ticks, to keep it exact)
+	learnt    int64  // packet duration in use, ticks
+	tol       int64  // timestamp slack treated as contiguous, ticks
+	cand      int64  // candidate new duration
+	candN     int
+	talking   bool
+	run       int64 // ticks concealed in a row
+	held      int64 // ticks played while holding the cursor for a missing packet
+	pubDelay  int64 // delay as last published
+	forcedAt  int64 // output time of the last drop of a packet that was not quiet
+
+	// Last played packet, to number the frames that are not packets.
+	ssrc   uint32
+	pt     uint8
+	tsOff  uint32 // sender timestamp − timeline timestamp
+	seqOff uint16 // sender sequence number − position
+}
+
+// New returns a Buffer for cfg, with all its memory allocated.
+func New(cfg Config) (*Buffer, error) {
+	cfg, err := cfg.normalized()
+	if err != nil {
+		return nil, err
+	}
+	b := &Buffer{
+		cfg:        cfg,
+		capacity:   uint64(cfg.Capacity),
+		mask:       uint64(cfg.Capacity - 1),
+		maxPayload: cfg.MaxPayload,
+		ring:       make([]slot, cfg.Capacity),
+		data:       make([]byte, cfg.Capacity*cfg.MaxPayload),
+		nsPerTick:  float64(time.Second) / float64(cfg.ClockRate),
+		ticksPerNs: float64(cfg.ClockRate) / float64(time.Second),
+		minDelay:   int64(cfg.MinDelay),
+		maxDelay:   int64(cfg.MaxDelay),
+		quietLevel: int8(cfg.QuietLevel),
+	}
+	b.frameTicks = b.nsToTicks(int64(cfg.FrameDuration))
+	b.maxFrameTicks = b.nsToTicks(int64(max(maxFrameTime, cfg.FrameDuration)))
+	b.resyncNs = int64(cfg.ResyncThreshold)
+	b.resyncTicks = b.nsToTicks(b.resyncNs)
+	b.p.pendBuf = make([]byte, cfg.MaxPayload)
+
+	e := &b.p.est
+	e.nsPerTick, e.ticksPerNs = b.nsPerTick, b.ticksPerNs
+	e.width = int64(bucketWidth)
+	e.minDelay, e.maxDelay, e.start = b.minDelay, b.maxDelay, int64(cfg.StartDelay)
+	e.jf = max(cfg.JitterFactor, 0)
+	e.hist.init(int(cfg.MaxDelay/bucketWidth)+2, cfg.Quantile, cfg.ForgetFactor)
+	// Enough entries for a window of 2.5 ms packets; a fuller window
+	// evicts its oldest entry, which only makes the minimum more recent.
+	winSize := 1
+	for winSize < int(cfg.Window/(2500*time.Microsecond))+1 {
+		winSize <<= 1
+	}
+	e.window = b.nsToTicks(int64(cfg.Window))
+	e.win.init(min(winSize, 4096), e.window)
+	b.Reset()
+	return b, nil
+}
+
+// Config returns the configuration in use, defaults filled in.
+func (b *Buffer) Config() Config { return b.cfg }
+
+// Reset empties the buffer and forgets everything learnt, keeping its
+// memory, so one Buffer can serve a new stream. It must not run
+// concurrently with Push or Pop (or another Reset); Stats may run.
+func (b *Buffer) Reset() {
+	for i := range b.ring {
+		b.ring[i].state.Store(0)
+	}
+	pendBuf, est := b.p.pendBuf, b.p.est
+	b.p = producer{pendBuf: pendBuf, est: est, pubTarget: int64(b.cfg.StartDelay)}
+	b.p.est.reset()
+	b.c = consumer{forcedAt: math.MinInt64 / 2}
+	h := uint64(seqBase) - b.capacity/2
+	b.p.head = h
+	b.c.next, b.c.published = h, h
+	b.c.learnt = b.frameTicks
+	b.c.tol = b.frameTicks / 4
+	b.head.Store(h)
+	b.tail.Store(0)
+	b.target.Store(int64(b.cfg.StartDelay))
+	b.minT.Store(0)
+	b.jitter.Store(0)
+	b.drift.Store(0)
+	b.delay.Store(0)
+	b.frameT.Store(b.frameTicks)
+	for _, a := range []*atomic.Uint64{
+		&b.pc.received, &b.pc.late, &b.pc.duplicate, &b.pc.reordered,
+		&b.pc.overflow, &b.pc.invalid, &b.pc.resyncs, &b.pc.pending,
+		&b.cc.played, &b.cc.lost, &b.cc.late, &b.cc.concealed, &b.cc.dropped,
+		&b.cc.inserted, &b.cc.removed,
+	} {
+		a.Store(0)
+	}
+}
+
+func (b *Buffer) ticksToNs(t int64) int64  { return int64(float64(t) * b.nsPerTick) }
+func (b *Buffer) nsToTicks(ns int64) int64 { return int64(float64(ns) * b.ticksPerNs) }
+
+// ---------------------------------------------------------------- producer
+
+// Push stores a copy of p, which arrived at now. Producer goroutine only.
+//
+// It returns ErrTooLarge, ErrLate, ErrDuplicate or ErrFull when it drops
+// the packet (each also counted in Stats). A packet far outside the stream
+// (another SSRC, or a jump in sequence number or timestamp beyond
+// Config.ResyncThreshold) is held until the next packet confirms the jump,
+// then the buffer resyncs to the new stream; until then Push returns nil
+// for it and an unconfirmed one is counted as Invalid.
+func (b *Buffer) Push(now time.Duration, p *Packet) error {
+	inc(&b.pc.received)
+	if p == nil {
+		inc(&b.pc.invalid)
+		return errNilPacket
+	}
+	if len(p.Payload) > b.maxPayload {
+		inc(&b.pc.invalid)
+		return ErrTooLarge
+	}
+	pr := &b.p
+	t := int64(now)
+	if !pr.started {
+		pr.started = true
+		pr.ssrc = p.SSRC
+		pr.seqOff = seqBase - pr.seq.Unwrap(p.SequenceNumber)
+		// Place the first timestamp at its arrival time, so transits start
+		// near zero and stay small numbers.
+		pr.tsOff = b.nsToTicks(t) - pr.ts.Unwrap(p.Timestamp)
+		pr.maxU = seqBase - 1
+		return b.insert(t, p, seqBase, b.nsToTicks(t))
+	}
+	return b.push(t, p)
+}
+
+// push handles a packet once the stream has started.
+func (b *Buffer) push(t int64, p *Packet) error {
+	pr := &b.p
+	if p.SSRC != pr.ssrc {
+		return b.probe(t, p)
+	}
+	u := pr.seq.Peek(p.SequenceNumber) + pr.seqOff
+	tsu := pr.ts.Peek(p.Timestamp) + pr.tsOff
+	if b.jumped(t, u, tsu) {
+		return b.probe(t, p)
+	}
+	if pr.pendValid {
+		// The stream went on as before: the held packet was a stray.
+		pr.pendValid = false
+		b.pc.pending.Store(0)
+		inc(&b.pc.invalid)
+	}
+	pr.seq.Unwrap(p.SequenceNumber)
+	pr.ts.Unwrap(p.Timestamp)
+	return b.insert(t, p, u, tsu)
+}
+
+// jumped reports whether position u with timeline timestamp tsu, arriving
+// at t, is too far from the stream to be the same one.
+func (b *Buffer) jumped(t, u, tsu int64) bool {
+	pr := &b.p
+	du := u - pr.maxU
+	c := int64(b.capacity)
+	if du > c {
+		return true // further ahead than the ring can hold
+	}
+	dts := b.ticksToNs(tsu - pr.maxTS)
+	if du < -c && dts >= 0 {
+		// Far behind in sequence but not in time: the counter restarted.
+		// (Far behind in both is just a very late packet.)
+		return true
+	}
+	if du > 0 {
+		// A newer packet: its timestamp must advance about as much as the
+		// arrival clock did (long silences included); a 1% drift over a
+		// minute of silence is 600 ms, well inside the threshold.
+		m := dts - (t - pr.maxArr)
+		return m > b.resyncNs || m < -b.resyncNs
+	}
+	// An older packet: its timestamp must lie a little behind the newest.
+	return dts > b.resyncNs || dts < -b.resyncNs+du*b.ticksToNs(b.maxFrameTicks)
+}
+
+// probe holds a packet that does not fit the stream until the next one
+// shows whether it starts a new stream.
+func (b *Buffer) probe(t int64, p *Packet) error {
+	pr := &b.p
+	if pr.pendValid && p.SSRC == pr.pend.SSRC && p.SequenceNumber == pr.pend.SequenceNumber+1 {
+		dts := int64(seqnum.Diff32(p.Timestamp, pr.pend.Timestamp))
+		m := b.ticksToNs(dts) - (t - pr.pendArr)
+		if dts >= 0 && dts <= b.resyncTicks && m <= b.resyncNs && m >= -b.resyncNs {
+			b.resync()
+			return b.push(t, p)
+		}
+	}
+	if pr.pendValid {
+		inc(&b.pc.invalid)
+	}
+	pr.pend = *p
+	pr.pend.Payload = pr.pendBuf[:copy(pr.pendBuf, p.Payload)]
+	pr.pendArr = t
+	pr.pendValid = true
+	b.pc.pending.Store(1)
+	return nil
+}
+
+// resync maps the held packet's stream onto the positions and timeline
+// right after the old one, so the consumer plays what it still holds of the
+// old stream and then the new one, without a seam in its state. The
+// timeline position is chosen so the new stream's first packet counts as
+// one of the fastest (its transit equals the reference), or, when old audio
+// is still queued, right after it.
+func (b *Buffer) resync() {
+	pr := &b.p
+	pd := &pr.pend
+	pr.pendValid = false
+	b.pc.pending.Store(0)
+	inc(&b.pc.resyncs)
+
+	u := pr.maxU + 1
+	pr.seq.Reset()
+	pr.seqOff = u - pr.seq.Unwrap(pd.SequenceNumber)
+	pr.ts.Reset()
+	fresh := b.nsToTicks(pr.pendArr - pr.est.minT)
+	tsu := max(fresh, pr.maxTS+pr.maxDur)
+	pr.tsOff = tsu - pr.ts.Unwrap(pd.Timestamp)
+	pr.ssrc = pd.SSRC
+	pr.est.restart()
+	// Whatever happens to the held packet is counted; the confirming one
+	// goes in regardless.
+	_ = b.insert(pr.pendArr, pd, u, tsu)
+}
+
+// insert stores a packet at position u, timeline timestamp tsu.
+func (b *Buffer) insert(t int64, p *Packet, u, tsu int64) error {
+	pr := &b.p
+	uu := uint64(u)
+	h := pr.head
+	if uu < h || uu >= h+b.capacity {
+		// Only now look at the consumer's line: the cached head is
+		// behind the real one, so a position at or above it that fits is
+		// still free.
+		h = b.head.Load()
+		pr.head = h
+	}
+	s := &b.ring[uu&b.mask]
+	if uu < h {
+		return b.refuse(t, s, u, tsu)
+	}
+	if uu >= h+b.capacity {
+		inc(&b.pc.overflow)
+		// Still the stream's newest packet: the next ones are measured
+		// from it, so a stalled consumer does not make them look like a
+		// jump.
+		if u > pr.maxU {
+			pr.maxU, pr.maxTS, pr.maxArr, pr.maxDur = u, tsu, t, b.durOf(p)
+		}
+		b.measure(t, u, tsu)
+		return ErrFull
+	}
+	w := s.state.Load()
+	if w>>2 >= uu {
+		return b.refuse(t, s, u, tsu)
+	}
+	s.ts = tsu
+	s.ssrc = p.SSRC
+	s.origTS = p.Timestamp
+	s.origSeq = p.SequenceNumber
+	s.pt = p.PayloadType
+	s.level = p.AudioLevel
+	s.flags = 0
+	if p.Marker {
+		s.flags |= flagMarker
+	}
+	if p.Voice {
+		s.flags |= flagVoice
+	}
+	s.dur = 0
+	if int64(p.Duration) <= b.maxFrameTicks {
+		s.dur = p.Duration
+	}
+	off := int(uu&b.mask) * b.maxPayload
+	s.n = uint16(copy(b.data[off:off+b.maxPayload], p.Payload))
+	if !s.state.CompareAndSwap(w, uu<<2|stFull) {
+		// The consumer gave this position up as lost a moment ago.
+		return b.refuse(t, s, u, tsu)
+	}
+	if u > pr.maxU {
+		pr.maxU, pr.maxTS, pr.maxArr, pr.maxDur = u, tsu, t, b.durOf(p)
+	} else if u < pr.maxU {
+		inc(&b.pc.reordered)
+	}
+	if uu >= pr.tail {
+		pr.tail = uu + 1
+		// Published every few positions: the consumer looks that far past
+		// it in the slots themselves.
+		if pr.tail-pr.pubTail >= tailBatch {
+			pr.pubTail = pr.tail
+			b.tail.Store(pr.tail)
+		}
+	}
+	b.measure(t, u, tsu)
+	return nil
+}
+
+// durOf returns the ticks a packet covers as far as the producer knows.
+func (b *Buffer) durOf(p *Packet) int64 {
+	if p.Duration > 0 && int64(p.Duration) <= b.maxFrameTicks {
+		return int64(p.Duration)
+	}
+	return b.frameTicks
+}
+
+// refuse classifies a packet whose position the consumer has passed or
+// that is already stored.
+func (b *Buffer) refuse(t int64, s *slot, u, tsu int64) error {
+	if s.state.Load() == uint64(u)<<2|stFull {
+		inc(&b.pc.duplicate)
+		return ErrDuplicate
+	}
+	inc(&b.pc.late)
+	if u < b.p.maxU {
+		inc(&b.pc.reordered)
+	}
+	// A late packet is the strongest evidence that the delay is short.
+	b.measure(t, u, tsu)
+	return ErrLate
+}
+
+func (b *Buffer) measure(t, u, tsu int64) {
+	pr := &b.p
+	e := &pr.est
+	target, minT := e.add(t, u, tsu)
+	if e.stepOn && int64(b.head.Load()) <= e.stepU {
+		// The path got shorter, but the consumer is still playing
+		// packets that came the old way: keep steering by the old floor
+		// until it reaches the first that came the new way, or it would
+		// shed delay those packets still need.
+		minT = e.stepFloor
+	}
+	// Publish only what changed (each store is a locked instruction);
+	// the jitter, for Stats only, every few packets.
+	if target != pr.pubTarget {
+		pr.pubTarget = target
+		b.target.Store(target)
+	}
+	if minT != pr.pubMinT {
+		pr.pubMinT = minT
+		b.minT.Store(minT)
+	}
+	if pr.measured++; pr.measured%8 == 0 {
+		b.jitter.Store(math.Float64bits(e.jitter))
+	}
+	if e.slope != pr.pubSlope {
+		pr.pubSlope = e.slope
+		// The transit floor falls as a fast sender clock runs ahead.
+		b.drift.Store(math.Float64bits(-e.slope))
+	}
+}

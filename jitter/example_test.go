@@ -1,0 +1,85 @@
+package jitter_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rtpmix/rtpmix/jitter"
+)
+
+// A receiver pushes packets as they arrive; the mixer pops a frame every
+// 20 ms tick. Packet 2 is lost; packet 3 is already buffered when its turn
+// comes, so the lost frame carries it for Opus in-band FEC.
+func Example() {
+	b, err := jitter.New(jitter.Config{ClockRate: 8000, StartDelay: 40 * time.Millisecond})
+	if err != nil {
+		panic(err)
+	}
+	const ptime = 20 * time.Millisecond
+	for i := range 6 {
+		if i == 2 {
+			continue // lost on the way
+		}
+		p := &jitter.Packet{
+			SSRC:           0x1234,
+			SequenceNumber: uint16(100 + i),
+			Timestamp:      uint32(8000 + 160*i),
+			AudioLevel:     -1,
+			Payload:        []byte{byte(i)},
+		}
+		// Every packet takes 30 ms to arrive.
+		if err := b.Push(time.Duration(i)*ptime+30*time.Millisecond, p); err != nil {
+			panic(err)
+		}
+	}
+	for tick := range 9 {
+		now := time.Duration(tick)*ptime + 30*time.Millisecond
+		f := b.Pop(now)
+		switch f.Kind {
+		case jitter.KindPacket:
+			fmt.Printf("t=%v packet %d, payload %v\n", now, f.SequenceNumber, f.Payload)
+		case jitter.KindLost:
+			fmt.Printf("t=%v lost %d, next buffered: %v\n", now, f.SequenceNumber, f.NextAvailable)
+		default:
+			fmt.Printf("t=%v %v\n", now, f.Kind)
+		}
+	}
+	st := b.Stats()
+	fmt.Println("played", st.Played, "lost", st.Lost)
+	// Output:
+	// t=30ms empty
+	// t=50ms empty
+	// t=70ms packet 100, payload [0]
+	// t=90ms packet 101, payload [1]
+	// t=110ms lost 102, next buffered: true
+	// t=130ms packet 103, payload [3]
+	// t=150ms packet 104, payload [4]
+	// t=170ms packet 105, payload [5]
+	// t=190ms conceal
+	// played 5 lost 1
+}
+
+// A mixer whose tick is longer than the packets pops until the tick is
+// covered; Duration says how much audio each frame stands for.
+func ExampleBuffer_Pop() {
+	b, _ := jitter.New(jitter.Config{ClockRate: 48000, StartDelay: 20 * time.Millisecond})
+	for i := range 6 { // 20 ms Opus packets, 960 ticks each
+		p := &jitter.Packet{SequenceNumber: uint16(i), Timestamp: uint32(960 * i), AudioLevel: -1, Payload: []byte{1}}
+		_ = b.Push(time.Duration(i)*20*time.Millisecond, p)
+	}
+	const tick = 2880 // the mixer runs 60 ms ticks
+	now := 20 * time.Millisecond
+	var have uint32
+	for have < tick {
+		f := b.Pop(now) // the same now for every Pop of one tick
+		if f.Kind == jitter.KindEmpty {
+			break // nothing yet: play silence for the rest of the tick
+		}
+		fmt.Println(f.Kind, f.SequenceNumber, f.Duration)
+		have += f.Duration
+	}
+	// Output:
+	// packet 0 960
+	// packet 1 960
+	// packet 2 960
+}

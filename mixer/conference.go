@@ -1,0 +1,559 @@
+package mixer
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/codec/resample"
+	"github.com/rtpmix/rtpmix/internal/pcm"
+	"github.com/rtpmix/rtpmix/jitter"
+	"github.com/rtpmix/rtpmix/srtp"
+)
+
+// Conference mixes its participants every tick.
+//
+// Concurrency: Join, Participants, Stats, Events and Close may be called
+// from any goroutine. Tick must be called from one goroutine at a time (the
+// Engine does it); it never waits for the other calls: they queue changes
+// that the next tick applies.
+type Conference struct {
+	cfg ConferenceConfig
+
+	mu      sync.Mutex
+	pending []func(*Conference, time.Duration)
+	hasPend atomic.Bool
+	list    []*Participant // snapshot for Participants, under mu
+	ids     map[string]bool
+	nextID  int
+	closed  bool
+
+	regroup       atomic.Bool
+	events        chan Event
+	eventsDropped atomic.Uint64
+
+	// managed: ticked by an Engine, which enables overload control.
+	managed bool
+
+	// Tick state, owned by the ticking goroutine.
+	rate      int
+	frame     int
+	parts     []*Participant
+	speakers  []*Participant // selected, at most the effective max
+	mixSet    []*Participant // speakers plus those ramping out this tick
+	groups    map[groupKey]*encodeGroup
+	groupList []*encodeGroup
+	acc       []int32
+	csrc      []uint32
+	csrcLvl   []uint8
+	degrade   int
+	overTicks int
+	okTicks   int
+	now       time.Duration
+
+	timing   timingHist
+	overruns atomic.Uint64
+	degraded atomic.Int32
+	numParts atomic.Int32
+	numSpk   atomic.Int32
+	curRate  atomic.Int32
+	ticks    atomic.Uint64
+}
+
+// maxFrame is the largest tick at the highest rate: 60 ms at 48 kHz.
+const maxFrame = 48000 * 60 / 1000
+
+// maxDecoded is the longest frame a decoder may return: 120 ms at 48 kHz.
+const maxDecoded = 48000 * 120 / 1000
+
+// NewConference validates cfg and returns a conference ready for Join and
+// Tick. To run it on real time, create it through an Engine instead.
+func NewConference(cfg ConferenceConfig) (*Conference, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &Conference{
+		cfg:     cfg,
+		ids:     make(map[string]bool),
+		events:  make(chan Event, cfg.EventBuffer),
+		groups:  make(map[groupKey]*encodeGroup),
+		acc:     make([]int32, maxFrame),
+		csrc:    make([]uint32, 0, 2*maxCSRC),
+		csrcLvl: make([]uint8, 0, 2*maxCSRC),
+	}
+	c.setRate(cfg.SampleRate)
+	if c.rate == 0 {
+		c.setRate(8000) // until someone joins
+	}
+	return c, nil
+}
+
+// Name returns the configured name.
+func (c *Conference) Name() string { return c.cfg.Name }
+
+// Config returns the configuration with defaults applied.
+func (c *Conference) Config() ConferenceConfig { return c.cfg }
+
+// Events delivers joined, left, talking and overload events. The tick never
+// blocks on it: when the reader falls behind, events are dropped and counted
+// in ConferenceStats.EventsDropped.
+func (c *Conference) Events() <-chan Event { return c.events }
+
+func (c *Conference) setRate(r int) {
+	c.rate = r
+	c.frame = codec.FrameSamples(r, c.cfg.Ptime)
+	c.curRate.Store(int32(r))
+}
+
+// enqueue queues a change for the next tick.
+func (c *Conference) enqueue(f func(*Conference, time.Duration)) {
+	c.mu.Lock()
+	c.pending = append(c.pending, f)
+	c.mu.Unlock()
+	c.hasPend.Store(true)
+}
+
+// Join adds a participant. Codecs, SRTP contexts and the jitter buffer are
+// built here, in the caller's goroutine, so errors come back at once; the
+// participant is mixed from the next tick. WriteRTP may be called as soon as
+// Join returns.
+func (c *Conference) Join(cfg ParticipantConfig) (*Participant, error) {
+	if cfg.In.Name == "" || cfg.Out.Name == "" {
+		return nil, fmt.Errorf("%w: participant needs In and Out formats", errConfig)
+	}
+	if _, ok := codec.Lookup(cfg.In.SDPName()); !ok {
+		return nil, fmt.Errorf("mixer: inbound %w: %s", codec.ErrUnknownFormat, cfg.In.SDPName())
+	}
+	if _, ok := codec.Lookup(cfg.Out.SDPName()); !ok {
+		return nil, fmt.Errorf("mixer: outbound %w: %s", codec.ErrUnknownFormat, cfg.Out.SDPName())
+	}
+	if cfg.InPayloadType > 127 || cfg.OutPayloadType > 127 || cfg.CNPayloadType > 127 {
+		return nil, fmt.Errorf("%w: payload types must be 0..127", errConfig)
+	}
+	if cfg.InAudioLevelID > 14 || cfg.OutAudioLevelID > 14 || cfg.OutCSRCLevelsID > 14 {
+		return nil, fmt.Errorf("%w: one-byte extension IDs are 1..14", errConfig)
+	}
+	gIn, err := gainQ16(cfg.GainIn)
+	if err != nil {
+		return nil, err
+	}
+	gOut, err := gainQ16(cfg.GainOut)
+	if err != nil {
+		return nil, err
+	}
+
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if cfg.ID == "" {
+		for {
+			c.nextID++
+			cfg.ID = fmt.Sprintf("p%d", c.nextID)
+			if !c.ids[cfg.ID] {
+				break
+			}
+		}
+	}
+	if c.ids[cfg.ID] {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: %q", ErrDuplicateID, cfg.ID)
+	}
+	c.ids[cfg.ID] = true
+	rate := int(c.curRate.Load())
+	c.mu.Unlock()
+
+	p, err := c.newParticipant(cfg, gIn, gOut, rate)
+	if err != nil {
+		c.mu.Lock()
+		delete(c.ids, cfg.ID)
+		c.mu.Unlock()
+		return nil, err
+	}
+	c.mu.Lock()
+	c.list = append(c.list[:len(c.list):len(c.list)], p)
+	c.mu.Unlock()
+	c.enqueue(func(c *Conference, now time.Duration) { c.add(p, now) })
+	return p, nil
+}
+
+func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate int) (*Participant, error) {
+	p := &Participant{conf: c, id: cfg.ID, cfg: cfg}
+	p.gainIn.Store(gIn)
+	p.gainOut.Store(gOut)
+	p.muted.Store(cfg.Muted)
+	p.deaf.Store(cfg.Deaf)
+	p.level, p.smooth = 127, 127
+	p.stats.level.Store(127)
+
+	jc := mergeJitter(c.cfg.Jitter, cfg.Jitter)
+	jc.ClockRate = cfg.In.ClockRate
+	jb, err := jitter.New(jc)
+	if err != nil {
+		return nil, fmt.Errorf("mixer: participant %s: %w", cfg.ID, err)
+	}
+	p.jb = jb
+	if cfg.InSRTP != nil {
+		var opts []srtp.Option
+		switch w := cfg.SRTPReplayWindow; {
+		case w < 0:
+			opts = append(opts, srtp.ReplayWindow(0))
+		case w > 0:
+			opts = append(opts, srtp.ReplayWindow(w))
+		}
+		u, err := srtp.NewUnprotector(*cfg.InSRTP, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("mixer: participant %s inbound SRTP: %w", cfg.ID, err)
+		}
+		p.unprotect = u
+	}
+	if cfg.OutSRTP != nil {
+		pr, err := srtp.NewProtector(*cfg.OutSRTP)
+		if err != nil {
+			return nil, fmt.Errorf("mixer: participant %s outbound SRTP: %w", cfg.ID, err)
+		}
+		p.protect = pr
+	}
+	p.out.ssrc = cfg.SSRC
+	for p.out.ssrc == 0 {
+		p.out.ssrc = rand.Uint32()
+	}
+	p.out.seq = uint16(rand.Uint32())
+	p.out.ts = rand.Uint32()
+	p.out.tsStep = uint32(cfg.Out.FrameSamples(c.cfg.Ptime))
+	p.out.marker = true
+	p.pkt = make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)
+	p.payload = make([]byte, 0, maxPayload)
+	p.arena = make([]byte, 0, maxPending*2*maxPayload)
+	p.pcmFrame = make([]int16, maxFrame)
+	p.contrib = make([]int16, maxFrame)
+	p.mix = make([]int16, maxFrame)
+	p.resBuf = make([]int16, 0, maxFrame)
+	p.fifo = make([]int16, maxDecoded+maxFrame)
+	p.decBuf = make([]int16, 0, maxDecoded)
+	if err := p.setup(rate, c.cfg.Ptime); err != nil {
+		return nil, fmt.Errorf("mixer: participant %s: %w", cfg.ID, err)
+	}
+	return p, nil
+}
+
+// DefaultComplexity is the encoder complexity the mixer uses when a
+// participant's Encoder config leaves it 0.
+const DefaultComplexity = 5
+
+// maxPayload bounds an encoded frame; srtpOverhead is room for the
+// authentication tag (and MKI) that protect appends.
+const (
+	maxPayload   = 1500
+	srtpOverhead = 32
+)
+
+func mergeJitter(base, over jitter.Config) jitter.Config {
+	if over.FrameDuration != 0 {
+		base.FrameDuration = over.FrameDuration
+	}
+	if over.Capacity != 0 {
+		base.Capacity = over.Capacity
+	}
+	if over.MaxPayload != 0 {
+		base.MaxPayload = over.MaxPayload
+	}
+	if over.MinDelay != 0 {
+		base.MinDelay = over.MinDelay
+	}
+	if over.MaxDelay != 0 {
+		base.MaxDelay = over.MaxDelay
+	}
+	if over.StartDelay != 0 {
+		base.StartDelay = over.StartDelay
+	}
+	return base
+}
+
+// setup builds the decoder, encoder and resamplers for the conference rate.
+// It runs at Join (in the caller's goroutine, before the participant is
+// shared) and in the tick when the automatic rate changes.
+func (p *Participant) setup(rate int, ptime time.Duration) error {
+	if p.rate == rate && p.dec != nil {
+		return nil
+	}
+	// Decode straight at the conference rate when the codec can (Opus
+	// decodes at 8–48 kHz); otherwise at its own rate and resample.
+	dec, err := codec.NewDecoder(p.cfg.In.SDPName(), codec.Config{SampleRate: rate, Channels: 1, Ptime: ptime})
+	if err != nil {
+		dec, err = codec.NewDecoder(p.cfg.In.SDPName(), codec.Config{Channels: 1, Ptime: ptime})
+		if err != nil {
+			return fmt.Errorf("inbound decoder: %w", err)
+		}
+	}
+	p.dec = dec
+	p.fec, _ = dec.(codec.FECDecoder)
+	p.decRate = dec.SampleRate()
+	p.inRes = nil
+	if p.decRate != rate {
+		if p.inRes, err = resample.New(p.decRate, rate, 1); err != nil {
+			return fmt.Errorf("inbound resampler: %w", err)
+		}
+	}
+	p.encRate = encoderRate(p.cfg.Out, rate)
+	p.outRes = nil
+	if p.encRate != rate {
+		if p.outRes, err = resample.New(rate, p.encRate, 1); err != nil {
+			return fmt.Errorf("outbound resampler: %w", err)
+		}
+	}
+	// The own encoder serves the participant while it speaks (its mix
+	// leaves its own voice out, so it cannot share the group's encoder).
+	if p.enc, err = newEncoder(p.cfg.Out, p.cfg.Encoder, rate, ptime); err != nil {
+		return err
+	}
+	p.rate = rate
+	p.frame = codec.FrameSamples(rate, ptime)
+	p.fifoLen, p.owed = 0, 0
+	p.limiter = newLimiter(rate)
+	return nil
+}
+
+func newEncoder(out codec.Format, ec codec.Config, rate int, ptime time.Duration) (codec.Encoder, error) {
+	if ec.Complexity == 0 {
+		// libopus's default (9) costs about 300 µs per 20 ms frame here;
+		// 5 costs a third of that with little audible difference for speech.
+		ec.Complexity = DefaultComplexity
+	}
+	ec.SampleRate = encoderRate(out, rate)
+	ec.Channels = 1
+	ec.Ptime = ptime
+	enc, err := codec.NewEncoder(out.SDPName(), ec)
+	if err != nil {
+		return nil, fmt.Errorf("outbound encoder: %w", err)
+	}
+	return enc, nil
+}
+
+// newLimiter returns the output limiter for a conference rate.
+func newLimiter(rate int) pcm.Limiter {
+	l, err := pcm.NewLimiter(pcm.LimiterConfig{SampleRate: rate})
+	if err != nil {
+		return pcm.Limiter{} // the 48 kHz defaults; rates are validated before this
+	}
+	return *l
+}
+
+// encoderRate is the PCM rate an encoder for f takes in a conference at
+// rate: Opus encodes any of the conference rates directly, G.711 needs 8 kHz.
+func encoderRate(f codec.Format, rate int) int {
+	if f.ClockRate == 48000 { // Opus: 8, 12, 16, 24 or 48 kHz input
+		return rate
+	}
+	return f.ClockRate
+}
+
+// naturalRate is the audio bandwidth a format carries, for the automatic
+// conference rate.
+func naturalRate(f codec.Format) int {
+	r := f.ClockRate
+	if r > 48000 {
+		r = 48000
+	}
+	return r
+}
+
+// add runs in the tick: the participant starts being mixed.
+func (c *Conference) add(p *Participant, now time.Duration) {
+	c.parts = append(c.parts, p)
+	c.numParts.Store(int32(len(c.parts)))
+	c.updateRate()
+	if p.rate != c.rate {
+		if err := p.setup(c.rate, c.cfg.Ptime); err != nil {
+			// Join built the same codecs at another rate, so this cannot
+			// fail for a registered codec; keep the participant silent
+			// rather than crash the room.
+			p.stats.decodeErrors.Add(1)
+		}
+	}
+	c.assignGroup(p)
+	c.emit(Event{Type: Joined, Participant: p.id, At: now})
+}
+
+// remove runs in the tick: the participant stops being mixed and its
+// resources are released.
+func (c *Conference) remove(p *Participant, now time.Duration) {
+	c.parts = deleteP(c.parts, p)
+	c.speakers = deleteP(c.speakers, p)
+	c.numParts.Store(int32(len(c.parts)))
+	if g := p.group; g != nil {
+		p.group = nil
+		g.refs--
+		if g.refs == 0 {
+			delete(c.groups, g.key)
+			c.groupList = deleteG(c.groupList, g)
+		}
+	}
+	if p.talking {
+		c.emit(Event{Type: TalkingStopped, Participant: p.id, At: now, Level: int(p.smooth)})
+	}
+	c.mu.Lock()
+	delete(c.ids, p.id)
+	for i, q := range c.list {
+		if q == p {
+			c.list = append(c.list[:i:i], c.list[i+1:]...)
+			break
+		}
+	}
+	c.mu.Unlock()
+	c.updateRate()
+	c.emit(Event{Type: Left, Participant: p.id, At: now})
+}
+
+func deleteP(s []*Participant, p *Participant) []*Participant {
+	for i, q := range s {
+		if q == p {
+			copy(s[i:], s[i+1:])
+			s[len(s)-1] = nil
+			return s[:len(s)-1]
+		}
+	}
+	return s
+}
+
+func deleteG(s []*encodeGroup, g *encodeGroup) []*encodeGroup {
+	for i, q := range s {
+		if q == g {
+			copy(s[i:], s[i+1:])
+			s[len(s)-1] = nil
+			return s[:len(s)-1]
+		}
+	}
+	return s
+}
+
+// updateRate recomputes the automatic conference rate and, when it changes,
+// rebuilds every participant's and group's codecs for it.
+func (c *Conference) updateRate() {
+	if c.cfg.SampleRate != 0 {
+		return
+	}
+	r := 8000
+	for _, p := range c.parts {
+		if n := naturalRate(p.cfg.In); n > r {
+			r = n
+		}
+		if n := naturalRate(p.cfg.Out); n > r {
+			r = n
+		}
+	}
+	if r > c.cfg.MaxSampleRate {
+		r = c.cfg.MaxSampleRate
+	}
+	for i := len(validRates) - 1; i >= 0; i-- { // round down to a rate we mix at
+		if validRates[i] <= r {
+			r = validRates[i]
+			break
+		}
+	}
+	if r == c.rate {
+		return
+	}
+	c.setRate(r)
+	for _, p := range c.parts {
+		if err := p.setup(r, c.cfg.Ptime); err != nil {
+			p.stats.decodeErrors.Add(1)
+		}
+	}
+	for _, g := range c.groupList {
+		g.setup(c, r)
+	}
+}
+
+// Participants returns the participants that have joined and not left.
+func (c *Conference) Participants() []*Participant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Participant(nil), c.list...)
+}
+
+// Participant returns the participant with the given ID, or nil.
+func (c *Conference) Participant(id string) *Participant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.list {
+		if p.id == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// ConferenceStats is a snapshot of a conference's state and tick timing.
+type ConferenceStats struct {
+	Name         string
+	SampleRate   int
+	Ptime        time.Duration
+	Participants int
+	Speakers     int
+	Ticks        uint64
+	// Timing of the work in each tick (not the wait between ticks).
+	Timing TimingStats
+	// Overruns counts ticks whose work exceeded OverloadShare of ptime
+	// (plus ticks the Engine had to skip). Degraded is how many speakers
+	// the overload controller has taken away (0: full service).
+	Overruns      uint64
+	Degraded      int
+	EventsDropped uint64
+}
+
+// Stats returns a snapshot. Safe from any goroutine.
+func (c *Conference) Stats() ConferenceStats {
+	return ConferenceStats{
+		Name:          c.cfg.Name,
+		SampleRate:    int(c.curRate.Load()),
+		Ptime:         c.cfg.Ptime,
+		Participants:  int(c.numParts.Load()),
+		Speakers:      int(c.numSpk.Load()),
+		Ticks:         c.ticks.Load(),
+		Timing:        c.timing.stats(),
+		Overruns:      c.overruns.Load(),
+		Degraded:      int(c.degraded.Load()),
+		EventsDropped: c.eventsDropped.Load(),
+	}
+}
+
+// Close makes every participant leave and refuses further joins. The next
+// tick releases them. Safe to call more than once.
+func (c *Conference) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	list := append([]*Participant(nil), c.list...)
+	c.mu.Unlock()
+	for _, p := range list {
+		p.Leave()
+	}
+}
+
+// applyPending runs the queued joins, leaves and regroupings.
+func (c *Conference) applyPending(now time.Duration) {
+	if c.hasPend.Load() {
+		c.mu.Lock()
+		ops := c.pending
+		c.pending = nil
+		c.hasPend.Store(false)
+		c.mu.Unlock()
+		for _, op := range ops {
+			op(c, now)
+		}
+	}
+	if c.regroup.Swap(false) {
+		for _, p := range c.parts {
+			c.assignGroup(p)
+		}
+	}
+}

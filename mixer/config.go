@@ -1,0 +1,240 @@
+package mixer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/jitter"
+	"github.com/rtpmix/rtpmix/srtp"
+)
+
+// SilenceMode says what listeners receive while nobody they can hear talks.
+type SilenceMode int
+
+const (
+	// SilenceFrames sends encoded digital silence every ptime: a continuous
+	// stream, which NATs and strict endpoints like.
+	SilenceFrames SilenceMode = iota
+	// ComfortNoise sends low-level noise (ConferenceConfig.ComfortNoiseLevel)
+	// so that listeners do not think the call dropped.
+	ComfortNoise
+	// DTX sends nothing while the mix is silent (Opus DTX semantics, RFC 3551
+	// silence suppression for G.711). Timestamps keep running, sequence
+	// numbers do not, and the first packet after the gap has the marker bit.
+	DTX
+)
+
+func (m SilenceMode) String() string {
+	switch m {
+	case SilenceFrames:
+		return "silence"
+	case ComfortNoise:
+		return "comfort-noise"
+	case DTX:
+		return "dtx"
+	}
+	return fmt.Sprintf("SilenceMode(%d)", int(m))
+}
+
+// TalkConfig tunes talking detection. Levels are RFC 6464 -dBov values:
+// 0 is the loudest, 127 silence, so "above" a threshold means a smaller
+// number.
+type TalkConfig struct {
+	// StartLevel: the smoothed level must be at least this loud to start
+	// talking. Default 45 (-45 dBov).
+	StartLevel int
+	// StopLevel: talking stops once the level stays quieter than this for
+	// HangOver. Default 52.
+	StopLevel int
+	// StartDelay: how long the level must stay above StartLevel. Default 40 ms.
+	StartDelay time.Duration
+	// HangOver: how long talking lasts after the level falls. Default 400 ms.
+	HangOver time.Duration
+}
+
+func (t TalkConfig) withDefaults() TalkConfig {
+	if t.StartLevel == 0 {
+		t.StartLevel = 45
+	}
+	if t.StopLevel == 0 {
+		t.StopLevel = t.StartLevel + 7
+	}
+	if t.StartDelay == 0 {
+		t.StartDelay = 40 * time.Millisecond
+	}
+	if t.HangOver == 0 {
+		t.HangOver = 400 * time.Millisecond
+	}
+	return t
+}
+
+// ConferenceConfig configures a Conference. The zero value is valid.
+type ConferenceConfig struct {
+	// Name identifies the conference in stats and events.
+	Name string
+	// SampleRate of the mix: 8000, 16000, 24000 or 48000. 0 chooses the
+	// highest rate among the participants' codecs, capped at MaxSampleRate,
+	// as Asterisk's automatic rate does; the rate changes on join and leave.
+	SampleRate int
+	// MaxSampleRate caps the automatic rate. Default 48000.
+	MaxSampleRate int
+	// Ptime is the tick and output packet duration: 10, 20, 40 or 60 ms.
+	// Default 20 ms.
+	Ptime time.Duration
+	// MaxSpeakers is how many talkers are mixed at once. Default 3.
+	MaxSpeakers int
+	// SwitchMargin (dB) and SwitchHold: a talker replaces the quietest
+	// speaker only when louder by this margin for this long, so speakers do
+	// not flap. Defaults 6 dB, 300 ms.
+	SwitchMargin int
+	SwitchHold   time.Duration
+	// Talk tunes talking detection.
+	Talk TalkConfig
+	// DisableLimiter turns the soft limiter off: outputs are hard clamped.
+	DisableLimiter bool
+	// Silence selects what is sent while a listener's mix is silent.
+	Silence SilenceMode
+	// ComfortNoiseLevel in -dBov for Silence == ComfortNoise. Default 70.
+	ComfortNoiseLevel int
+	// Jitter holds defaults for every participant's jitter buffer
+	// (ClockRate is set per participant).
+	Jitter jitter.Config
+	// OverloadShare is the share of ptime a tick may take before the
+	// conference degrades (fewer speakers). Default 0.8.
+	OverloadShare float64
+	// EventBuffer is the capacity of the Events channel. Default 256.
+	EventBuffer int
+	// Clock gives "now" for WriteRTP; default Monotonic. The Engine sets
+	// its own.
+	Clock func() time.Duration
+}
+
+var validRates = [...]int{8000, 16000, 24000, 48000}
+
+func (c ConferenceConfig) withDefaults() (ConferenceConfig, error) {
+	if c.MaxSampleRate == 0 {
+		c.MaxSampleRate = 48000
+	}
+	if c.Ptime == 0 {
+		c.Ptime = 20 * time.Millisecond
+	}
+	if c.MaxSpeakers == 0 {
+		c.MaxSpeakers = 3
+	}
+	if c.SwitchMargin == 0 {
+		c.SwitchMargin = 6
+	}
+	if c.SwitchHold == 0 {
+		c.SwitchHold = 300 * time.Millisecond
+	}
+	if c.ComfortNoiseLevel == 0 {
+		c.ComfortNoiseLevel = 70
+	}
+	if c.OverloadShare == 0 {
+		c.OverloadShare = 0.8
+	}
+	if c.EventBuffer == 0 {
+		c.EventBuffer = 256
+	}
+	if c.Clock == nil {
+		c.Clock = Monotonic
+	}
+	c.Talk = c.Talk.withDefaults()
+	switch c.Ptime {
+	case 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond:
+	default:
+		return c, fmt.Errorf("%w: ptime %v (want 10, 20, 40 or 60 ms)", errConfig, c.Ptime)
+	}
+	if c.SampleRate != 0 && !isValidRate(c.SampleRate) {
+		return c, fmt.Errorf("%w: sample rate %d (want 8000, 16000, 24000 or 48000)", errConfig, c.SampleRate)
+	}
+	if !isValidRate(c.MaxSampleRate) {
+		return c, fmt.Errorf("%w: max sample rate %d", errConfig, c.MaxSampleRate)
+	}
+	if c.MaxSpeakers < 1 || c.MaxSpeakers > maxCSRC {
+		return c, fmt.Errorf("%w: max speakers %d (want 1..%d)", errConfig, c.MaxSpeakers, maxCSRC)
+	}
+	if c.Talk.StartLevel < 0 || c.Talk.StartLevel > 127 || c.Talk.StopLevel < c.Talk.StartLevel || c.Talk.StopLevel > 127 {
+		return c, fmt.Errorf("%w: talk levels start %d stop %d (want 0 ≤ start ≤ stop ≤ 127)", errConfig, c.Talk.StartLevel, c.Talk.StopLevel)
+	}
+	if c.OverloadShare < 0 || c.OverloadShare > 1 {
+		return c, fmt.Errorf("%w: overload share %v", errConfig, c.OverloadShare)
+	}
+	return c, nil
+}
+
+func isValidRate(r int) bool {
+	for _, v := range validRates {
+		if v == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Sink receives a participant's outbound packets. WriteRTP is called from
+// the conference's tick goroutine; pkt is valid only during the call, so a
+// sink copies it or sends it at once, and must not block for long (a blocked
+// sink stalls the whole conference). Errors are counted, never fatal.
+type Sink interface {
+	WriteRTP(pkt []byte) error
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(pkt []byte) error
+
+// WriteRTP calls f.
+func (f SinkFunc) WriteRTP(pkt []byte) error { return f(pkt) }
+
+// ParticipantConfig describes one leg: what it sends us and what we send it.
+type ParticipantConfig struct {
+	// ID names the participant in events and stats; default "p<n>".
+	ID string
+
+	// In is the inbound codec (a registered format, e.g. g711.PCMU) and
+	// InPayloadType the payload type it arrives with. Packets with other
+	// payload types are dropped and counted, except CNPayloadType.
+	In            codec.Format
+	InPayloadType uint8
+	// CNPayloadType, when non-zero, marks RFC 3389 comfort noise packets,
+	// treated as a silence gap.
+	CNPayloadType uint8
+	// InAudioLevelID is the RFC 6464 extension ID the sender uses (from SDP
+	// a=extmap); 0 when it sends none and levels are computed from PCM.
+	InAudioLevelID uint8
+	// InSRTP, when set, holds the keys to unprotect inbound SRTP.
+	InSRTP *srtp.Keys
+	// SRTPReplayWindow is the inbound replay window in packets: 0 means
+	// the default (64), negative turns replay protection off.
+	SRTPReplayWindow int
+
+	// Out is the outbound codec, OutPayloadType its payload type, and
+	// Encoder its options (bitrate, complexity, FEC, DTX...). Out.ClockRate
+	// sets the RTP timestamp rate.
+	Out            codec.Format
+	OutPayloadType uint8
+	Encoder        codec.Config
+	// SSRC of the outbound stream; 0 picks a random one.
+	SSRC uint32
+	// OutAudioLevelID, when non-zero, adds the RFC 6464 level of the mix to
+	// outbound packets; OutCSRCLevelsID adds RFC 6465 levels per CSRC.
+	OutAudioLevelID uint8
+	OutCSRCLevelsID uint8
+	// OutSRTP, when set, holds the keys to protect outbound packets.
+	OutSRTP *srtp.Keys
+	// Sink receives outbound packets. Nil discards them (a listen-nothing
+	// leg, or a test that only counts).
+	Sink Sink
+
+	// ListenOnly participants are never mixed in (an audience). Muted ones
+	// are not heard; Deaf ones hear nothing.
+	ListenOnly, Muted, Deaf bool
+	// GainIn and GainOut in dB, applied to what the participant sends and
+	// to what it hears. Range -60..+24.
+	GainIn, GainOut float64
+
+	// Jitter overrides the conference's jitter buffer defaults when its
+	// fields are non-zero.
+	Jitter jitter.Config
+}

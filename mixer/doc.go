@@ -1,0 +1,55 @@
+// Package mixer is rtpmix's N-way conference mixer: participants send RTP or
+// SRTP in, each hears everyone else (mix-minus) in its own codec, rate and
+// RTP stream.
+//
+// # Cost model
+//
+// Codec work per tick grows with the number of speakers and output formats,
+// not with the number of participants:
+//
+//   - Every tick, each participant's jitter buffer is read and the RFC 6464
+//     audio level of its packets noted (cheap).
+//   - Up to MaxSpeakers loud talkers are chosen from those levels, with
+//     hysteresis so the set does not flap; only their packets are decoded.
+//     Senders without level headers are decoded to measure their level.
+//   - The speakers are summed once in int32. Each speaker hears the sum
+//     minus its own contribution, limited once, through its own encoder.
+//   - Every other participant is a listener: listeners with the same output
+//     format (codec, options, gain) share one mix, one resample and one
+//     encode. Only the RTP header and SRTP protection are per listener.
+//
+// So a 1000-party Opus room with three talkers decodes three streams and
+// encodes four, and spends the rest on packet work.
+//
+// # Streams
+//
+// Each participant's outbound stream has its own SSRC, sequence numbers and
+// timestamps, continuous across silence and across the switch between the
+// shared and its own encoder; the marker bit starts each talkspurt; the CSRC
+// list names the speakers heard, and RFC 6464 / RFC 6465 levels are added
+// when configured. While nobody is heard, ConferenceConfig.Silence chooses
+// digital silence, comfort noise or DTX (nothing sent).
+//
+// # Running
+//
+// A Conference is driven by Tick(now), every ptime, from one goroutine: that
+// is how tests and benchmarks run it in virtual time. An Engine runs many
+// conferences on a pool of workers against the monotonic clock, with
+// per-conference timing stats and overload control (a conference whose
+// ticks overrun sheds speakers, and ticks missed by a stall are skipped,
+// never queued, so latency does not pile up).
+//
+// # Concurrency
+//
+// Join, Leave, SetMuted, SetDeaf, SetGainIn/Out and all Stats calls are safe
+// from any goroutine while the conference ticks: changes are queued and
+// applied at the start of the next tick, and the tick never waits for them.
+// Participant.WriteRTP may be called from the goroutine that reads the
+// participant's socket; the jitter buffer between it and the tick is
+// lock-free. Events are delivered on a buffered channel and dropped (and
+// counted) rather than block the tick.
+//
+// The mixer depends only on package codec's registry: import
+// github.com/rtpmix/rtpmix/codec/g711 and .../codec/opus for the codecs you
+// need (opus needs cgo; everything else here builds without it).
+package mixer

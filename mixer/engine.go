@@ -1,0 +1,275 @@
+package mixer
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// EngineConfig configures an Engine. The zero value is valid.
+type EngineConfig struct {
+	// Workers is the number of goroutines ticking conferences. Default
+	// GOMAXPROCS. A conference always ticks on the same worker.
+	Workers int
+	// Clock is the monotonic clock ticks follow. Default Monotonic.
+	Clock func() time.Duration
+	// MaxLag is how far a conference may fall behind its schedule before
+	// the Engine skips ticks instead of catching up, so that latency never
+	// piles up after a stall. Default 100 ms.
+	MaxLag time.Duration
+}
+
+// Engine runs many conferences on a pool of worker goroutines, ticking each
+// every ptime on deadlines computed from its start (start + k·ptime), so
+// ticks do not drift however long each one takes.
+//
+// Concurrency: every method is safe from any goroutine.
+type Engine struct {
+	cfg     EngineConfig
+	workers []*worker
+	mu      sync.Mutex
+	where   map[*Conference]*worker
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+type worker struct {
+	e     *Engine
+	list  atomic.Pointer[[]*scheduled] // copy on write: the loop reads it without locks
+	mu    sync.Mutex                   // serialises writers of list
+	wake  chan struct{}
+	quit  chan struct{}
+	count atomic.Int32
+}
+
+type scheduled struct {
+	c       *Conference
+	next    time.Duration
+	removed atomic.Bool
+}
+
+// NewEngine starts the workers.
+func NewEngine(cfg EngineConfig) *Engine {
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = Monotonic
+	}
+	if cfg.MaxLag <= 0 {
+		cfg.MaxLag = 100 * time.Millisecond
+	}
+	e := &Engine{cfg: cfg, where: make(map[*Conference]*worker)}
+	for range cfg.Workers {
+		w := &worker{e: e, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+		empty := []*scheduled{}
+		w.list.Store(&empty)
+		e.workers = append(e.workers, w)
+		e.wg.Add(1)
+		go w.run()
+	}
+	return e
+}
+
+// NewConference creates a conference and starts ticking it on the least
+// loaded worker. Its Clock is the Engine's.
+func (e *Engine) NewConference(cfg ConferenceConfig) (*Conference, error) {
+	cfg.Clock = e.cfg.Clock
+	c, err := NewConference(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.managed = true
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	w := e.workers[0]
+	for _, x := range e.workers[1:] {
+		if x.count.Load() < w.count.Load() {
+			w = x
+		}
+	}
+	now := e.cfg.Clock()
+	p := c.cfg.Ptime
+	s := &scheduled{c: c, next: (now/p + 1) * p}
+	w.mu.Lock()
+	old := *w.list.Load()
+	list := append(old[:len(old):len(old)], s)
+	w.list.Store(&list)
+	w.mu.Unlock()
+	w.count.Add(1)
+	e.where[c] = w
+	w.poke()
+	return c, nil
+}
+
+// Remove stops ticking c and closes it: its participants leave (their Left
+// events are emitted) and it is dropped from its worker.
+func (e *Engine) Remove(c *Conference) {
+	e.mu.Lock()
+	w := e.where[c]
+	delete(e.where, c)
+	e.mu.Unlock()
+	if w == nil {
+		return
+	}
+	c.Close()
+	for _, s := range *w.list.Load() {
+		if s.c == c {
+			s.removed.Store(true)
+		}
+	}
+	w.poke()
+}
+
+// drop runs on the worker: a removed conference gets a last pass to apply
+// its leaves, then leaves the list.
+func (w *worker) drop(s *scheduled, now time.Duration) {
+	s.c.applyPending(now)
+	w.mu.Lock()
+	old := *w.list.Load()
+	list := make([]*scheduled, 0, len(old))
+	for _, x := range old {
+		if x != s {
+			list = append(list, x)
+		}
+	}
+	w.list.Store(&list)
+	w.mu.Unlock()
+	w.count.Add(-1)
+}
+
+// Conferences returns the conferences the Engine runs.
+func (e *Engine) Conferences() []*Conference {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*Conference, 0, len(e.where))
+	for c := range e.where {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Close stops every worker, closes every conference and returns when all is
+// done. Safe to call more than once.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	confs := make([]*Conference, 0, len(e.where))
+	for c := range e.where {
+		confs = append(confs, c)
+	}
+	e.mu.Unlock()
+	for _, w := range e.workers {
+		close(w.quit)
+	}
+	e.wg.Wait()
+	// The workers are gone, so this goroutine may run the conferences'
+	// pending leaves itself.
+	for _, c := range confs {
+		c.Close()
+		c.applyPending(e.cfg.Clock())
+	}
+	return nil
+}
+
+func (w *worker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) run() {
+	defer w.e.wg.Done()
+	clock, maxLag := w.e.cfg.Clock, w.e.cfg.MaxLag
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		earliest := time.Duration(-1)
+		for _, s := range *w.list.Load() {
+			if s.removed.Load() {
+				w.drop(s, clock())
+				continue
+			}
+			p := s.c.cfg.Ptime
+			now := clock()
+			if now >= s.next {
+				if lag := now - s.next; lag > maxLag {
+					// Stalled (suspended VM, GC storm, overload): skip
+					// rather than burst, so audio is not queued up.
+					skip := lag / p
+					s.next += skip * p
+					s.c.overruns.Add(uint64(skip))
+				}
+				s.c.Tick(now)
+				s.next += p
+			}
+			if earliest < 0 || s.next < earliest {
+				earliest = s.next
+			}
+		}
+		wait := time.Hour
+		if earliest >= 0 {
+			wait = earliest - clock()
+		}
+		if wait <= 0 {
+			select {
+			case <-w.quit:
+				return
+			default:
+				continue
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-w.wake:
+			if !timer.Stop() {
+				<-timer.C
+			}
+		case <-w.quit:
+			return
+		}
+	}
+}
+
+// checkOverload runs after each tick of a conference the Engine drives:
+// three ticks in a row over budget take one speaker away (down to one), and
+// five seconds comfortably under budget give one back. Hand-driven ticks
+// (tests, benchmarks) skip it so that they stay deterministic.
+func (c *Conference) checkOverload(work time.Duration, now time.Duration) {
+	budget := time.Duration(float64(c.cfg.Ptime) * c.cfg.OverloadShare)
+	if work > budget {
+		c.overruns.Add(1)
+		c.overTicks++
+		c.okTicks = 0
+		if c.overTicks >= 3 && c.degrade < c.cfg.MaxSpeakers-1 {
+			c.degrade++
+			c.overTicks = 0
+			c.emit(Event{Type: Overloaded, At: now,
+				Detail: fmt.Sprintf("tick took %v of a %v budget: max speakers now %d", work, budget, c.cfg.MaxSpeakers-c.degrade)})
+		}
+	} else {
+		c.overTicks = 0
+		if c.degrade > 0 && work < budget/2 {
+			c.okTicks++
+			if time.Duration(c.okTicks)*c.cfg.Ptime >= 5*time.Second {
+				c.degrade--
+				c.okTicks = 0
+				if c.degrade == 0 {
+					c.emit(Event{Type: Recovered, At: now, Detail: "full service"})
+				}
+			}
+		}
+	}
+	c.degraded.Store(int32(c.degrade))
+}

@@ -1,0 +1,95 @@
+package mixer
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestEngineTicksOnTime runs two conferences on real time for a short while:
+// they tick about every ptime, their stats fill in, and Close returns with
+// every participant gone.
+func TestEngineTicksOnTime(t *testing.T) {
+	e := NewEngine(EngineConfig{Workers: 2})
+	c1, err := e.NewConference(ConferenceConfig{Name: "one"})
+	require.NoError(t, err)
+	c2, err := e.NewConference(ConferenceConfig{Name: "two", Ptime: 10 * time.Millisecond})
+	require.NoError(t, err)
+	var got int
+	sink := SinkFunc(func(pkt []byte) error { got++; return nil })
+	_, err = c1.Join(ParticipantConfig{In: pcmu, Out: pcmu, Sink: sink})
+	require.NoError(t, err)
+	p2, err := c2.Join(ParticipantConfig{In: pcma, InPayloadType: 8, Out: pcma, OutPayloadType: 8})
+	require.NoError(t, err)
+
+	time.Sleep(400 * time.Millisecond)
+	s1, s2 := c1.Stats(), c2.Stats()
+	// Loose bounds: the machine may be loaded; what matters is that both
+	// tick at their own pace and never burst.
+	assert.InDelta(t, 20, float64(s1.Ticks), 12, "20 ms conference ticks")
+	assert.InDelta(t, 40, float64(s2.Ticks), 24, "10 ms conference ticks")
+	assert.Greater(t, s1.Timing.Ticks, uint64(0))
+	assert.Greater(t, s1.Timing.P99, time.Duration(0))
+	assert.Equal(t, 1, s1.Participants)
+	assert.Len(t, e.Conferences(), 2)
+
+	e.Remove(c2)
+	time.Sleep(50 * time.Millisecond)
+	assert.ErrorIs(t, p2.WriteRTP([]byte{0x80, 0}), ErrClosed)
+	assert.Len(t, e.Conferences(), 1)
+	ticks := c2.Stats().Ticks
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, ticks, c2.Stats().Ticks, "removed conference still ticking")
+
+	require.NoError(t, e.Close())
+	require.NoError(t, e.Close())
+	assert.Empty(t, c1.Participants())
+	_, err = e.NewConference(ConferenceConfig{})
+	assert.ErrorIs(t, err, ErrClosed)
+}
+
+// TestEngineSkipsAfterStall: when the clock jumps a second ahead (a stall),
+// the Engine skips the missed ticks instead of running them back to back.
+func TestEngineSkipsAfterStall(t *testing.T) {
+	var offset atomic.Int64
+	clock := func() time.Duration { return Monotonic() + time.Duration(offset.Load()) }
+	e := NewEngine(EngineConfig{Workers: 1, Clock: clock, MaxLag: 50 * time.Millisecond})
+	defer e.Close()
+	c, err := e.NewConference(ConferenceConfig{})
+	require.NoError(t, err)
+	time.Sleep(100 * time.Millisecond)
+	before := c.Stats()
+	offset.Store(int64(time.Second))
+	time.Sleep(60 * time.Millisecond)
+	after := c.Stats()
+	assert.Less(t, after.Ticks-before.Ticks, uint64(20), "caught up by bursting")
+	assert.GreaterOrEqual(t, after.Overruns-before.Overruns, uint64(40), "skipped ticks not counted")
+}
+
+// TestOverloadDegrades drives checkOverload directly: overruns take
+// speakers away, a calm period gives them back.
+func TestOverloadDegrades(t *testing.T) {
+	c := newTestConference(t, ConferenceConfig{MaxSpeakers: 3})
+	slow := 19 * time.Millisecond
+	for i := 0; i < 6; i++ {
+		c.checkOverload(slow, 0)
+	}
+	assert.Equal(t, 2, c.Stats().Degraded)
+	assert.EqualValues(t, 6, c.Stats().Overruns)
+	for i := 0; i < 10; i++ {
+		c.checkOverload(slow, 0)
+	}
+	assert.Equal(t, 2, c.Stats().Degraded, "never below one speaker")
+	for i := 0; i < 2*250; i++ {
+		c.checkOverload(time.Millisecond, 0)
+	}
+	assert.Equal(t, 0, c.Stats().Degraded)
+	var types []EventType
+	for len(c.Events()) > 0 {
+		types = append(types, (<-c.Events()).Type)
+	}
+	assert.Equal(t, []EventType{Overloaded, Overloaded, Recovered}, types)
+}

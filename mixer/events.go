@@ -1,0 +1,60 @@
+package mixer
+
+import (
+	"fmt"
+	"time"
+)
+
+// EventType says what happened.
+type EventType int
+
+// Event types.
+const (
+	Joined EventType = iota + 1
+	Left
+	TalkingStarted
+	TalkingStopped
+	// Overloaded: the conference's ticks ran over budget and it degraded;
+	// Detail says to what. Recovered: back to full service.
+	Overloaded
+	Recovered
+)
+
+func (t EventType) String() string {
+	switch t {
+	case Joined:
+		return "joined"
+	case Left:
+		return "left"
+	case TalkingStarted:
+		return "talking-started"
+	case TalkingStopped:
+		return "talking-stopped"
+	case Overloaded:
+		return "overloaded"
+	case Recovered:
+		return "recovered"
+	}
+	return fmt.Sprintf("EventType(%d)", int(t))
+}
+
+// Event is delivered on Conference.Events.
+type Event struct {
+	Type        EventType
+	Conference  string
+	Participant string        // empty for conference events
+	At          time.Duration // tick time
+	Level       int           // smoothed level (-dBov) for talking events
+	Detail      string
+}
+
+// emit hands e to the events channel without ever blocking the tick: when
+// the reader falls behind, the event is dropped and counted.
+func (c *Conference) emit(e Event) {
+	e.Conference = c.cfg.Name
+	select {
+	case c.events <- e:
+	default:
+		c.eventsDropped.Add(1)
+	}
+}

@@ -1,0 +1,385 @@
+package srtp
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	pionsrtp "github.com/pion/srtp/v3"
+)
+
+// DefaultReplayWindow is the replay window of an Unprotector when no
+// ReplayWindow option is given: the RFC 3711 §3.3.2 minimum.
+const DefaultReplayWindow = 64
+
+// MaxReplayWindow bounds ReplayWindow: half the 16-bit sequence space, the
+// largest window in which a sender's reordering can still be told from a
+// sequence number wrap.
+const MaxReplayWindow = 1 << 15
+
+// Option configures a Protector or an Unprotector at construction.
+type Option func(*options) error
+
+type options struct {
+	replayWindow int
+}
+
+// ReplayWindow sets how many packets back an Unprotector remembers, per
+// SSRC, to reject replays of SRTP and SRTCP packets (default
+// DefaultReplayWindow). 0 turns replay protection off; n must not exceed
+// MaxReplayWindow. A Protector ignores it.
+func ReplayWindow(n int) Option {
+	return func(o *options) error {
+		if n < 0 || n > MaxReplayWindow {
+			return fmt.Errorf("%w: %d not in 0..%d", errReplayWindow, n, MaxReplayWindow)
+		}
+		o.replayWindow = n
+		return nil
+	}
+}
+
+// Stats counts the packets a context handled. Bytes are wire bytes: the
+// protected size of what ProtectRTP returned or UnprotectRTP was given.
+type Stats struct {
+	RTPPackets, RTPBytes   uint64 // successfully protected or unprotected SRTP
+	RTCPPackets, RTCPBytes uint64 // the same for SRTCP
+	AuthFailures           uint64 // ErrAuth, SRTP and SRTCP
+	Replays                uint64 // ErrReplay, SRTP and SRTCP
+	ShortPackets           uint64 // ErrShortPacket
+	OtherErrors            uint64 // malformed headers, exhausted keys, ...
+}
+
+// counters are written by the one goroutine that owns the context and read
+// by Stats from any goroutine, hence atomics; a single writer needs no more.
+type counters struct {
+	rtpPackets, rtpBytes   atomic.Uint64
+	rtcpPackets, rtcpBytes atomic.Uint64
+	auth, replays, short   atomic.Uint64
+	other                  atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		RTPPackets: c.rtpPackets.Load(), RTPBytes: c.rtpBytes.Load(),
+		RTCPPackets: c.rtcpPackets.Load(), RTCPBytes: c.rtcpBytes.Load(),
+		AuthFailures: c.auth.Load(), Replays: c.replays.Load(),
+		ShortPackets: c.short.Load(), OtherErrors: c.other.Load(),
+	}
+}
+
+// newContext builds the pion context shared by both directions.
+func newContext(k Keys, window int, replayed *bool) (*pionsrtp.Context, error) {
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	var opts []pionsrtp.ContextOption
+	if len(k.MKI) > 0 {
+		opts = append(opts, pionsrtp.MasterKeyIndicator(k.MKI))
+	}
+	if window > 0 {
+		opts = append(opts,
+			pionsrtp.SRTPReplayDetectorFactory(replayFactory(window, replayed)),
+			pionsrtp.SRTCPReplayDetectorFactory(replayFactory(window, replayed)))
+	}
+	ctx, err := pionsrtp.CreateContext(k.MasterKey, k.MasterSalt, k.Profile.pion(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("srtp: creating %s context: %w", k.Profile, err)
+	}
+	return ctx, nil
+}
+
+// Protector protects outbound RTP and RTCP with one master key, for any
+// number of SSRCs (each keeps its own rollover counter and SRTCP index).
+//
+// Concurrency: ProtectRTP, ProtectRTCP, SetROC and ROC must be called from
+// one goroutine at a time (pion's context is not safe for concurrent use);
+// Stats, Profile and the overhead methods may be called from any goroutine.
+type Protector struct {
+	ctx     *pionsrtp.Context
+	hdr     rtp.Header  // scratch: pion allocates one per call when given nil
+	rtcpHdr rtcp.Header // likewise
+	profile Profile
+	mkiLen  int
+	stats   counters
+}
+
+// NewProtector returns a Protector for k. Options are accepted for
+// symmetry with NewUnprotector; none changes protection today.
+func NewProtector(k Keys, opts ...Option) (*Protector, error) {
+	var o options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	ctx, err := newContext(k, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Protector{ctx: ctx, profile: k.Profile, mkiLen: len(k.MKI)}, nil
+}
+
+// Profile returns the protection profile.
+func (p *Protector) Profile() Profile { return p.profile }
+
+// RTPOverhead is how many bytes ProtectRTP adds: tag and MKI. A buffer
+// with this much spare capacity after the packet is protected in place.
+func (p *Protector) RTPOverhead() int { return p.profile.RTPOverhead() + p.mkiLen }
+
+// RTCPOverhead is how many bytes ProtectRTCP adds: tag, index and MKI.
+func (p *Protector) RTCPOverhead() int { return p.profile.RTCPOverhead() + p.mkiLen }
+
+// ProtectRTP encrypts and authenticates the RTP packet pkt and returns the
+// SRTP packet, written into dst's backing array. To protect in place pass
+// dst = pkt[:0] with cap(pkt) >= len(pkt)+RTPOverhead(); the call then
+// allocates nothing. If cap(dst) is too small a new buffer is allocated.
+// The first packet of an SSRC starts its rollover counter at 0 (see
+// SetROC).
+func (p *Protector) ProtectRTP(dst, pkt []byte) ([]byte, error) {
+	out, err := p.ctx.EncryptRTP(dst, pkt, &p.hdr)
+	if err != nil {
+		return nil, p.fail(err, pkt, false)
+	}
+	p.stats.rtpPackets.Add(1)
+	p.stats.rtpBytes.Add(uint64(len(out)))
+	return out, nil
+}
+
+// ProtectRTCP encrypts and authenticates the (compound) RTCP packet pkt
+// and returns the SRTCP packet; in place when dst = pkt[:0] and cap(pkt) >=
+// len(pkt)+RTCPOverhead(), as for ProtectRTP. Each SSRC's SRTCP index
+// counts from 1.
+func (p *Protector) ProtectRTCP(dst, pkt []byte) ([]byte, error) {
+	out, err := p.ctx.EncryptRTCP(dst, pkt, &p.rtcpHdr)
+	if err != nil {
+		return nil, p.fail(err, pkt, true)
+	}
+	p.stats.rtcpPackets.Add(1)
+	p.stats.rtcpBytes.Add(uint64(len(out)))
+	return out, nil
+}
+
+func (p *Protector) fail(err error, pkt []byte, isRTCP bool) error {
+	if isShort(pkt, isRTCP, 0) {
+		p.stats.short.Add(1)
+		return ErrShortPacket
+	}
+	// The rest: a malformed header, or a key that protected 2^48 packets.
+	p.stats.other.Add(1)
+	return fmt.Errorf("srtp: protect: %w", err)
+}
+
+// ROC returns the rollover counter of ssrc and whether ssrc has been seen.
+func (p *Protector) ROC(ssrc uint32) (uint32, bool) { return p.ctx.ROC(ssrc) }
+
+// SetROC sets the rollover counter of ssrc, for a stream that continues
+// under a new Protector (re-keying) or joins a running session.
+func (p *Protector) SetROC(ssrc, roc uint32) { p.ctx.SetROC(ssrc, roc) }
+
+// Stats returns a snapshot of the counters; safe from any goroutine.
+func (p *Protector) Stats() Stats { return p.stats.snapshot() }
+
+// Unprotector verifies and decrypts inbound SRTP and SRTCP for any number
+// of SSRCs, each with its own rollover counter and replay windows. State
+// for an SSRC is created only by a packet that authenticates, so forged
+// packets cannot fill memory.
+//
+// Concurrency: UnprotectRTP, UnprotectRTCP, AddKey, SetROC and ROC must be
+// called from one goroutine at a time; Stats, Profile and the overhead
+// methods may be called from any goroutine.
+type Unprotector struct {
+	ctx      *pionsrtp.Context
+	hdr      rtp.Header
+	rtcpHdr  rtcp.Header
+	replayed bool // raised by replayWindow during the current call
+	profile  Profile
+	mkiLen   int
+	// Overheads including the MKI, cached for the length checks.
+	rtpOverhead, rtcpOverhead int
+	stats                     counters
+}
+
+// NewUnprotector returns an Unprotector for k with replay protection of
+// DefaultReplayWindow packets unless ReplayWindow says otherwise. If k has
+// an MKI, every packet must carry one (see AddKey for more keys).
+func NewUnprotector(k Keys, opts ...Option) (*Unprotector, error) {
+	o := options{replayWindow: DefaultReplayWindow}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	u := &Unprotector{profile: k.Profile, mkiLen: len(k.MKI)}
+	u.rtpOverhead, u.rtcpOverhead = u.RTPOverhead(), u.RTCPOverhead()
+	ctx, err := newContext(k, o.replayWindow, &u.replayed)
+	if err != nil {
+		return nil, err
+	}
+	u.ctx = ctx
+	return u, nil
+}
+
+// AddKey adds another master key, selected by the MKI in each packet (RFC
+// 3711 §3.1): the ExtraKeys of a Crypto, or the next key of a re-keying.
+// The Unprotector must have been created with an MKI of the same length
+// and the same profile.
+func (u *Unprotector) AddKey(k Keys) error {
+	if err := k.Validate(); err != nil {
+		return err
+	}
+	if k.Profile != u.profile {
+		return fmt.Errorf("%w: %s into %s", errProfileMixture, k.Profile, u.profile)
+	}
+	if u.mkiLen == 0 {
+		return errMKINone
+	}
+	if len(k.MKI) != u.mkiLen {
+		return fmt.Errorf("%w: %d, context has %d", errMKIMismatch, len(k.MKI), u.mkiLen)
+	}
+	if err := u.ctx.AddCipherForMKI(k.MKI, k.MasterKey, k.MasterSalt); err != nil {
+		return fmt.Errorf("srtp: adding key: %w", err)
+	}
+	return nil
+}
+
+// Profile returns the protection profile.
+func (u *Unprotector) Profile() Profile { return u.profile }
+
+// RTPOverhead is how many bytes UnprotectRTP removes: tag and MKI.
+func (u *Unprotector) RTPOverhead() int { return u.profile.RTPOverhead() + u.mkiLen }
+
+// RTCPOverhead is how many bytes UnprotectRTCP removes: tag, index, MKI.
+func (u *Unprotector) RTCPOverhead() int { return u.profile.RTCPOverhead() + u.mkiLen }
+
+// UnprotectRTP verifies and decrypts the SRTP packet pkt and returns the
+// RTP packet, written into dst's backing array (in place, allocation-free,
+// when dst = pkt[:0]). hdr, if not nil, is filled with the packet's header
+// so the caller need not parse it again; its CSRC and Extensions slices
+// are reused across calls and extension payloads alias pkt. Payload
+// extracts the payload.
+//
+// Errors: ErrShortPacket, ErrAuth, ErrReplay (all returned unwrapped), or
+// another error for a malformed header. On error the packet is dropped and
+// no state changes, but an in-place buffer may hold garbage.
+func (u *Unprotector) UnprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, error) {
+	if hdr == nil {
+		hdr = &u.hdr
+	}
+	// Checked here, not left to pion, because pion's length errors are
+	// formatted (allocated) and garbage is what a flood would send.
+	if n, ok := rtpHeaderLen(pkt); !ok || len(pkt) < n+u.rtpOverhead {
+		u.stats.short.Add(1)
+		return nil, ErrShortPacket
+	}
+	u.replayed = false
+	out, err := u.ctx.DecryptRTP(dst, pkt, hdr)
+	if err != nil {
+		return nil, u.fail(err)
+	}
+	u.stats.rtpPackets.Add(1)
+	u.stats.rtpBytes.Add(uint64(len(pkt)))
+	return out, nil
+}
+
+// UnprotectRTCP verifies and decrypts the SRTCP packet pkt and returns the
+// (compound) RTCP packet; in place when dst = pkt[:0]. Errors are as for
+// UnprotectRTP; the SRTCP index is replay-checked per SSRC.
+func (u *Unprotector) UnprotectRTCP(dst, pkt []byte) ([]byte, error) {
+	if len(pkt) < 8+u.rtcpOverhead {
+		u.stats.short.Add(1)
+		return nil, ErrShortPacket
+	}
+	u.replayed = false
+	out, err := u.ctx.DecryptRTCP(dst, pkt, &u.rtcpHdr)
+	if err != nil {
+		return nil, u.fail(err)
+	}
+	u.stats.rtcpPackets.Add(1)
+	u.stats.rtcpBytes.Add(uint64(len(pkt)))
+	return out, nil
+}
+
+// fail classifies a pion error. It runs only for rejected packets, so the
+// success path pays nothing for telling the errors apart.
+func (u *Unprotector) fail(err error) error {
+	switch {
+	case u.replayed:
+		u.stats.replays.Add(1)
+		return ErrReplay
+	case errors.Is(err, pionsrtp.ErrFailedToVerifyAuthTag):
+		u.stats.auth.Add(1)
+		return ErrAuth
+	case errors.Is(err, pionsrtp.ErrMKINotFound):
+		u.stats.auth.Add(1)
+		return errUnknownMKI
+	}
+	u.stats.other.Add(1)
+	return fmt.Errorf("%w: %w", errPacket, err)
+}
+
+// ROC returns the rollover counter of ssrc and whether ssrc has been seen.
+func (u *Unprotector) ROC(ssrc uint32) (uint32, bool) { return u.ctx.ROC(ssrc) }
+
+// SetROC sets the rollover counter of ssrc, for joining a stream whose
+// sender has already wrapped its sequence number (RFC 3711 §3.3.1).
+func (u *Unprotector) SetROC(ssrc, roc uint32) { u.ctx.SetROC(ssrc, roc) }
+
+// Stats returns a snapshot of the counters; safe from any goroutine.
+func (u *Unprotector) Stats() Stats { return u.stats.snapshot() }
+
+// isShort reports whether pkt cannot hold its header plus overhead bytes.
+func isShort(pkt []byte, isRTCP bool, overhead int) bool {
+	if isRTCP {
+		return len(pkt) < 8+overhead
+	}
+	n, ok := rtpHeaderLen(pkt)
+	return !ok || len(pkt) < n+overhead
+}
+
+// rtpHeaderLen returns the length of the RTP header at the start of pkt,
+// fixed part, CSRCs and extension (RFC 3550 §5.1, §5.3.1):
+//
+//	 0                   1                   2                   3
+//	 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|V=2|P|X|  CC   |M|     PT      |       sequence number         |
+//	|                           timestamp                           |
+//	|           synchronization source (SSRC) identifier            |
+//	|            contributing source (CSRC) identifiers ...         |
+//	|      defined by profile       |           length              |
+//	|                        header extension ...                   |
+func rtpHeaderLen(pkt []byte) (int, bool) {
+	if len(pkt) < 12 {
+		return 0, false
+	}
+	n := 12 + 4*int(pkt[0]&0x0f)
+	if pkt[0]&0x10 != 0 {
+		if len(pkt) < n+4 {
+			return 0, false
+		}
+		n += 4 + 4*int(binary.BigEndian.Uint16(pkt[n+2:]))
+	}
+	return n, len(pkt) >= n
+}
+
+// Payload returns the payload of the plaintext RTP packet pkt, without
+// header and padding: the slice to hand to a jitter buffer after
+// UnprotectRTP. It allocates nothing and aliases pkt.
+func Payload(pkt []byte) ([]byte, error) {
+	n, ok := rtpHeaderLen(pkt)
+	if !ok {
+		return nil, ErrShortPacket
+	}
+	end := len(pkt)
+	if pkt[0]&0x20 != 0 {
+		pad := int(pkt[end-1]) // end > n >= 12: a padded packet has a count byte
+		if end == n || pad == 0 || pad > end-n {
+			return nil, errPadding
+		}
+		end -= pad
+	}
+	return pkt[n:end], nil
+}
