@@ -20,7 +20,7 @@ func FuzzBuffer(f *testing.F) {
 	var clean []byte
 	for i := range 30 {
 		clean = append(clean, 0, 0, 1, 0, 160, 20, byte(8+i%8)) // push: seq+1, ts+160, +20 ms
-		clean = append(clean, 3, 20, 0, 0, 0, 0, 0)               // pop at +20 ms
+		clean = append(clean, 3, 20, 0, 0, 0, 0, 0)             // pop at +20 ms
 	}
 	f.Add(clean)
 	// Reordered pairs, a loss, a duplicate, an SSRC change, a jump.
