@@ -1,0 +1,5 @@
+//go:build !race
+
+package rtpclient
+
+const raceEnabled = false
