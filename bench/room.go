@@ -48,6 +48,9 @@ type RoomConfig struct {
 	Clips    *Clips
 	// Profile of every leg's SRTP, both ways; 0 means AES_CM_128_HMAC_SHA1_80.
 	Profile srtp.Profile
+	// Warmup is how many ticks NewRoom runs before returning; 0 means 100
+	// (2 s: jitter buffers settle, speakers are chosen).
+	Warmup int
 }
 
 // Room is a conference of N participants over SRTP, in and out, fed by
@@ -101,8 +104,7 @@ func FormatOf(c string, i int) (codec.Format, error) {
 	return codec.Format{}, fmt.Errorf("bench: unknown codec mix %q", c)
 }
 
-// NewRoom joins cfg.N participants and warms the room up for 100 ticks
-// (2 s), so that jitter buffers have settled and speakers are chosen.
+// NewRoom joins cfg.N participants and warms the room up (cfg.Warmup).
 func NewRoom(cfg RoomConfig) (*Room, error) {
 	if cfg.Profile == 0 {
 		cfg.Profile = srtp.ProfileAESCM128HMACSHA1_80
@@ -148,7 +150,10 @@ func NewRoom(cfg RoomConfig) (*Room, error) {
 			step: uint32(f.FrameSamples(Ptime)), prot: prot, buf: make([]byte, 0, 1600),
 			seq: uint16(i * 100), ts: uint32(i) * 4000}
 	}
-	for i := 0; i < 100; i++ {
+	if cfg.Warmup <= 0 {
+		cfg.Warmup = 100
+	}
+	for i := 0; i < cfg.Warmup; i++ {
 		r.Prepare()
 		r.Tick()
 	}
