@@ -34,7 +34,7 @@ type CapacityConfig struct {
 	// Share of real time the mean tick may take; default 0.5. A size fits
 	// when the mean tick of every room is within Share·ptime and its p99
 	// within ptime (no tick misses its deadline).
-	Share float64
+	Share  float64
 	Ticks  int // measured ticks per size; default 100
 	Warmup int // ticks before measuring; default 50
 	MaxN   int // largest N tried; default 20000
