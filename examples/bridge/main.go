@@ -1,0 +1,76 @@
+// Command bridge runs rtpmix conferences over UDP: RTP and SRTP (SDES)
+// participants join rooms through an HTTP/JSON API by posting an SDP offer,
+// and each hears everyone else in its own codec. See README.md.
+//
+//	go run -tags nolibopusfile ./examples/bridge -http 127.0.0.1:8080
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rtpmix/rtpmix/examples/internal/bridge"
+)
+
+func main() {
+	var cfg bridge.Config
+	flag.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "control API listen address (host:port; port 0 picks one)")
+	flag.StringVar(&cfg.MediaIP, "media-ip", "127.0.0.1", "IPv4 address media sockets bind and SDP answers advertise")
+	flag.IntVar(&cfg.PortMin, "port-min", 0, "lowest UDP media port (0 with -port-max 0: any free port)")
+	flag.IntVar(&cfg.PortMax, "port-max", 0, "highest UDP media port")
+	flag.DurationVar(&cfg.Idle, "idle", 30*time.Second, "remove a participant that sends no RTP/RTCP for this long (negative: never)")
+	flag.IntVar(&cfg.Workers, "workers", 0, "mixer engine workers (0: GOMAXPROCS)")
+	flag.DurationVar(&cfg.RTCPInterval, "rtcp-interval", 5*time.Second, "interval of RTCP sender/receiver reports (negative: off)")
+	flag.BoolVar(&cfg.RequireSRTP, "require-srtp", false, "refuse offers without SDES a=crypto (488)")
+	flag.IntVar(&cfg.SampleRate, "sample-rate", 0, "default room mix rate (0: chosen from participants' codecs)")
+	flag.DurationVar(&cfg.Ptime, "ptime", 20*time.Millisecond, "default room packet time (10, 20, 40 or 60 ms)")
+	flag.IntVar(&cfg.MaxSpeakers, "max-speakers", 3, "default number of talkers mixed at once")
+	flag.IntVar(&cfg.MaxRooms, "max-rooms", 1000, "most rooms clients may create")
+	flag.IntVar(&cfg.MaxParticipants, "max-participants", 10000, "most participants over all rooms")
+	flag.IntVar(&cfg.SSEBuffer, "sse-buffer", 64, "events an SSE client may lag before its events are dropped")
+	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
+	jsonLogs := flag.Bool("log-json", false, "log JSON instead of text")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage: %s [flags]\n\nAn RTP/SRTP audio conference bridge with an HTTP/JSON control API.\n\n", os.Args[0])
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(os.Stderr, "bridge: -log-level %q: %v\n", *level, err)
+		os.Exit(2)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if *jsonLogs {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	cfg.Logger = slog.New(h)
+
+	if err := run(cfg); err != nil {
+		cfg.Logger.Error("bridge failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg bridge.Config) error {
+	srv, err := bridge.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	cfg.Logger.Info("shutting down", "signal", s.String())
+	signal.Stop(sig) // a second signal kills the process the default way
+	return srv.Close()
+}

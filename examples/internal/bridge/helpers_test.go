@@ -1,0 +1,95 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// testServer starts a bridge on free ports and closes it when the test ends.
+func testServer(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s, err := New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, s.Start())
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+// call does an HTTP request against s and returns status and body.
+func call(t *testing.T, s *Server, method, path, contentType string, body []byte) (int, []byte, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+s.HTTPAddr()+path, bytes.NewReader(body))
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, b, resp.Header
+}
+
+func mkRoom(t *testing.T, s *Server, name string) {
+	t.Helper()
+	code, body, _ := call(t, s, "POST", "/rooms", "application/json", []byte(`{"name":"`+name+`"}`))
+	require.Equal(t, http.StatusCreated, code, string(body))
+}
+
+func getJSON(t *testing.T, s *Server, path string, v any) {
+	t.Helper()
+	code, body, _ := call(t, s, "GET", path, "", nil)
+	require.Equal(t, http.StatusOK, code, string(body))
+	require.NoError(t, json.Unmarshal(body, v), string(body))
+}
+
+// offerSDP is an offer for one audio stream received at port on
+// 127.0.0.1; extra lines follow the m-line.
+func offerSDP(port int, proto, fmts string, extra ...string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=test\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d %s %s\r\n", port, proto, fmts)
+	for _, l := range extra {
+		b.WriteString(l + "\r\n")
+	}
+	return []byte(b.String())
+}
+
+// udpPeer is a participant's socket: it sends to the bridge and receives
+// what the bridge sends it.
+func udpPeer(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func portOf(c *net.UDPConn) int { return c.LocalAddr().(*net.UDPAddr).Port }
+
+// eventually polls cond every 10 ms for up to d.
+func eventually(t *testing.T, d time.Duration, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf(msg, args...)
+}

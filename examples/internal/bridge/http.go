@@ -1,0 +1,459 @@
+package bridge
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /rooms", s.handleCreateRoom)
+	mux.HandleFunc("GET /rooms", s.handleListRooms)
+	mux.HandleFunc("GET /rooms/{room}", s.handleGetRoom)
+	mux.HandleFunc("DELETE /rooms/{room}", s.handleDeleteRoom)
+	mux.HandleFunc("POST /rooms/{room}/participants", s.handleJoin)
+	mux.HandleFunc("GET /rooms/{room}/participants", s.handleListParticipants)
+	mux.HandleFunc("GET /rooms/{room}/participants/{id}", s.handleGetParticipant)
+	mux.HandleFunc("PATCH /rooms/{room}/participants/{id}", s.handlePatchParticipant)
+	mux.HandleFunc("DELETE /rooms/{room}/participants/{id}", s.handleLeave)
+	mux.HandleFunc("GET /rooms/{room}/events", s.handleEvents)
+	mux.HandleFunc("GET /stats", s.handleStats)
+	return mux
+}
+
+// statusNotAcceptableHere is SIP's 488, used as HTTP status for offers the
+// bridge understands but cannot accept (no common codec or crypto suite).
+const statusNotAcceptableHere = 488
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+// statusOf maps the bridge's errors to HTTP statuses.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, errBadOffer):
+		return http.StatusBadRequest
+	case errors.Is(err, errNotAcceptable):
+		return statusNotAcceptableHere
+	case errors.Is(err, errRoomExists), errors.Is(err, errDuplicateID):
+		return http.StatusConflict
+	case errors.Is(err, errNoRoom), errors.Is(err, errNoParticipant):
+		return http.StatusNotFound
+	case errors.Is(err, errClosed), errors.Is(err, errNoPorts):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadRequest
+}
+
+// roomJSON is a room in listings and on creation.
+type roomJSON struct {
+	Name         string `json:"name"`
+	SampleRate   int    `json:"sample_rate"`
+	PtimeMillis  int    `json:"ptime_ms"`
+	MaxSpeakers  int    `json:"max_speakers"`
+	Participants int    `json:"participants"`
+	Speakers     int    `json:"speakers"`
+}
+
+// roomStatsJSON is GET /rooms/{room}.
+type roomStatsJSON struct {
+	roomJSON
+	Ticks         uint64   `json:"ticks"`
+	TickP50Micros int64    `json:"tick_p50_us"`
+	TickP99Micros int64    `json:"tick_p99_us"`
+	TickMaxMicros int64    `json:"tick_max_us"`
+	Overruns      uint64   `json:"overruns"`
+	Degraded      int      `json:"degraded"`
+	EventsDropped uint64   `json:"events_dropped"`
+	SSEDropped    uint64   `json:"sse_dropped"`
+	IDs           []string `json:"participant_ids"`
+}
+
+func (r *room) json() roomJSON {
+	st := r.conf.Stats()
+	cfg := r.conf.Config()
+	return roomJSON{Name: r.name, SampleRate: st.SampleRate, PtimeMillis: int(cfg.Ptime / time.Millisecond),
+		MaxSpeakers: cfg.MaxSpeakers, Participants: st.Participants, Speakers: st.Speakers}
+}
+
+func (r *room) statsJSON() roomStatsJSON {
+	st := r.conf.Stats()
+	ids := []string{}
+	for _, l := range r.legList() {
+		ids = append(ids, l.id)
+	}
+	return roomStatsJSON{
+		roomJSON: r.json(), Ticks: st.Ticks,
+		TickP50Micros: st.Timing.P50.Microseconds(), TickP99Micros: st.Timing.P99.Microseconds(),
+		TickMaxMicros: st.Timing.Max.Microseconds(),
+		Overruns:      st.Overruns, Degraded: st.Degraded, EventsDropped: st.EventsDropped,
+		SSEDropped: r.sseDropped.Load(), IDs: ids,
+	}
+}
+
+func (s *Server) handleCreateRoom(w http.ResponseWriter, req *http.Request) {
+	var p roomParams
+	dec := json.NewDecoder(io.LimitReader(req.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("room JSON: %v", err))
+		return
+	}
+	r, err := s.createRoom(p)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	w.Header().Set("Location", "/rooms/"+r.name)
+	writeJSON(w, http.StatusCreated, r.json())
+}
+
+func (s *Server) handleListRooms(w http.ResponseWriter, _ *http.Request) {
+	out := []roomJSON{}
+	for _, r := range s.roomList() {
+		out = append(out, r.json())
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleGetRoom(w http.ResponseWriter, req *http.Request) {
+	r, err := s.room(req.PathValue("room"))
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, r.statsJSON())
+}
+
+func (s *Server) handleDeleteRoom(w http.ResponseWriter, req *http.Request) {
+	if err := s.deleteRoom(req.PathValue("room")); err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleJoin(w http.ResponseWriter, req *http.Request) {
+	r, err := s.room(req.PathValue("room"))
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxOfferSize+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("reading offer: %v", err))
+		return
+	}
+	if len(body) > maxOfferSize {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("offer larger than %d bytes", maxOfferSize))
+		return
+	}
+	o, err := parseOffer(body, s.supported)
+	if err != nil {
+		s.log.Info("offer refused", "room", r.name, "err", err)
+		writeError(w, statusOf(err), err)
+		return
+	}
+	q := req.URL.Query()
+	jp := joinParams{id: q.Get("id"), listenOnly: isTrue(q.Get("listen_only"))}
+	l, answer, err := s.join(r, jp, o)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/sdp")
+	w.Header().Set("Location", "/rooms/"+r.name+"/participants/"+l.id)
+	w.WriteHeader(http.StatusCreated)
+	_, _ = w.Write(answer)
+}
+
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+func (s *Server) leg(req *http.Request) (*leg, error) {
+	r, err := s.room(req.PathValue("room"))
+	if err != nil {
+		return nil, err
+	}
+	id := req.PathValue("id")
+	l := r.leg(id)
+	if l == nil {
+		return nil, fmt.Errorf("%w: %q in room %q", errNoParticipant, id, r.name)
+	}
+	return l, nil
+}
+
+// participantJSON is GET /rooms/{room}/participants/{id}.
+type participantJSON struct {
+	ID           string  `json:"id"`
+	Room         string  `json:"room"`
+	Codec        string  `json:"codec"`
+	PayloadType  uint8   `json:"payload_type"`
+	SRTP         string  `json:"srtp,omitempty"`
+	LocalPort    int     `json:"local_port"`
+	SendTo       string  `json:"send_to,omitempty"`
+	Latched      string  `json:"latched,omitempty"`
+	PacketsIn    uint64  `json:"packets_in"`
+	BytesIn      uint64  `json:"bytes_in"`
+	PacketsOut   uint64  `json:"packets_out"`
+	BytesOut     uint64  `json:"bytes_out"`
+	Loss         uint64  `json:"loss"`
+	Late         uint64  `json:"late"`
+	Concealed    uint64  `json:"concealed"`
+	FECRecovered uint64  `json:"fec_recovered"`
+	JitterMillis float64 `json:"jitter_ms"`
+	DelayMillis  float64 `json:"delay_ms"`
+	TalkMillis   int64   `json:"talk_time_ms"`
+	Level        int     `json:"level"`
+	Talking      bool    `json:"talking"`
+	Muted        bool    `json:"muted"`
+	Deaf         bool    `json:"deaf"`
+	ListenOnly   bool    `json:"listen_only"`
+	GainInDB     float64 `json:"gain_in_db"`
+	GainOutDB    float64 `json:"gain_out_db"`
+	// Drops, by cause.
+	Garbage          uint64 `json:"dropped_garbage"`
+	Foreign          uint64 `json:"dropped_foreign"`
+	Malformed        uint64 `json:"dropped_malformed"`
+	WrongPayloadType uint64 `json:"dropped_payload_type"`
+	SRTPAuthFailures uint64 `json:"dropped_srtp_auth"`
+	SRTPReplays      uint64 `json:"dropped_srtp_replay"`
+	JitterRejected   uint64 `json:"dropped_jitter"`
+	Unsent           uint64 `json:"unsent"`
+	RTCP             struct {
+		SR    uint64 `json:"sr"`
+		RR    uint64 `json:"rr"`
+		Bye   uint64 `json:"bye"`
+		Other uint64 `json:"other"`
+		Bad   uint64 `json:"bad"`
+		Sent  uint64 `json:"sent"`
+	} `json:"rtcp"`
+}
+
+func (l *leg) json() participantJSON {
+	st := l.p.Stats()
+	j := participantJSON{
+		ID: l.id, Room: l.room.name, Codec: st.InCodec, PayloadType: l.offer.payloadType,
+		LocalPort: l.rtpPort(),
+		PacketsIn: st.PacketsIn, BytesIn: st.BytesIn, PacketsOut: st.PacketsOut, BytesOut: st.BytesOut,
+		Loss: st.Jitter.Lost, Late: st.Jitter.Late, Concealed: st.Concealed, FECRecovered: st.FECRecovered,
+		JitterMillis: float64(st.Jitter.JitterDuration.Microseconds()) / 1000,
+		DelayMillis:  float64(st.Jitter.Delay.Microseconds()) / 1000,
+		TalkMillis:   st.TalkTime.Milliseconds(), Level: st.Level, Talking: st.Talking,
+		Muted: st.Muted, Deaf: st.Deaf, ListenOnly: st.ListenOnly,
+		Garbage: l.garbage.Load(), Foreign: l.foreign.Load(), Malformed: st.Malformed,
+		WrongPayloadType: st.WrongPayloadType, SRTPAuthFailures: st.SRTPAuthFailures,
+		SRTPReplays: st.SRTPReplays, JitterRejected: st.JitterRejected, Unsent: l.unsent.Load(),
+	}
+	l.gainMu.Lock()
+	j.GainInDB, j.GainOutDB = l.gainIn, l.gainOut
+	l.gainMu.Unlock()
+	if l.offer.crypto != nil {
+		j.SRTP = l.offer.crypto.Keys.Profile.String()
+	}
+	if d := l.dst.Load(); d != nil {
+		j.SendTo = d.String()
+	}
+	if a := l.latched.Load(); a != nil {
+		j.Latched = a.String()
+	}
+	j.RTCP.SR, j.RTCP.RR, j.RTCP.Bye = l.rtcpSR.Load(), l.rtcpRR.Load(), l.rtcpBye.Load()
+	j.RTCP.Other, j.RTCP.Bad, j.RTCP.Sent = l.rtcpOther.Load(), l.rtcpBad.Load(), l.rtcpSent.Load()
+	return j
+}
+
+func (s *Server) handleListParticipants(w http.ResponseWriter, req *http.Request) {
+	r, err := s.room(req.PathValue("room"))
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	out := []participantJSON{}
+	for _, l := range r.legList() {
+		out = append(out, l.json())
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleGetParticipant(w http.ResponseWriter, req *http.Request) {
+	l, err := s.leg(req)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, l.json())
+}
+
+// patchJSON is the body of PATCH: absent fields are left as they are.
+type patchJSON struct {
+	Muted     *bool    `json:"muted"`
+	Deaf      *bool    `json:"deaf"`
+	GainInDB  *float64 `json:"gain_in_db"`
+	GainOutDB *float64 `json:"gain_out_db"`
+}
+
+func (s *Server) handlePatchParticipant(w http.ResponseWriter, req *http.Request) {
+	l, err := s.leg(req)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	var p patchJSON
+	dec := json.NewDecoder(io.LimitReader(req.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("participant JSON: %v", err))
+		return
+	}
+	// Validate both gains before changing anything.
+	for _, g := range []*float64{p.GainInDB, p.GainOutDB} {
+		if g != nil && (*g < -60 || *g > 24) {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("gain %.1f dB outside -60..+24", *g))
+			return
+		}
+	}
+	l.gainMu.Lock()
+	if p.GainInDB != nil {
+		if err := l.p.SetGainIn(*p.GainInDB); err == nil {
+			l.gainIn = *p.GainInDB
+		}
+	}
+	if p.GainOutDB != nil {
+		if err := l.p.SetGainOut(*p.GainOutDB); err == nil {
+			l.gainOut = *p.GainOutDB
+		}
+	}
+	l.gainMu.Unlock()
+	if p.Muted != nil {
+		l.p.SetMuted(*p.Muted)
+	}
+	if p.Deaf != nil {
+		l.p.SetDeaf(*p.Deaf)
+	}
+	s.log.Info("participant changed", "room", l.room.name, "id", l.id, "muted", p.Muted != nil && *p.Muted,
+		"deaf", p.Deaf != nil && *p.Deaf)
+	writeJSON(w, http.StatusOK, l.json())
+}
+
+func (s *Server) handleLeave(w http.ResponseWriter, req *http.Request) {
+	l, err := s.leg(req)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	s.removeLeg(l, "deleted")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// sseWriteTimeout bounds one event write: a client whose connection does
+// not drain within it is disconnected.
+const sseWriteTimeout = 5 * time.Second
+
+func (s *Server) handleEvents(w http.ResponseWriter, req *http.Request) {
+	r, err := s.room(req.PathValue("room"))
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	sub := r.subscribe()
+	defer r.unsubscribe(sub)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, ": rtpmix events for room "+r.name+"\n\n")
+	if err := rc.Flush(); err != nil {
+		return
+	}
+	for {
+		select {
+		case <-req.Context().Done():
+			return
+		case <-s.done:
+			return
+		case <-r.done:
+			// Deliver what is queued (the left events), then end.
+			for {
+				select {
+				case msg := <-sub.ch:
+					if !s.writeEvent(rc, w, msg) {
+						return
+					}
+				default:
+					return
+				}
+			}
+		case msg := <-sub.ch:
+			if !s.writeEvent(rc, w, msg) {
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) writeEvent(rc *http.ResponseController, w io.Writer, msg []byte) bool {
+	_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+	if _, err := w.Write(msg); err != nil {
+		return false
+	}
+	return rc.Flush() == nil
+}
+
+// statsJSON is GET /stats.
+type statsJSON struct {
+	Rooms        int            `json:"rooms"`
+	Participants int            `json:"participants"`
+	PacketsIn    uint64         `json:"packets_in"`
+	PacketsOut   uint64         `json:"packets_out"`
+	Dropped      uint64         `json:"dropped_garbage_foreign"`
+	PerRoom      []roomTickJSON `json:"per_room"`
+	Uptime       float64        `json:"uptime_s"`
+}
+
+type roomTickJSON struct {
+	Name          string `json:"name"`
+	Participants  int    `json:"participants"`
+	TickP50Micros int64  `json:"tick_p50_us"`
+	TickP99Micros int64  `json:"tick_p99_us"`
+	Overruns      uint64 `json:"overruns"`
+}
+
+func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
+	out := statsJSON{PerRoom: []roomTickJSON{}, PacketsIn: s.goneIn.Load(), PacketsOut: s.goneOut.Load(),
+		Uptime: time.Since(s.started).Seconds()}
+	for _, r := range s.roomList() {
+		st := r.conf.Stats()
+		out.Rooms++
+		legs := r.legList()
+		out.Participants += len(legs)
+		for _, l := range legs {
+			ps := l.p.Stats()
+			out.PacketsIn += ps.PacketsIn
+			out.PacketsOut += ps.PacketsOut
+			out.Dropped += l.garbage.Load() + l.foreign.Load()
+		}
+		out.PerRoom = append(out.PerRoom, roomTickJSON{Name: r.name, Participants: len(legs),
+			TickP50Micros: st.Timing.P50.Microseconds(), TickP99Micros: st.Timing.P99.Microseconds(),
+			Overruns: st.Overruns})
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,439 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rtpmix/rtpmix/codec"
+	_ "github.com/rtpmix/rtpmix/codec/g711" // PCMU, PCMA
+	_ "github.com/rtpmix/rtpmix/codec/opus" // opus/48000/2 (cgo)
+	"github.com/rtpmix/rtpmix/mixer"
+	"github.com/rtpmix/rtpmix/srtp"
+)
+
+// Server is the bridge: an HTTP control API, a mixer.Engine and the UDP legs
+// of every participant.
+//
+// HTTP routes (JSON unless noted; errors are {"error": "reason"}):
+//
+//	POST   /rooms                               {"name","sample_rate","ptime_ms","max_speakers"} → 201 room
+//	GET    /rooms                               → [room]
+//	GET    /rooms/{room}                        → room stats with tick timing
+//	DELETE /rooms/{room}                        → 204
+//	POST   /rooms/{room}/participants?id=&listen_only=1   body: SDP offer → 201 SDP answer
+//	GET    /rooms/{room}/participants/{id}      → participant stats
+//	PATCH  /rooms/{room}/participants/{id}      {"muted","deaf","gain_in_db","gain_out_db"} → 200 state
+//	DELETE /rooms/{room}/participants/{id}      → 204
+//	GET    /rooms/{room}/events                 → text/event-stream
+//	GET    /stats                               → engine-wide stats
+//
+// Concurrency: all methods are safe for concurrent use.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	mediaIP netip.Addr
+	engine  *mixer.Engine
+
+	httpSrv *http.Server
+	ln      net.Listener
+
+	mu       sync.Mutex
+	rooms    map[string]*room
+	legCount int
+	closed   bool
+	nextID   uint64
+	nextPort int
+	started  time.Time
+	codecOK  sync.Map // SDP name → bool: can this binary build the codec
+
+	done chan struct{} // closed by Close: background loops stop
+	wg   sync.WaitGroup
+	// totals of legs that have gone, so /stats counts the whole run.
+	goneIn, goneOut atomic.Uint64
+}
+
+// New validates cfg and returns a Server; Start makes it listen.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		mediaIP: netip.MustParseAddr(cfg.MediaIP),
+		rooms:   map[string]*room{},
+		done:    make(chan struct{}),
+	}
+	s.httpSrv = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Start binds the HTTP listener, starts the mixing engine and the
+// housekeeping loops (idle removal, RTCP reports), and serves in the
+// background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("bridge: listen %s: %w", s.cfg.HTTPAddr, err)
+	}
+	s.ln = ln
+	s.started = time.Now()
+	s.engine = mixer.NewEngine(mixer.EngineConfig{Workers: s.cfg.Workers})
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server", "err", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.housekeeping()
+	}()
+	s.log.Info("bridge listening", "http", ln.Addr().String(), "media_ip", s.cfg.MediaIP,
+		"ports", fmt.Sprintf("%d-%d", s.cfg.PortMin, s.cfg.PortMax), "workers", s.cfg.Workers, "idle", s.cfg.Idle)
+	return nil
+}
+
+// HTTPAddr returns the bound control API address, e.g. "127.0.0.1:41234"
+// (the configured one before Start).
+func (s *Server) HTTPAddr() string {
+	if s.ln == nil {
+		return s.cfg.HTTPAddr
+	}
+	return s.ln.Addr().String()
+}
+
+// Close shuts the bridge down gracefully: the API stops taking requests
+// (those in flight get ShutdownTimeout), every participant leaves, every
+// socket closes and the engine stops. It returns when all of that is done.
+// Safe to call more than once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	rooms := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+
+	var err error
+	if s.ln != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		// Event streams never finish by themselves: they end on s.done,
+		// and Close cuts whatever is still stuck after the timeout.
+		if e := s.httpSrv.Shutdown(ctx); e != nil {
+			_ = s.httpSrv.Close()
+		}
+		cancel()
+	}
+	for _, r := range rooms {
+		s.closeRoom(r, "bridge closing")
+	}
+	if s.engine != nil {
+		err = s.engine.Close()
+	}
+	s.wg.Wait()
+	s.log.Info("bridge closed")
+	return err
+}
+
+// housekeeping removes idle participants and sends RTCP reports.
+func (s *Server) housekeeping() {
+	period := time.Second
+	if s.cfg.Idle > 0 && s.cfg.Idle/4 < period {
+		period = max(s.cfg.Idle/4, 10*time.Millisecond)
+	}
+	if s.cfg.RTCPInterval > 0 && s.cfg.RTCPInterval < period {
+		period = s.cfg.RTCPInterval
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		now := mixer.Monotonic()
+		for _, l := range s.allLegs() {
+			if s.cfg.Idle > 0 && now-time.Duration(l.lastRecv.Load()) > s.cfg.Idle {
+				s.removeLeg(l, "idle")
+				continue
+			}
+			if s.cfg.RTCPInterval > 0 && now-time.Duration(l.lastReport.Load()) >= s.cfg.RTCPInterval {
+				l.lastReport.Store(int64(now))
+				l.sendReport(now)
+			}
+		}
+	}
+}
+
+func (s *Server) allLegs() []*leg {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var legs []*leg
+	for _, r := range s.rooms {
+		r.mu.Lock()
+		for _, l := range r.legs {
+			legs = append(legs, l)
+		}
+		r.mu.Unlock()
+	}
+	return legs
+}
+
+// roomParams is the body of POST /rooms.
+type roomParams struct {
+	Name        string `json:"name"`
+	SampleRate  int    `json:"sample_rate"`
+	PtimeMillis int    `json:"ptime_ms"`
+	MaxSpeakers int    `json:"max_speakers"`
+}
+
+func (s *Server) createRoom(p roomParams) (*room, error) {
+	if p.Name == "" || len(p.Name) > 64 {
+		return nil, fmt.Errorf("room name must be 1..64 characters")
+	}
+	cfg := mixer.ConferenceConfig{
+		Name:        p.Name,
+		SampleRate:  p.SampleRate,
+		Ptime:       time.Duration(p.PtimeMillis) * time.Millisecond,
+		MaxSpeakers: p.MaxSpeakers,
+	}
+	if cfg.SampleRate == 0 {
+		cfg.SampleRate = s.cfg.SampleRate
+	}
+	if cfg.Ptime == 0 {
+		cfg.Ptime = s.cfg.Ptime
+	}
+	if cfg.MaxSpeakers == 0 {
+		cfg.MaxSpeakers = s.cfg.MaxSpeakers
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return nil, errClosed
+	case s.rooms[p.Name] != nil:
+		return nil, fmt.Errorf("%w: %q", errRoomExists, p.Name)
+	case len(s.rooms) >= s.cfg.MaxRooms:
+		return nil, fmt.Errorf("room limit %d reached", s.cfg.MaxRooms)
+	}
+	conf, err := s.engine.NewConference(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := newRoom(s, conf)
+	s.rooms[p.Name] = r
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		r.pumpEvents()
+	}()
+	s.log.Info("room created", "room", p.Name, "sample_rate", cfg.SampleRate, "ptime", cfg.Ptime)
+	return r, nil
+}
+
+func (s *Server) room(name string) (*room, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[name]
+	if r == nil {
+		return nil, fmt.Errorf("%w: %q", errNoRoom, name)
+	}
+	return r, nil
+}
+
+func (s *Server) deleteRoom(name string) error {
+	s.mu.Lock()
+	r := s.rooms[name]
+	if r == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %q", errNoRoom, name)
+	}
+	delete(s.rooms, name)
+	s.mu.Unlock()
+	s.closeRoom(r, "room deleted")
+	return nil
+}
+
+// closeRoom removes every leg of r, stops its conference and its events.
+func (s *Server) closeRoom(r *room, reason string) {
+	for _, l := range r.legList() {
+		s.removeLeg(l, reason)
+	}
+	s.engine.Remove(r.conf)
+	r.close()
+	s.log.Info("room closed", "room", r.name, "reason", reason)
+}
+
+// joinParams are the query parameters of a join.
+type joinParams struct {
+	id         string
+	listenOnly bool
+}
+
+// join negotiates o, opens the participant's sockets and joins it to r.
+// It returns the SDP answer.
+func (s *Server) join(r *room, jp joinParams, o *offer) (*leg, []byte, error) {
+	if s.cfg.RequireSRTP && o.crypto == nil {
+		return nil, nil, fmt.Errorf("%w: this bridge requires SRTP (RTP/SAVP with a=crypto)", errNotAcceptable)
+	}
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return nil, nil, errClosed
+	case s.legCount >= s.cfg.MaxParticipants:
+		s.mu.Unlock()
+		return nil, nil, fmt.Errorf("participant limit %d reached", s.cfg.MaxParticipants)
+	}
+	s.nextID++
+	if jp.id == "" {
+		jp.id = "p" + strconv.FormatUint(s.nextID, 10)
+	}
+	s.legCount++ // reserved; released on failure or leave
+	s.mu.Unlock()
+	release := func() {
+		s.mu.Lock()
+		s.legCount--
+		s.mu.Unlock()
+	}
+	if len(jp.id) > 64 {
+		release()
+		return nil, nil, fmt.Errorf("participant id longer than 64 characters")
+	}
+
+	listenOnly := jp.listenOnly || o.direction == "recvonly" || o.direction == "inactive"
+	deaf := o.direction == "sendonly" || o.direction == "inactive"
+
+	pc := mixer.ParticipantConfig{
+		ID: jp.id, In: o.format, InPayloadType: o.payloadType, CNPayloadType: o.cnPT,
+		InAudioLevelID: o.levelID,
+		Out:            o.format, OutPayloadType: o.payloadType, OutAudioLevelID: o.levelID,
+		ListenOnly: listenOnly, Deaf: deaf,
+	}
+	if o.format.Name == "opus" {
+		pc.Encoder = codec.Config{Bitrate: 32000, FEC: true, PacketLossPercent: 5}
+	}
+	var answerCrypto *srtp.Crypto
+	if o.crypto != nil {
+		ours, err := srtp.GenerateKeys(o.crypto.Keys.Profile)
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		in := o.crypto.Keys
+		pc.InSRTP, pc.OutSRTP = &in, &ours
+		answerCrypto = &srtp.Crypto{Tag: o.crypto.Tag, Keys: ours}
+	}
+	l, err := s.openLeg(r, jp.id, o, pc.OutSRTP, pc.InSRTP)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	pc.Sink = l
+	p, err := r.conf.Join(pc)
+	if err != nil {
+		l.closeSockets()
+		release()
+		if errors.Is(err, mixer.ErrDuplicateID) {
+			return nil, nil, fmt.Errorf("%w: %q", errDuplicateID, jp.id)
+		}
+		return nil, nil, err
+	}
+	l.p = p
+	if !r.add(l) {
+		p.Leave()
+		l.closeSockets()
+		release()
+		return nil, nil, fmt.Errorf("%w: %q", errNoRoom, r.name)
+	}
+	answer, err := buildAnswer(o, answerParams{
+		ip: s.mediaIP, rtpPort: l.rtpPort(), rtcpPort: l.rtcpPort(), sessionID: randUint64() >> 1,
+		ptimeMillis: int(r.conf.Config().Ptime / time.Millisecond), crypto: answerCrypto,
+		listenOnly: listenOnly, deaf: deaf,
+	})
+	if err != nil {
+		s.removeLeg(l, "answer failed")
+		return nil, nil, err
+	}
+	l.start()
+	s.log.Info("participant joined", "room", r.name, "id", jp.id, "codec", o.format.SDPName(),
+		"pt", o.payloadType, "srtp", o.crypto != nil, "rtp_port", l.rtpPort(), "send_to", o.rtpDst.String(),
+		"listen_only", listenOnly)
+	return l, answer, nil
+}
+
+// removeLeg makes l leave its conference and closes its sockets. Safe to
+// call more than once and from l's own reader goroutines (it does not wait
+// for them).
+func (s *Server) removeLeg(l *leg, reason string) {
+	if !l.closing.CompareAndSwap(false, true) {
+		return
+	}
+	l.room.remove(l)
+	if l.p != nil {
+		st := l.p.Stats()
+		s.goneIn.Add(st.PacketsIn)
+		s.goneOut.Add(st.PacketsOut)
+		l.sendBye()
+		l.p.Leave()
+	}
+	l.closeSockets()
+	s.mu.Lock()
+	s.legCount--
+	s.mu.Unlock()
+	s.log.Info("participant left", "room", l.room.name, "id", l.id, "reason", reason)
+}
+
+func (s *Server) roomList() []*room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].name < rs[j].name })
+	return rs
+}
+
+// supported reports whether a codec can be built in this binary (Opus
+// needs cgo), trying once per name.
+func (s *Server) supported(sdpName string) bool {
+	if v, ok := s.codecOK.Load(sdpName); ok {
+		return v.(bool)
+	}
+	_, err := codec.NewDecoder(sdpName, codec.Config{})
+	s.codecOK.Store(sdpName, err == nil)
+	return err == nil
+}
+
+func randUint64() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:])
+}
