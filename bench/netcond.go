@@ -192,7 +192,8 @@ func RunNetCond(sc netsim.Scenario) (NetCondResult, error) {
 
 // protect writes packet p as the sender would and protects it. The
 // payload is p's index in μ-law codes 0xE0|nibble (small positive
-// samples), then its complement the same way, then 0xEF.
+// samples), then its complement the same way, then 0xD5 (another small
+// sample, outside the 0xE0 range so no window of it reads as an index).
 func protect(prot *srtp.Protector, p *netsim.Packet) ([]byte, error) {
 	b := make([]byte, 20, 20+160+prot.RTPOverhead())
 	b[0], b[1] = 0x90, 0
@@ -212,7 +213,7 @@ func protect(prot *srtp.Protector, p *netsim.Packet) ([]byte, error) {
 	copy(b[12:], []byte{0xBE, 0xDE, 0, 1, levelExtID << 4, lvl, 0, 0})
 	var payload [160]byte
 	for i := range payload {
-		payload[i] = 0xEF
+		payload[i] = 0xD5
 	}
 	idx, chk := uint32(p.Index), ^uint32(p.Index)
 	for k := 0; k < 8; k++ {
@@ -231,6 +232,11 @@ type recorder struct {
 	tickStart time.Time
 	now       time.Duration
 	heard     []heardPacket
+	seen      map[int]bool
+	plain     []byte
+	prev      []byte // the previous mixed payload
+	prevTick  time.Duration
+	prevProc  time.Duration
 	err       error
 }
 
@@ -245,33 +251,54 @@ func newRecorder(k srtp.Keys) (*recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &recorder{u: u}, nil
+	return &recorder{u: u, seen: map[int]bool{}, plain: make([]byte, 0, 1600), prev: make([]byte, 0, 2000)}, nil
 }
 
 func (r *recorder) WriteRTP(pkt []byte) error {
 	proc := time.Since(r.tickStart)
-	plain, err := r.u.UnprotectRTP(make([]byte, 0, len(pkt)), pkt, &r.hdr)
+	plain, err := r.u.UnprotectRTP(r.plain[:0], pkt, &r.hdr)
 	if err != nil {
 		r.err = fmt.Errorf("bench: listener cannot unprotect the mix: %w", err)
 		return err
 	}
+	r.plain = plain
 	payload, err := srtp.Payload(plain)
-	if err != nil || len(payload) < 16 {
+	if err != nil {
 		return nil
 	}
+	// Concealment and the buffer's delay changes need not come in whole
+	// packets, so a packet's samples may start anywhere in a mixed frame
+	// and run into the next: search the previous frame and this one.
+	prevLen := len(r.prev)
+	joined := append(r.prev, payload...)
+	for s := max(0, prevLen-15); s+16 <= len(joined); s++ {
+		idx, ok := indexAt(joined[s:])
+		if !ok || r.seen[idx] {
+			continue
+		}
+		r.seen[idx] = true
+		h := heardPacket{index: idx, tick: r.now + time.Duration(s-prevLen)*time.Second/8000, proc: proc}
+		if s < prevLen {
+			h.tick, h.proc = r.prevTick+time.Duration(s)*time.Second/8000, r.prevProc
+		}
+		r.heard = append(r.heard, h)
+	}
+	r.prev = append(r.prev[:0], payload...)
+	r.prevTick, r.prevProc = r.now, proc
+	return nil
+}
+
+// indexAt decodes the index protect wrote, if b starts with one.
+func indexAt(b []byte) (int, bool) {
 	var idx, chk uint32
 	for k := 0; k < 8; k++ {
-		if payload[k]&0xF0 != 0xE0 || payload[8+k]&0xF0 != 0xE0 {
-			return nil // silence, or a frame faded in or out
+		if b[k]&0xF0 != 0xE0 || b[8+k]&0xF0 != 0xE0 {
+			return 0, false
 		}
-		idx = idx<<4 | uint32(payload[k]&0xF)
-		chk = chk<<4 | uint32(payload[8+k]&0xF)
+		idx = idx<<4 | uint32(b[k]&0xF)
+		chk = chk<<4 | uint32(b[8+k]&0xF)
 	}
-	if idx != ^chk {
-		return nil
-	}
-	r.heard = append(r.heard, heardPacket{index: int(idx), tick: r.now, proc: proc})
-	return nil
+	return int(idx), idx == ^chk
 }
 
 // WriteNetCondTable prints results as an aligned table (Markdown when md).
