@@ -25,6 +25,9 @@ const readBatch = 16
 // then fail to parse or authenticate.
 const maxDatagram = 1500
 
+// socketBuffer is the receive buffer asked for each RTP socket.
+const socketBuffer = 1 << 20
+
 // leg is one participant's transport: its UDP sockets, the goroutines that
 // read them and hand packets to the mixer, the sink the mixer sends through,
 // and its RTCP state.
@@ -114,6 +117,9 @@ func (s *Server) openLeg(r *room, id string, o *offer, out, in *srtp.Keys) (*leg
 	if err != nil {
 		return nil, err
 	}
+	// Room for a burst (a stall of the reader, a flood) before the kernel
+	// drops datagrams uncounted; the kernel may cap it (net.core.rmem_max).
+	_ = l.rtp.SetReadBuffer(socketBuffer)
 	now := int64(mixer.Monotonic())
 	l.lastRecv.Store(now)
 	l.lastReport.Store(now)
