@@ -243,3 +243,56 @@ func TestLossConcealedAndRecovered(t *testing.T) {
 	}
 	assert.Greater(t, fec, uint64(0), "no FEC recoveries")
 }
+
+// TestLongTickPopsSeveralPackets: a 40 ms conference fed 20 ms packets pops
+// two frames per participant per tick, decodes both after speaker selection,
+// and still mixes every tone, without gaps.
+func TestLongTickPopsSeveralPackets(t *testing.T) {
+	c := newTestConference(t, ConferenceConfig{Name: "long", Ptime: 40 * time.Millisecond})
+	specs := []clientSpec{
+		{id: "u", format: pcmu, pt: 0, src: tone(440, 3, 0.3)},
+		{id: "o", format: opf, pt: 111, src: tone(1700, 3, 0.3), srtp: true},
+		{id: "l", format: pcma, pt: 8, listenOnly: true},
+	}
+	var clients []*client
+	for _, s := range specs {
+		clients = append(clients, newClient(t, c, s))
+	}
+	now := time.Duration(0)
+	for i := 0; i < 60; i++ { // 2.4 s: two packets from everyone per tick
+		for k := 0; k < 2; k++ {
+			for _, cl := range clients {
+				_ = cl.p.WriteRTPAt(now+time.Duration(k)*20*time.Millisecond, cl.packet())
+			}
+		}
+		c.Tick(now)
+		now += 40 * time.Millisecond
+	}
+	want := map[string][]float64{"u": {1700}, "o": {440}, "l": {440, 1700}}
+	for _, cl := range clients {
+		rate := formatRate(cl.spec.format)
+		require.Greater(t, len(cl.got), rate, "%s received too little", cl.spec.id)
+		tail := cl.got[len(cl.got)-rate:]
+		for _, f := range want[cl.spec.id] {
+			assert.Greater(t, goertzel(tail, rate, f), 0.1, "%s misses %v Hz", cl.spec.id, f)
+		}
+		// No silent 20 ms block in the last second.
+		blk := rate / 50
+		for b := 0; b+blk <= len(tail); b += blk {
+			peak := 0
+			for _, s := range tail[b : b+blk] {
+				peak = max(peak, abs(int(s)))
+			}
+			assert.Greater(t, peak, 500, "%s: silent block at %d", cl.spec.id, b)
+		}
+		st := cl.p.Stats()
+		assert.Zero(t, st.DecodeErrors, cl.spec.id)
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

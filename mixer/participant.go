@@ -105,8 +105,9 @@ type Participant struct {
 const maxPending = 12
 
 // pendingFrame is a frame popped from the jitter buffer whose decoding may
-// wait until speakers are chosen. Payloads are copied into the participant's
-// arena because the jitter buffer's slot is reused by the next Pop.
+// wait until speakers are chosen. Payloads alias the jitter buffer's slot;
+// when a tick pops again, the earlier ones are first copied into the
+// participant's arena, because the next Pop may reuse their slot.
 type pendingFrame struct {
 	kind     jitter.Kind
 	payload  []byte

@@ -57,6 +57,12 @@ func (c *Conference) pull(p *Participant, now time.Duration) {
 	have := p.owed + p.fifoLen
 	level, ext, audio, needPCM := 127, false, false, false
 	for have < n && p.npend < maxPending {
+		if p.npend > 0 {
+			// The next Pop may reuse the slot the previous frame's bytes
+			// alias: copy them out first. Most ticks pop once and copy
+			// nothing.
+			p.pin(&p.pend[p.npend-1])
+		}
 		f := p.jb.Pop(now)
 		pf := &p.pend[p.npend]
 		*pf = pendingFrame{kind: f.Kind, rtpTicks: f.Duration}
@@ -72,7 +78,7 @@ func (c *Conference) pull(p *Participant, now time.Duration) {
 				pf.cn = true
 				break
 			}
-			pf.payload = p.keep(f.Payload)
+			pf.payload = f.Payload
 			audio = true
 			if f.AudioLevel >= 0 {
 				ext = true
@@ -82,7 +88,7 @@ func (c *Conference) pull(p *Participant, now time.Duration) {
 			}
 		case jitter.KindLost, jitter.KindConceal:
 			if f.NextAvailable {
-				pf.next = p.keep(f.Next)
+				pf.next = f.Next
 			}
 			audio = true // level carries over from the last packet
 		}
@@ -108,8 +114,19 @@ func (c *Conference) pull(p *Participant, now time.Duration) {
 	c.updateTalk(p, level, now)
 }
 
-// keep copies a payload into p's per-tick arena: the jitter buffer reuses
-// its slot on the next Pop, and decoding may wait until speakers are known.
+// pin moves a pending frame's bytes from the jitter buffer's slot, which
+// stays valid only until the next Pop, into p's per-tick arena. Decoding
+// waits until the speakers are known, after every Pop of the tick.
+func (p *Participant) pin(pf *pendingFrame) {
+	if pf.payload != nil {
+		pf.payload = p.keep(pf.payload)
+	}
+	if pf.next != nil {
+		pf.next = p.keep(pf.next)
+	}
+}
+
+// keep copies b into p's per-tick arena.
 func (p *Participant) keep(b []byte) []byte {
 	if len(p.arena)+len(b) > cap(p.arena) {
 		return nil // cannot happen with jitter MaxPayload ≤ maxPayload; decoded as a loss
