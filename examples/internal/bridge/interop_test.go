@@ -1,0 +1,274 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/sdp/v3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rtpmix/rtpmix/internal/wav"
+	"github.com/rtpmix/rtpmix/srtp"
+)
+
+// Interop with ffmpeg (see /work/shared/PEERS.md): two ffmpeg senders join
+// through the HTTP API with their own SDP offers, one Opus over SRTP with a
+// 440 Hz tone, one PCMU over plain RTP with a 1000 Hz tone; an ffmpeg
+// receiver per participant records what the bridge sends back, described by
+// an SDP file made from the bridge's answer. Each must hear the other's tone
+// and not its own.
+
+const interopTimeout = 25 * time.Second
+
+func requireFFmpeg(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		if os.Getenv("RTPMIX_REQUIRE_INTEROP") == "1" {
+			t.Fatal("ffmpeg not on PATH and RTPMIX_REQUIRE_INTEROP=1 (run make deps)")
+		}
+		t.Skip("ffmpeg not on PATH")
+	}
+	return path
+}
+
+// freePortPair finds an even port P with P+1 also free, for an ffmpeg
+// receiver that binds RTP and RTCP. Another process may take them before
+// ffmpeg does; at this test's scale that has not been seen.
+func freePortPair(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		require.NoError(t, err)
+		p := portOf(a)
+		if p%2 == 1 || p > 65534 {
+			a.Close()
+			continue
+		}
+		b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + 1})
+		a.Close()
+		if err == nil {
+			b.Close()
+			return p
+		}
+	}
+	t.Fatal("no free UDP port pair on 127.0.0.1")
+	return 0
+}
+
+// ffmpegLeg is one ffmpeg participant: what it offers and how it sends.
+type ffmpegLeg struct {
+	id        string
+	tone      float64
+	rtpmap    string // "97 opus/48000/2"
+	pt        string
+	codecArgs []string
+	srtp      bool
+	rate      int // recording rate
+
+	recvPort   int
+	sendKey    srtp.Keys
+	bridgePort int
+	bridgeKey  *srtp.Crypto
+	wavPath    string
+}
+
+func TestInteropFFmpeg(t *testing.T) {
+	ff := requireFFmpeg(t)
+	if !(&Server{}).supported("opus/48000/2") {
+		t.Skip("Opus unavailable (built without cgo)")
+	}
+	s := testServer(t, Config{})
+	mkRoom(t, s, "interop")
+	dir := t.TempDir()
+	legs := []*ffmpegLeg{
+		{id: "opus-srtp", tone: 440, rtpmap: "97 opus/48000/2", pt: "97", srtp: true, rate: 48000,
+			codecArgs: []string{"-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-application", "voip", "-frame_duration", "20", "-payload_type", "97"}},
+		{id: "pcmu-rtp", tone: 1000, rtpmap: "0 PCMU/8000", pt: "0", rate: 8000,
+			codecArgs: []string{"-af", "aresample=8000,asetnsamples=n=160", "-ac", "1", "-c:a", "pcm_mulaw"}},
+	}
+
+	// Join: each offer says where that participant's ffmpeg receiver listens.
+	for _, l := range legs {
+		l.recvPort = freePortPair(t)
+		l.wavPath = filepath.Join(dir, l.id+".wav")
+		proto := "RTP/AVP"
+		var extra []string
+		extra = append(extra, "a=rtpmap:"+l.rtpmap)
+		if l.srtp {
+			proto = "RTP/SAVP"
+			k, err := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
+			require.NoError(t, err)
+			l.sendKey = k
+			extra = append(extra, srtp.Crypto{Tag: 1, Keys: k}.SDPLine())
+		}
+		code, body, _ := call(t, s, "POST", "/rooms/interop/participants?id="+l.id, "application/sdp",
+			offerSDP(l.recvPort, proto, l.pt, extra...))
+		require.Equal(t, http.StatusCreated, code, string(body))
+		var ans sdp.SessionDescription
+		require.NoError(t, ans.UnmarshalString(string(body)))
+		md := ans.MediaDescriptions[0]
+		l.bridgePort = md.MediaName.Port.Value
+		if l.srtp {
+			v, ok := md.Attribute("crypto")
+			require.True(t, ok, "answer has a=crypto")
+			c, err := srtp.ParseSDES(v)
+			require.NoError(t, err)
+			l.bridgeKey = &c
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*len(legs))
+	run := func(name string, args []string) {
+		defer wg.Done()
+		cmd := exec.CommandContext(ctx, ff, args...)
+		cmd.WaitDelay = 2 * time.Second
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			errs <- fmt.Errorf("%s: %v\n%s", name, err, stderr.String())
+		}
+	}
+
+	// Receivers first: they bind the ports the offers named.
+	for _, l := range legs {
+		recvSDP := fmt.Sprintf("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=receive\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d %s %s\r\na=rtpmap:%s\r\n",
+			l.recvPort, map[bool]string{true: "RTP/SAVP", false: "RTP/AVP"}[l.srtp], l.pt, l.rtpmap)
+		if l.srtp {
+			recvSDP += "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" +
+				base64.StdEncoding.EncodeToString(append(bytes.Clone(l.bridgeKey.Keys.MasterKey), l.bridgeKey.Keys.MasterSalt...)) + "\r\n"
+		}
+		sdpPath := filepath.Join(dir, l.id+".sdp")
+		require.NoError(t, os.WriteFile(sdpPath, []byte(recvSDP), 0o644))
+		wg.Add(1)
+		go run(l.id+" receiver", []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+			"-protocol_whitelist", "file,udp,rtp,srtp,crypto", "-i", sdpPath,
+			"-t", "4", "-ac", "1", "-ar", fmt.Sprint(l.rate), "-c:a", "pcm_s16le", l.wavPath})
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, l := range legs {
+		args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-re",
+			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%g:sample_rate=48000:duration=4", l.tone)}
+		args = append(args, l.codecArgs...)
+		args = append(args, "-f", "rtp", "-rtpflags", "send_bye", "-sdp_file", os.DevNull)
+		url := fmt.Sprintf("rtp://127.0.0.1:%d?rtcpport=%d", l.bridgePort, l.bridgePort+1)
+		if l.srtp {
+			args = append(args, "-srtp_out_suite", "AES_CM_128_HMAC_SHA1_80", "-srtp_out_params",
+				base64.StdEncoding.EncodeToString(append(bytes.Clone(l.sendKey.MasterKey), l.sendKey.MasterSalt...)))
+			url = "s" + url
+		}
+		wg.Add(1)
+		go run(l.id+" sender", append(args, url))
+	}
+
+	// While the senders run, the bridge counts their media and RTCP.
+	stats := map[string]participantJSON{}
+	eventually(t, 8*time.Second, func() bool {
+		for _, l := range legs {
+			var p participantJSON
+			code, body, _ := call(t, s, "GET", "/rooms/interop/participants/"+l.id, "", nil)
+			if code != http.StatusOK || json.Unmarshal(body, &p) != nil || p.PacketsIn < 100 || p.RTCP.SR == 0 {
+				return false
+			}
+			stats[l.id] = p
+		}
+		return true
+	}, "bridge did not count media and sender reports from both ffmpeg senders")
+
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+	for _, l := range legs {
+		p := stats[l.id]
+		assert.Zero(t, p.SRTPAuthFailures+p.Malformed+p.WrongPayloadType, "%s: dropped packets: %+v", l.id, p)
+	}
+
+	// ffmpeg's BYE (send_bye) makes each participant leave.
+	eventually(t, 5*time.Second, func() bool {
+		var st roomStatsJSON
+		getJSON(t, s, "/rooms/interop", &st)
+		return len(st.IDs) == 0
+	}, "participants did not leave on RTCP BYE")
+
+	for i, l := range legs {
+		other := legs[1-i]
+		a, err := wav.ReadFile(l.wavPath)
+		require.NoError(t, err, l.id)
+		require.Equal(t, l.rate, a.SampleRate)
+		// Skip the start (receiver probing, jitter buffer fill) and use
+		// the loud part of the recording.
+		x := a.Samples
+		if len(x) > l.rate/2 {
+			x = x[l.rate/2:]
+		}
+		require.Greater(t, len(x), l.rate, "%s: recording too short (%d samples)", l.id, len(a.Samples))
+		heard := toneShare(x, l.rate, other.tone)
+		own := toneShare(x, l.rate, l.tone)
+		t.Logf("%s hears %g Hz at %.3f of its power, its own %g Hz at %.2e (%.1f dB below)",
+			l.id, other.tone, heard, l.tone, own, 10*math.Log10(heard/math.Max(own, 1e-12)))
+		assert.Greater(t, heard, 0.5, "%s: the other's tone dominates", l.id)
+		assert.Less(t, own, heard/1000, "%s: own tone at least 30 dB below", l.id)
+	}
+}
+
+// toneShare is the share of x's power at freq, measured over 100 ms blocks
+// (10 Hz resolution) so that the phase jumps of jitter-buffer adaptation
+// and concealment do not smear a long window's narrow bin.
+func toneShare(x []int16, rate int, freq float64) float64 {
+	n := rate / 10
+	var tone, total float64
+	for off := 0; off+n <= len(x); off += n {
+		b := x[off : off+n]
+		var e float64
+		for _, v := range b {
+			e += float64(v) * float64(v)
+		}
+		tone += goertzel(b, rate, freq) * e
+		total += e
+	}
+	if total == 0 {
+		return 0
+	}
+	return tone / total
+}
+
+// goertzel returns the power of x at freq as a share of x's total power:
+// about 1 for a pure tone at freq, about 0 for anything far from it.
+func goertzel(x []int16, rate int, freq float64) float64 {
+	w := 2 * math.Pi * freq / float64(rate)
+	c := 2 * math.Cos(w)
+	var s1, s2, energy float64
+	for _, v := range x {
+		f := float64(v)
+		s := f + c*s1 - s2
+		s2, s1 = s1, s
+		energy += f * f
+	}
+	if energy == 0 {
+		return 0
+	}
+	p := s1*s1 + s2*s2 - c*s1*s2
+	return 2 * p / (float64(len(x)) * energy)
+}
+
