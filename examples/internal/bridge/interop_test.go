@@ -3,8 +3,8 @@ package bridge
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
@@ -271,4 +271,3 @@ func goertzel(x []int16, rate int, freq float64) float64 {
 	p := s1*s1 + s2*s2 - c*s1*s2
 	return 2 * p / (float64(len(x)) * energy)
 }
-
