@@ -2,6 +2,8 @@
 # Installs what rtpmix needs to build and test: libopus-dev and pkg-config for
 # codec/opus (cgo), and ffmpeg and sox for the interop tests. Only what is
 # missing is installed, and the script says what it installs.
+# With RTPMIX_BENCH=1 (make bench) it also installs libsoxr-dev, which
+# bench/compare needs to build LiveKit's media-sdk with cgo.
 set -euo pipefail
 
 want=()
@@ -13,6 +15,9 @@ if [ "${RTPMIX_NO_INTEROP:-0}" != 1 ]; then
 	command -v sox >/dev/null 2>&1 || want+=(sox)
 fi
 command -v gcc >/dev/null 2>&1 || want+=(gcc)
+if [ "${RTPMIX_BENCH:-0}" = 1 ] && ! pkg-config --exists soxr 2>/dev/null; then
+	want+=(libsoxr-dev)
+fi
 
 if [ ${#want[@]} -eq 0 ]; then
 	echo "deps: libopus, pkg-config, ffmpeg and sox are present"
@@ -25,6 +30,8 @@ if ! command -v apt-get >/dev/null 2>&1; then
 	echo "    Alpine: opus-dev; macOS: brew install opus) and pkg-config" >&2
 	echo "  - a C compiler (gcc or clang) for cgo" >&2
 	echo "  - ffmpeg and sox (interop tests; skip them with RTPMIX_NO_INTEROP=1)" >&2
+	echo "  - for make bench: libsoxr development files (Debian/Ubuntu: libsoxr-dev;" >&2
+	echo "    Fedora: soxr-devel; macOS: brew install libsoxr)" >&2
 	echo "  missing here: ${want[*]}" >&2
 	exit 1
 fi
