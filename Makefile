@@ -17,7 +17,7 @@ deps:
 	@scripts/deps.sh
 
 demo: deps
-	$(GO) run ./examples/codecchain
+	$(GO) run ./examples/demo
 
 test: deps fmt-check vet staticcheck race allocs nocgo fuzz
 	@echo "make test: all checks passed"
@@ -48,5 +48,8 @@ fuzz:
 staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# Every benchmark, the capacity tool, the network scenarios and the peer
+# comparison; writes bench/results/latest.md (see bench/README.md).
+bench:
+	@RTPMIX_BENCH=1 scripts/deps.sh
+	@GO=$(GO) scripts/bench.sh
