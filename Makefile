@@ -17,7 +17,7 @@ deps:
 	@scripts/deps.sh
 
 demo: deps
-	$(GO) run ./examples/demo
+	$(GO) run ./examples/codecchain
 
 test: deps fmt-check vet staticcheck race allocs nocgo fuzz
 	@echo "make test: all checks passed"
