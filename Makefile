@@ -17,7 +17,7 @@ deps:
 	@scripts/deps.sh
 
 demo: deps
-	$(GO) run ./examples/codecchain
+	$(GO) run ./examples/demo
 
 test: deps fmt-check vet staticcheck race allocs nocgo fuzz
 	@echo "make test: all checks passed"
