@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rtpmix/rtpmix/codec/opus"
+	"github.com/rtpmix/rtpmix/internal/wav"
+	"github.com/rtpmix/rtpmix/srtp"
+)
+
+// Interop with ffmpeg (see /work/shared/PEERS.md): one ffmpeg sends a
+// 1000 Hz tone as PCMU to side A while another sends 440 Hz as Opus over
+// SRTP to side B; two more ffmpeg processes record what the gateway sends
+// each side. Side A must hear 440 Hz and side B 1000 Hz, each without its
+// own tone (mix-minus).
+
+const interopTimeout = 25 * time.Second
+
+func requireFFmpeg(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		if os.Getenv("RTPMIX_REQUIRE_INTEROP") == "1" {
+			t.Fatal("ffmpeg not on PATH and RTPMIX_REQUIRE_INTEROP=1 (run make deps)")
+		}
+		t.Skip("ffmpeg not on PATH")
+	}
+	if !opus.Available() {
+		t.Skip("Opus unavailable (built without cgo)")
+	}
+	return path
+}
+
+func TestInteropFFmpeg(t *testing.T) {
+	ff := requireFFmpeg(t)
+	dir := t.TempDir()
+	if keep := os.Getenv("TRANSCODE_TEST_OUT"); keep != "" {
+		dir = keep // keep the SDP files and recordings to listen to
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+	}
+	gwKeys, err := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
+	require.NoError(t, err)
+	peerKeys, err := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
+	require.NoError(t, err)
+
+	// Receivers first: each binds its port (and the next, for RTCP).
+	recvA, recvB := freePortPair(t), freePortPair(t)
+	sdpA := writeSDP(t, dir, "recvA.sdp", recvA, "RTP/AVP 0", "a=rtpmap:0 PCMU/8000")
+	sdpB := writeSDP(t, dir, "recvB.sdp", recvB, "RTP/SAVP 111", "a=rtpmap:111 opus/48000/2", cryptoLine(gwKeys))
+	outA, outB := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav")
+	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	var errA, errB error
+	var logA, logB string
+	wg.Add(2)
+	receive := func(sdp, out string, rate int, res *error, log *string) {
+		defer wg.Done()
+		*log, *res = ffmpeg(ctx, ff, "-loglevel", "warning", "-y", "-protocol_whitelist", "file,udp,rtp,srtp,crypto",
+			"-i", sdp, "-t", "3", "-ac", "1", "-ar", fmt.Sprint(rate), "-c:a", "pcm_s16le", out)
+	}
+	go receive(sdpA, outA, 8000, &errA, &logA)
+	go receive(sdpB, outB, 48000, &errB, &logB)
+	waitBound(t, recvA)
+	waitBound(t, recvB)
+
+	g, err := New(Config{AAddr: "127.0.0.1:0", BAddr: "127.0.0.1:0",
+		APeer:     netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(recvA)),
+		BPeer:     netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(recvB)),
+		BSendKeys: gwKeys, BRecvKeys: peerKeys})
+	require.NoError(t, err)
+	require.NoError(t, g.Start())
+	defer g.Close()
+
+	// Senders: until the receivers have their 3 s, or 8 s at most.
+	sendCtx, stopSending := context.WithCancel(ctx)
+	defer stopSending()
+	tone := func(freq int) []string {
+		return []string{"-loglevel", "error", "-re", "-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=8", freq)}
+	}
+	var sendWG sync.WaitGroup
+	sendWG.Add(2)
+	go func() {
+		defer sendWG.Done()
+		args := append(tone(1000), "-af", "aresample=8000,asetnsamples=n=160", "-ac", "1", "-c:a", "pcm_mulaw",
+			"-f", "rtp", "-sdp_file", os.DevNull, fmt.Sprintf("rtp://%s", g.Addr("A")))
+		_, _ = ffmpeg(sendCtx, ff, args...)
+	}()
+	go func() {
+		defer sendWG.Done()
+		args := append(tone(440), "-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-application", "voip", "-frame_duration", "20",
+			"-payload_type", "111", "-f", "rtp", "-srtp_out_suite", "AES_CM_128_HMAC_SHA1_80", "-srtp_out_params", inlineKey(peerKeys),
+			"-sdp_file", os.DevNull, fmt.Sprintf("srtp://%s", g.Addr("B")))
+		_, _ = ffmpeg(sendCtx, ff, args...)
+	}()
+	wg.Wait()
+	stopSending()
+	sendWG.Wait()
+	g.Close()
+	for _, s := range g.Stats() {
+		j := s.Mixer.Jitter
+		t.Logf("side %s: received %d accepted %d dropped %d sent %d; mixer: malformed %d wrong pt %d srtp auth %d concealed %d; "+
+			"jitter buffer: lost %d late %d dropped %d silence +%v -%v delay %v",
+			s.Name, s.Received, s.Accepted, s.Dropped, s.Sent, s.Mixer.Malformed, s.Mixer.WrongPayloadType,
+			s.Mixer.SRTPAuthFailures, s.Mixer.Concealed, j.Lost, j.Late, j.Dropped, j.SilenceInserted, j.SilenceRemoved, j.Delay)
+		assert.Positive(t, s.Accepted, "side %s: ffmpeg's packets accepted", s.Name)
+		assert.Positive(t, s.Sent, "side %s: audio sent", s.Name)
+	}
+	require.NoError(t, errA, "receiver A:\n%s", logA)
+	require.NoError(t, errB, "receiver B:\n%s", logB)
+	assert.NotContains(t, logB, "HMAC mismatch")
+
+	a, err := wav.ReadFile(outA)
+	require.NoError(t, err)
+	b, err := wav.ReadFile(outB)
+	require.NoError(t, err)
+	t.Logf("side A recorded %.2f s at %d Hz, side B %.2f s at %d Hz", a.Duration(), a.SampleRate, b.Duration(), b.SampleRate)
+	assertHears(t, "side A", a.Samples, 8000, 440, 1000)
+	assertHears(t, "side B", b.Samples, 48000, 1000, 440)
+}
+
+// assertHears checks, in 100 ms blocks from the first sound to the last
+// (less 100 ms of codec and ramp start-up and fade-out at each end), that want carries most of each block's
+// power and self is absent. Blocks, not the whole recording: a jitter
+// buffer that drops or inserts a frame to steer its delay shifts the tone's
+// phase, which a long Goertzel window would count against it.
+func assertHears(t *testing.T, name string, pcm []int16, rate int, want, self float64) {
+	t.Helper()
+	start := 0
+	for start < len(pcm) && abs(pcm[start]) < 300 {
+		start++
+	}
+	end := len(pcm)
+	for end > start && abs(pcm[end-1]) < 300 {
+		end--
+	}
+	start, end = start+rate/10, end-rate/10
+	block := rate / 10
+	blocks := max(0, (end-start)/block)
+	require.GreaterOrEqual(t, blocks, 10, "%s: less than 1 s of sound in %d samples", name, len(pcm))
+	good, worstSelf := 0, 0.0
+	for b := 0; b < blocks; b++ {
+		x := pcm[start+b*block : start+(b+1)*block]
+		if goertzel(x, rate, want) > 0.8 {
+			good++
+		}
+		worstSelf = max(worstSelf, goertzel(x, rate, self))
+	}
+	t.Logf("%s: %.0f Hz dominates %d of %d blocks of 100 ms; %.0f Hz at most %.4f of a block's power",
+		name, want, good, blocks, self, worstSelf)
+	assert.GreaterOrEqual(t, float64(good), 0.8*float64(blocks), "%s must hear %v Hz", name, want)
+	assert.Less(t, worstSelf, 0.02, "%s must not hear its own %v Hz", name, self)
+}
+
+func abs(v int16) int {
+	if v < 0 {
+		return -int(v)
+	}
+	return int(v)
+}
+
+// goertzel returns the power of x at freq as a share of x's total power:
+// about 1 for a pure tone at freq, about 0 for anything far from it.
+func goertzel(x []int16, rate int, freq float64) float64 {
+	w := 2 * math.Pi * freq / float64(rate)
+	c := 2 * math.Cos(w)
+	var s1, s2, energy float64
+	for _, v := range x {
+		f := float64(v)
+		s1, s2 = f+c*s1-s2, s1
+		energy += f * f
+	}
+	if energy == 0 {
+		return 0
+	}
+	return 2 * (s1*s1 + s2*s2 - c*s1*s2) / (float64(len(x)) * energy)
+}
+
+func writeSDP(t *testing.T, dir, name string, port int, media string, attrs ...string) string {
+	t.Helper()
+	lines := append([]string{"v=0", "o=- 0 0 IN IP4 127.0.0.1", "s=transcode test", "c=IN IP4 127.0.0.1", "t=0 0",
+		fmt.Sprintf("m=audio %d %s", port, media)}, attrs...)
+	path := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\r\n")+"\r\n"), 0o600))
+	return path
+}
+
+// ffmpeg runs ffmpeg until it exits or ctx ends (then it is killed, which
+// is how the senders are stopped) and returns its stderr.
+func ffmpeg(ctx context.Context, ff string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, ff, append([]string{"-hide_banner", "-nostdin"}, args...)...)
+	cmd.WaitDelay = 2 * time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	return stderr.String(), err
+}
+
+// freePortPair finds an even port P with P+1 also free, for a receiver
+// that binds RTP and RTCP.
+func freePortPair(t *testing.T) int {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		require.NoError(t, err)
+		p := a.LocalAddr().(*net.UDPAddr).Port
+		if p%2 == 1 || p > 65534 {
+			a.Close()
+			continue
+		}
+		b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + 1})
+		a.Close()
+		if err == nil {
+			b.Close()
+			return p
+		}
+	}
+	t.Fatal("no free UDP port pair on 127.0.0.1")
+	return 0
+}
+
+// waitBound waits until something (ffmpeg) has bound port on 127.0.0.1.
+func waitBound(t *testing.T, port int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if err != nil {
+			return
+		}
+		c.Close()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nothing bound UDP port %d within 10 s", port)
+}
