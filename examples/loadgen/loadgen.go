@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -45,8 +47,12 @@ type Config struct {
 	// RoomPrefix names the rooms <prefix>-1, <prefix>-2, ...
 	RoomPrefix string
 	// IP the participants' sockets bind, and the offers advertise.
-	IP     string
-	Logger *slog.Logger
+	IP string
+	// ReportInterval is how often every leg sends an RTCP receiver report
+	// (SRTCP on SRTP legs), which keeps listen-only legs alive on a bridge
+	// that removes idle ones. Default 5 s.
+	ReportInterval time.Duration
+	Logger         *slog.Logger
 }
 
 // participant is one synthetic leg.
@@ -59,6 +65,12 @@ type participant struct {
 	snd      *rtpclient.Sender
 	rcv      *rtpclient.Receiver
 	joinTime time.Duration
+	// RTCP: this leg's SSRC, where reports go, and their SRTCP context
+	// (its own, since the sender's belongs to the pacing goroutine).
+	ssrc     uint32
+	remote   *net.UDPAddr
+	rtcpProt *srtp.Protector
+	rtcpSent int
 }
 
 const (
@@ -207,10 +219,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		sendReports(sendCtx, parts, cmp.Or(cfg.ReportInterval, 5*time.Second), log)
+	}()
 	t0 := time.Now()
 	ticks := rtpclient.Pace(sendCtx, 20*time.Millisecond, senders)
 	sent := time.Since(t0)
 	cancel()
+	<-reported
 	// What the bridge mixed from the last packets is still on its way.
 	time.Sleep(200 * time.Millisecond)
 	after, err := api.stats(context.Background())
@@ -271,7 +289,14 @@ func (p *participant) join(ctx context.Context, api *client, cfg Config, silence
 	if p.rcv, err = rtpclient.NewReceiver(conn, rc); err != nil {
 		return err
 	}
+	p.remote = &net.UDPAddr{IP: a.IP, Port: a.Port} // a=rtcp-mux: RTCP goes there too
+	if cfg.SRTP {
+		if p.rtcpProt, err = srtp.NewProtector(keys); err != nil {
+			return err
+		}
+	}
 	if p.role == roleListen {
+		p.ssrc = rand.Uint32()
 		return nil
 	}
 	src := silence[c.Name]
@@ -283,9 +308,39 @@ func (p *participant) join(ctx context.Context, api *client, cfg Config, silence
 	if cfg.SRTP {
 		sc.SRTP = &keys
 	}
-	remote := &net.UDPAddr{IP: a.IP, Port: a.Port}
-	p.snd, err = rtpclient.NewSender(conn, remote, src, sc)
-	return err
+	if p.snd, err = rtpclient.NewSender(conn, p.remote, src, sc); err != nil {
+		return err
+	}
+	p.ssrc = p.snd.SSRC()
+	return nil
+}
+
+// sendReports sends every leg's RTCP receiver report every interval until
+// ctx ends.
+func sendReports(ctx context.Context, parts []*participant, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, p := range parts {
+			b, err := p.rcv.ReceiverReport(p.ssrc)
+			if err == nil && p.rtcpProt != nil {
+				b, err = p.rtcpProt.ProtectRTCP(nil, b)
+			}
+			if err == nil {
+				_, err = p.conn.WriteToUDP(b, p.remote)
+			}
+			if err != nil {
+				log.Warn("RTCP report", "id", p.id, "err", err)
+				continue
+			}
+			p.rtcpSent++
+		}
+	}
 }
 
 // client speaks the bridge's HTTP API.

@@ -16,9 +16,10 @@ import (
 	"github.com/rtpmix/rtpmix/examples/internal/bridge"
 )
 
-func startBridge(t *testing.T) string {
+// startBridge starts the real bridge; idle legs are removed after idle.
+func startBridge(t *testing.T, idle time.Duration) string {
 	t.Helper()
-	srv, err := bridge.New(bridge.Config{HTTPAddr: "127.0.0.1:0", Workers: 1, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := bridge.New(bridge.Config{HTTPAddr: "127.0.0.1:0", Workers: 1, Idle: idle, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	require.NoError(t, srv.Start())
 	t.Cleanup(func() { _ = srv.Close() })
@@ -29,14 +30,17 @@ func startBridge(t *testing.T) string {
 // 2 s: talkers with the speech clip over SRTP, silent senders, a listener,
 // two rooms and two codecs. Packets must flow both ways and the report's
 // figures must agree with each other and with the bridge's own counters.
+// The bridge drops legs idle for 1 s: the listener survives on its RTCP
+// receiver reports.
 func TestAgainstInProcessBridge(t *testing.T) {
-	url := startBridge(t)
+	url := startBridge(t, time.Second)
 	mix, err := parseCodecMix("pcmu:1,opus:1")
 	require.NoError(t, err)
 	talk, err := talkSources(mix, "../../testdata/alice.wav", 0)
 	require.NoError(t, err)
 	cfg := Config{BridgeURL: url, Participants: 6, Rooms: 2, Codecs: mix, Talkers: 2, ListenOnly: 1, Talk: talk,
-		AudioLevels: true, SRTP: true, Duration: 2 * time.Second, RoomPrefix: "t", IP: "127.0.0.1"}
+		AudioLevels: true, SRTP: true, Duration: 2 * time.Second, RoomPrefix: "t", IP: "127.0.0.1",
+		ReportInterval: 300 * time.Millisecond}
 	rep, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
 	var table bytes.Buffer
@@ -79,6 +83,8 @@ func TestAgainstInProcessBridge(t *testing.T) {
 	assert.GreaterOrEqual(t, float64(b.PacketsIn), 0.99*float64(all.Sent))
 	assert.LessOrEqual(t, all.Received, b.PacketsOut)
 	assert.Zero(t, b.Dropped)
+	assert.Equal(t, 6, b.Participants, "no leg was removed as idle")
+	assert.GreaterOrEqual(t, all.RTCPSent, 6*5, "every leg reported every 300 ms")
 	require.Len(t, b.PerRoom, 2)
 	for _, r := range b.PerRoom {
 		assert.Equal(t, 3, r.Participants, r.Name)

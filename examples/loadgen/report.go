@@ -50,6 +50,7 @@ type Row struct {
 	JitterMaxMs float64 `json:"jitter_max_ms"`
 	Dropped     uint64  `json:"dropped"` // not RTP for the leg (garbage, SRTP failures, wrong PT)
 	RTCP        uint64  `json:"rtcp"`    // RTCP received on the muxed port
+	RTCPSent    int     `json:"rtcp_sent"`
 	Deaf        int     `json:"legs_without_audio"`
 }
 
@@ -92,6 +93,7 @@ func row(name string, parts []*participant, sent time.Duration, in func(*partici
 			w.Sent += s.Packets
 			w.SendErrors += s.Errors
 		}
+		w.RTCPSent += p.rtcpSent
 		s := p.rcv.Stats()
 		w.Received += s.Packets
 		w.Expected += s.Expected
@@ -151,12 +153,12 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "  codecs %s; %d talkers, %d silent senders, %d listen-only; SRTP %s; RFC 6464 levels %v\n",
 		strings.Join(codecs, ", "), r.Talkers, r.Silent, r.ListenOnly, srtp, r.AudioLevels)
 	fmt.Fprintf(w, "  joins took %.0f ms (per request p50 %.1f ms, p99 %.1f ms)\n\n", r.SetupMs, r.JoinP50Ms, r.JoinP99Ms)
-	fmt.Fprintf(w, "%-6s %5s %10s %10s %10s %10s %8s %7s %10s %10s %10s %8s %6s\n",
-		"codec", "legs", "sent", "sent/s", "received", "recv/s", "lost", "loss %", "jit p50 ms", "jit p99 ms", "jit max ms", "dropped", "rtcp")
+	fmt.Fprintf(w, "%-6s %5s %10s %10s %10s %10s %8s %7s %10s %10s %10s %8s %s\n",
+		"codec", "legs", "sent", "sent/s", "received", "recv/s", "lost", "loss %", "jit p50 ms", "jit p99 ms", "jit max ms", "dropped", "rtcp in/out")
 	for _, x := range r.Rows {
-		fmt.Fprintf(w, "%-6s %5d %10d %10.0f %10d %10.0f %8d %7.3f %10.2f %10.2f %10.2f %8d %6d\n",
+		fmt.Fprintf(w, "%-6s %5d %10d %10.0f %10d %10.0f %8d %7.3f %10.2f %10.2f %10.2f %8d %5d/%d\n",
 			x.Name, x.Legs, x.Sent, x.SentPPS, x.Received, x.RecvPPS, x.Lost, x.LossPct,
-			x.JitterP50Ms, x.JitterP99Ms, x.JitterMaxMs, x.Dropped, x.RTCP)
+			x.JitterP50Ms, x.JitterP99Ms, x.JitterMaxMs, x.Dropped, x.RTCP, x.RTCPSent)
 	}
 	all := r.Rows[len(r.Rows)-1]
 	if all.SendErrors > 0 || all.Deaf > 0 {

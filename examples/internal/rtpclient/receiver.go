@@ -74,6 +74,8 @@ type Receiver struct {
 	seqs        seqnum.Unwrapper16
 	base, max   int64
 	prevExp     uint64 // Expected of earlier SSRCs
+	rrExpected  uint64 // Expected and Packets at the last ReceiverReport
+	rrReceived  uint64
 	lastTS      uint32
 	lastArrival time.Time
 	jitter      float64 // timestamp units

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -434,4 +435,43 @@ func TestPaceStopsAndShares(t *testing.T) {
 		}
 		return len(count) == 5 && n > 0
 	}, 2*time.Second, 10*time.Millisecond)
+}
+
+func TestReceiverReport(t *testing.T) {
+	r, err := NewReceiver(nil, ReceiverConfig{ClockRate: 8000, PayloadType: 0})
+	require.NoError(t, err)
+	b, err := r.ReceiverReport(77)
+	require.NoError(t, err)
+	pkts, err := rtcp.Unmarshal(b)
+	require.NoError(t, err)
+	require.Len(t, pkts, 1)
+	assert.Empty(t, pkts[0].(*rtcp.ReceiverReport).Reports, "nothing received, nothing to report on")
+
+	t0 := time.Unix(0, 0)
+	for i := 0; i < 8; i++ {
+		if i == 3 || i == 5 {
+			continue // 2 of 8 lost
+		}
+		require.NoError(t, r.Handle(pkt(0, uint16(65532+i), uint32(i*160), 9, make([]byte, 160)), t0.Add(time.Duration(i)*20*time.Millisecond)))
+	}
+	b, err = r.ReceiverReport(77)
+	require.NoError(t, err)
+	pkts, err = rtcp.Unmarshal(b)
+	require.NoError(t, err)
+	rr := pkts[0].(*rtcp.ReceiverReport)
+	assert.Equal(t, uint32(77), rr.SSRC)
+	require.Len(t, rr.Reports, 1)
+	blk := rr.Reports[0]
+	assert.Equal(t, uint32(9), blk.SSRC)
+	assert.Equal(t, uint8(64), blk.FractionLost, "2/8 = 64/256")
+	assert.Equal(t, uint32(2), blk.TotalLost)
+	assert.Equal(t, uint32(1<<16|3), blk.LastSequenceNumber, "one wrap, highest 3")
+
+	// The next interval has no loss.
+	require.NoError(t, r.Handle(pkt(0, 4, 8*160, 9, make([]byte, 160)), t0.Add(160*time.Millisecond)))
+	b, err = r.ReceiverReport(77)
+	require.NoError(t, err)
+	pkts, err = rtcp.Unmarshal(b)
+	require.NoError(t, err)
+	assert.Zero(t, pkts[0].(*rtcp.ReceiverReport).Reports[0].FractionLost)
 }
