@@ -229,16 +229,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	sent := time.Since(t0)
 	cancel()
 	<-reported
-	// What the bridge mixed from the last packets is still on its way.
+	// What the bridge mixed from the last packets is still on its way. Stop
+	// receiving before asking for the bridge's counters, so that what we
+	// received is a subset of what it had sent when it answered.
 	time.Sleep(200 * time.Millisecond)
-	after, err := api.stats(context.Background())
-	if err != nil {
-		return nil, err
-	}
 	for _, p := range parts {
 		_ = p.conn.SetReadDeadline(time.Now())
 	}
 	rwg.Wait()
+	after, err := api.stats(context.Background())
+	if err != nil {
+		return nil, err
+	}
 	log.Info("done", "ticks", ticks, "sent_for", sent.Round(time.Millisecond))
 	return buildReport(cfg, parts, sent, setup, before, after), nil
 }
