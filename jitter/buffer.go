@@ -30,7 +30,8 @@ const (
 // different cores, do not share one.
 type slot struct {
 	state   atomic.Uint64
-	ts      int64 // unwrapped, remapped timestamp
+	ts      int64  // unwrapped, remapped timestamp
+	buf     []byte // the slot's payload storage, MaxPayload bytes (set in New)
 	ssrc    uint32
 	origTS  uint32
 	origSeq uint16
@@ -39,7 +40,7 @@ type slot struct {
 	pt      uint8
 	level   int8
 	flags   uint8
-	_       [64 - 35]byte
+	_       [64 - 59]byte
 }
 
 // pad keeps fields written by different goroutines on different cache
@@ -69,7 +70,6 @@ type Buffer struct {
 	capacity   uint64
 	maxPayload int
 	ring       []slot
-	data       []byte
 
 	nsPerTick     float64
 	ticksPerNs    float64
@@ -126,15 +126,17 @@ func add(a *atomic.Uint64, n uint64) { a.Store(a.Load() + n) }
 type producer struct {
 	started bool
 	ssrc    uint32
-	seq     seqnum.Unwrapper16
-	ts      seqnum.Unwrapper32
-	seqOff  int64 // position = unwrapped sequence number + seqOff
-	tsOff   int64 // timeline = unwrapped timestamp + tsOff
-	maxU    int64 // newest position stored
-	maxTS   int64 // its timeline timestamp
-	maxArr  int64 // its arrival
-	maxDur  int64 // its duration, ticks
-	head    uint64
+	// The newest position and timeline timestamp seen (stored or not),
+	// with the sender's numbers they came from: the sender's numbers are
+	// unwrapped around them, each to the extension nearest to the newest.
+	lastU, lastTS int64
+	lastSeq       uint16
+	lastTS32      uint32
+	maxU          int64 // newest position stored
+	maxTS         int64 // its timeline timestamp
+	maxArr        int64 // its arrival
+	maxDur        int64 // its duration, ticks
+	head          uint64
 
 	// A packet far outside the stream waits here for a second one that
 	// confirms the jump before the buffer resyncs to it.
@@ -164,20 +166,29 @@ type consumer struct {
 	outBase   int64  // output clock: the audio handed out ends at
 	outTicks  int64  // outBase + outTicks (ns + ticks, to keep it exact)
 	learnt    int64  // packet duration in use, ticks
-	tol       int64  // timestamp slack treated as contiguous, ticks
-	cand      int64  // candidate new duration
-	candN     int
-	talking   bool
-	run       int64 // ticks concealed in a row
-	held      int64 // ticks played while holding the cursor for a missing packet
-	pubDelay  int64 // delay as last published
-	forcedAt  int64 // output time of the last drop of a packet that was not quiet
+	// learnt in ns, and popPacket's thresholds for dropping a packet that
+	// long: the least excess delay for any drop, and for an audible one
+	// the least excess beyond the packet itself.
+	learntNs, dropAt, forceMin int64
+	tol                        int64 // timestamp slack treated as contiguous, ticks
+	cand                       int64 // candidate new duration
+	candN                      int
+	talking                    bool
+	run                        int64 // ticks concealed in a row
+	held                       int64 // ticks played while holding the cursor for a missing packet
+	pubDelay                   int64 // delay as last published
+	forcedAt                   int64 // output time of the last drop of a packet that was not quiet
 
 	// Last played packet, to number the frames that are not packets.
 	ssrc   uint32
 	pt     uint8
 	tsOff  uint32 // sender timestamp − timeline timestamp
 	seqOff uint16 // sender sequence number − position
+}
+
+// setLearnt caches what Pop derives from the learnt duration, durNs long.
+func (c *consumer) setLearnt(durNs int64) {
+	c.learntNs, c.dropAt, c.forceMin = durNs, durNs+durNs/4, max(durNs, forceExcessMin)
 }
 
 // New returns a Buffer for cfg, with all its memory allocated.
@@ -192,12 +203,15 @@ func New(cfg Config) (*Buffer, error) {
 		mask:       uint64(cfg.Capacity - 1),
 		maxPayload: cfg.MaxPayload,
 		ring:       make([]slot, cfg.Capacity),
-		data:       make([]byte, cfg.Capacity*cfg.MaxPayload),
 		nsPerTick:  float64(time.Second) / float64(cfg.ClockRate),
 		ticksPerNs: float64(cfg.ClockRate) / float64(time.Second),
 		minDelay:   int64(cfg.MinDelay),
 		maxDelay:   int64(cfg.MaxDelay),
 		quietLevel: int8(cfg.QuietLevel),
+	}
+	data := make([]byte, cfg.Capacity*cfg.MaxPayload)
+	for i := range b.ring {
+		b.ring[i].buf = data[i*cfg.MaxPayload : (i+1)*cfg.MaxPayload : (i+1)*cfg.MaxPayload]
 	}
 	b.frameTicks = b.nsToTicks(int64(cfg.FrameDuration))
 	b.maxFrameTicks = b.nsToTicks(int64(max(maxFrameTime, cfg.FrameDuration)))
@@ -207,7 +221,6 @@ func New(cfg Config) (*Buffer, error) {
 
 	e := &b.p.est
 	e.nsPerTick, e.ticksPerNs = b.nsPerTick, b.ticksPerNs
-	e.width = int64(bucketWidth)
 	e.minDelay, e.maxDelay, e.start = b.minDelay, b.maxDelay, int64(cfg.StartDelay)
 	e.jf = max(cfg.JitterFactor, 0)
 	e.hist.init(int(cfg.MaxDelay/bucketWidth)+2, cfg.Quantile, cfg.ForgetFactor)
@@ -242,6 +255,7 @@ func (b *Buffer) Reset() {
 	b.c.next, b.c.published = h, h
 	b.c.learnt = b.frameTicks
 	b.c.tol = b.frameTicks / 4
+	b.c.setLearnt(b.ticksToNs(b.frameTicks))
 	b.head.Store(h)
 	b.tail.Store(0)
 	b.target.Store(int64(b.cfg.StartDelay))
@@ -288,12 +302,12 @@ func (b *Buffer) Push(now time.Duration, p *Packet) error {
 	if !pr.started {
 		pr.started = true
 		pr.ssrc = p.SSRC
-		pr.seqOff = seqBase - pr.seq.Unwrap(p.SequenceNumber)
 		// Place the first timestamp at its arrival time, so transits start
 		// near zero and stay small numbers.
-		pr.tsOff = b.nsToTicks(t) - pr.ts.Unwrap(p.Timestamp)
+		pr.lastU, pr.lastSeq = seqBase, p.SequenceNumber
+		pr.lastTS, pr.lastTS32 = b.nsToTicks(t), p.Timestamp
 		pr.maxU = seqBase - 1
-		return b.insert(t, p, seqBase, b.nsToTicks(t))
+		return b.insert(t, p, seqBase, pr.lastTS)
 	}
 	return b.push(t, p)
 }
@@ -304,9 +318,16 @@ func (b *Buffer) push(t int64, p *Packet) error {
 	if p.SSRC != pr.ssrc {
 		return b.probe(t, p)
 	}
-	u := pr.seq.Peek(p.SequenceNumber) + pr.seqOff
-	tsu := pr.ts.Peek(p.Timestamp) + pr.tsOff
-	if b.jumped(t, u, tsu) {
+	u := pr.lastU + int64(int16(p.SequenceNumber-pr.lastSeq))
+	tsu := pr.lastTS + int64(int32(p.Timestamp-pr.lastTS32))
+	if du := u - pr.maxU; du > 0 && du <= int64(b.capacity) {
+		// The common case, a newer packet the ring can hold (see jumped),
+		// tested here without a call.
+		m := b.ticksToNs(tsu-pr.maxTS) - (t - pr.maxArr)
+		if m > b.resyncNs || m < -b.resyncNs {
+			return b.probe(t, p)
+		}
+	} else if b.jumped(t, u, tsu) {
 		return b.probe(t, p)
 	}
 	if pr.pendValid {
@@ -315,8 +336,12 @@ func (b *Buffer) push(t int64, p *Packet) error {
 		b.pc.pending.Store(0)
 		inc(&b.pc.invalid)
 	}
-	pr.seq.Unwrap(p.SequenceNumber)
-	pr.ts.Unwrap(p.Timestamp)
+	if u > pr.lastU {
+		pr.lastU, pr.lastSeq = u, p.SequenceNumber
+	}
+	if tsu > pr.lastTS {
+		pr.lastTS, pr.lastTS32 = tsu, p.Timestamp
+	}
 	return b.insert(t, p, u, tsu)
 }
 
@@ -383,12 +408,10 @@ func (b *Buffer) resync() {
 	inc(&b.pc.resyncs)
 
 	u := pr.maxU + 1
-	pr.seq.Reset()
-	pr.seqOff = u - pr.seq.Unwrap(pd.SequenceNumber)
-	pr.ts.Reset()
 	fresh := b.nsToTicks(pr.pendArr - pr.est.minT)
 	tsu := max(fresh, pr.maxTS+pr.maxDur)
-	pr.tsOff = tsu - pr.ts.Unwrap(pd.Timestamp)
+	pr.lastU, pr.lastSeq = u, pd.SequenceNumber
+	pr.lastTS, pr.lastTS32 = tsu, pd.Timestamp
 	pr.ssrc = pd.SSRC
 	pr.est.restart()
 	// Whatever happens to the held packet is counted; the confirming one
@@ -400,29 +423,28 @@ func (b *Buffer) resync() {
 func (b *Buffer) insert(t int64, p *Packet, u, tsu int64) error {
 	pr := &b.p
 	uu := uint64(u)
-	h := pr.head
-	if uu < h || uu >= h+b.capacity {
-		// Only now look at the consumer's line: the cached head is
-		// behind the real one, so a position at or above it that fits is
-		// still free.
-		h = b.head.Load()
+	if uu-pr.head >= b.capacity {
+		// Outside [head, head+capacity) by the cached head. Only now look
+		// at the consumer's line: the cached head is behind the real one,
+		// so a position at or above it that fits is still free.
+		h := b.head.Load()
 		pr.head = h
+		if uu < h {
+			return b.refuse(t, &b.ring[uu&b.mask], u, tsu)
+		}
+		if uu >= h+b.capacity {
+			inc(&b.pc.overflow)
+			// Still the stream's newest packet: the next ones are
+			// measured from it, so a stalled consumer does not make them
+			// look like a jump.
+			if u > pr.maxU {
+				pr.maxU, pr.maxTS, pr.maxArr, pr.maxDur = u, tsu, t, b.durOf(p)
+			}
+			b.measure(t, u, tsu)
+			return ErrFull
+		}
 	}
 	s := &b.ring[uu&b.mask]
-	if uu < h {
-		return b.refuse(t, s, u, tsu)
-	}
-	if uu >= h+b.capacity {
-		inc(&b.pc.overflow)
-		// Still the stream's newest packet: the next ones are measured
-		// from it, so a stalled consumer does not make them look like a
-		// jump.
-		if u > pr.maxU {
-			pr.maxU, pr.maxTS, pr.maxArr, pr.maxDur = u, tsu, t, b.durOf(p)
-		}
-		b.measure(t, u, tsu)
-		return ErrFull
-	}
 	w := s.state.Load()
 	if w>>2 >= uu {
 		return b.refuse(t, s, u, tsu)
@@ -433,25 +455,29 @@ func (b *Buffer) insert(t int64, p *Packet, u, tsu int64) error {
 	s.origSeq = p.SequenceNumber
 	s.pt = p.PayloadType
 	s.level = p.AudioLevel
-	s.flags = 0
+	var flags uint8
 	if p.Marker {
-		s.flags |= flagMarker
+		flags = flagMarker
 	}
 	if p.Voice {
-		s.flags |= flagVoice
+		flags |= flagVoice
 	}
-	s.dur = 0
-	if int64(p.Duration) <= b.maxFrameTicks {
-		s.dur = p.Duration
+	s.flags = flags
+	dur := p.Duration
+	if int64(dur) > b.maxFrameTicks {
+		dur = 0
 	}
-	off := int(uu&b.mask) * b.maxPayload
-	s.n = uint16(copy(b.data[off:off+b.maxPayload], p.Payload))
+	s.dur = dur
+	s.n = uint16(copy(s.buf, p.Payload))
 	if !s.state.CompareAndSwap(w, uu<<2|stFull) {
 		// The consumer gave this position up as lost a moment ago.
 		return b.refuse(t, s, u, tsu)
 	}
 	if u > pr.maxU {
-		pr.maxU, pr.maxTS, pr.maxArr, pr.maxDur = u, tsu, t, b.durOf(p)
+		pr.maxU, pr.maxTS, pr.maxArr, pr.maxDur = u, tsu, t, b.frameTicks
+		if dur > 0 {
+			pr.maxDur = int64(dur)
+		}
 	} else if u < pr.maxU {
 		inc(&b.pc.reordered)
 	}

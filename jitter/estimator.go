@@ -41,6 +41,9 @@ type histogram struct {
 	forget float64
 	n      int
 	warm   bool
+	// steady: warm, and the quantile has relaxed to qFinal, so add takes
+	// its short path.
+	steady bool
 }
 
 // startForgetWeight makes early samples forget faster (NetEq's
@@ -66,7 +69,7 @@ func (h *histogram) init(buckets int, q, forget float64) {
 
 func (h *histogram) reset() {
 	clear(h.b)
-	h.total, h.below, h.qi, h.w, h.n, h.warm = 0, 0, 0, 1, 0, false
+	h.total, h.below, h.qi, h.w, h.n, h.warm, h.steady = 0, 0, 0, 1, 0, false, false
 	h.q = h.qFinal
 }
 
@@ -81,9 +84,31 @@ const rampSamples = 4
 // the factor by which earlier weights were scaled (1 normally, 0 when the
 // history was cleared), so that a caller remembering weights can follow.
 func (h *histogram) add(i int) (w, scaled float64) {
-	scaled = 1
 	h.n++
-	if h.warm {
+	if !h.steady {
+		return h.addYoung(i)
+	}
+	h.w *= h.invF
+	if h.w > rescaleAt {
+		return h.addYoung(i)
+	}
+	h.b[i] += h.w
+	h.total += h.w
+	if i < h.qi {
+		h.below += h.w
+	}
+	h.walk()
+	return h.w, 1
+}
+
+// addYoung is add (after counting the sample in n) while the forgetting
+// and the quantile are still ramping up, or when the weights need
+// rescaling.
+func (h *histogram) addYoung(i int) (w, scaled float64) {
+	scaled = 1
+	if h.steady {
+		// Only here to rescale: h.w has been multiplied already.
+	} else if h.warm {
 		h.w *= h.invF
 	} else {
 		f := 1 - startForgetWeight/float64(h.n+1)
@@ -106,6 +131,7 @@ func (h *histogram) add(i int) (w, scaled float64) {
 		h.q = 1 - (1-h.qFinal)*float64(h.n)/h.rampN
 	} else {
 		h.q = h.qFinal
+		h.steady = h.warm
 	}
 	h.b[i] += h.w
 	h.total += h.w
@@ -119,14 +145,22 @@ func (h *histogram) add(i int) (w, scaled float64) {
 // walk moves the quantile bucket to where the counts put it.
 func (h *histogram) walk() {
 	want := h.q * h.total
-	for h.qi < len(h.b)-1 && h.below+h.b[h.qi] < want {
-		h.below += h.b[h.qi]
-		h.qi++
+	b, qi, below := h.b, h.qi, h.below
+	if qi >= len(b) {
+		return // not reached: qi < len(b) always; this spares bounds checks
 	}
-	for h.qi > 0 && h.below >= want {
-		h.qi--
-		h.below -= h.b[h.qi]
+	if below+b[qi] < want {
+		for qi < len(b)-1 && below+b[qi] < want {
+			below += b[qi]
+			qi++
+		}
+	} else {
+		for qi > 0 && below >= want {
+			qi--
+			below -= b[qi]
+		}
 	}
+	h.qi, h.below = qi, below
 }
 
 // scale multiplies every count by s and the next weight to match.
@@ -167,29 +201,40 @@ func (h *histogram) retrack() {
 // entry in the window so the deque can be rebuilt when the keys change.
 // Entries are in arrival order; with reordering one may outlive the window
 // by the reordering depth, which only makes the minimum a little older.
+//
+// Adding a packet is split in two so that the estimator can learn the
+// minimum before it knows the histogram bucket the packet goes in:
+// expire, which returns the minimum key of the entries still in the
+// window, and then push of the complete entry.
 type minWindow struct {
-	// all entries in the window, oldest first, with the histogram bucket
-	// and weight each was counted with
-	ts, d  []int64
-	bin    []int
-	w      []float64
+	all    []winEntry // every entry in the window, oldest at head
 	head   int
 	n      int
 	mask   int
 	window int64 // ticks
 	newest int64
 	valid  bool
-	// the deque: indexes into ts/d with their keys
-	qi    []int
-	qk    []int64
-	qHead int
-	qN    int
+	q      []dqEntry // the deque
+	qHead  int
+	qN     int
+}
+
+// winEntry is a packet in the window: timestamp (ticks), transit (ns), and
+// the histogram bucket and weight it was counted with.
+type winEntry struct {
+	ts, d int64
+	w     float64
+	bin   int
+}
+
+// dqEntry is a deque entry: an index into all, and its key.
+type dqEntry struct {
+	k int64
+	i int
 }
 
 func (m *minWindow) init(size int, window int64) {
-	m.ts, m.d = make([]int64, size), make([]int64, size)
-	m.bin, m.w = make([]int, size), make([]float64, size)
-	m.qi, m.qk = make([]int, size), make([]int64, size)
+	m.all, m.q = make([]winEntry, size), make([]dqEntry, size)
 	m.mask, m.window = size-1, window
 	m.reset()
 }
@@ -198,42 +243,45 @@ func (m *minWindow) reset() {
 	m.head, m.n, m.qHead, m.qN, m.newest, m.valid = 0, 0, 0, 0, 0, false
 }
 
-// add records a packet with timestamp ts (ticks), transit d (ns) and key k
-// (the value whose minimum is kept). It returns the minimum key and the
-// entry's index, or -1 when the packet is too old to be kept.
-func (m *minWindow) add(ts, d, k int64) (int64, int) {
-	if !m.valid || ts > m.newest {
+// expire makes ts (ticks) the newest timestamp if it is, drops the entries
+// that left the window, and reports the minimum key of those left (ok
+// false when there are none) and whether a packet with timestamp ts is
+// still inside the window (and so is to be pushed).
+func (m *minWindow) expire(ts int64) (k int64, ok, keep bool) {
+	if ts > m.newest || !m.valid {
 		m.newest, m.valid = ts, true
 	}
 	oldest := m.newest - m.window
-	for m.n > 0 && m.ts[m.head] < oldest {
+	for m.n > 0 && m.all[m.head].ts < oldest {
 		m.dropOldest()
 	}
-	if ts < oldest {
-		if m.qN == 0 {
-			return k, -1
-		}
-		return m.qk[m.qHead], -1
+	keep = ts >= oldest
+	if keep && m.n == len(m.all) {
+		m.dropOldest() // make room for it
 	}
-	if m.n == len(m.ts) {
-		m.dropOldest()
+	if m.qN == 0 {
+		return 0, false, keep
 	}
+	return m.q[m.qHead].k, true, keep
+}
+
+// push appends an entry with key k, after expire said to keep it.
+func (m *minWindow) push(en winEntry, k int64) {
 	i := (m.head + m.n) & m.mask
-	m.ts[i], m.d[i], m.bin[i], m.w[i] = ts, d, 0, 0
+	m.all[i] = en
 	m.n++
-	m.push(i, k)
-	return m.qk[m.qHead], i
+	m.pushKey(i, k)
 }
 
 // scaleWeights follows a rescaled histogram.
 func (m *minWindow) scaleWeights(s float64) {
 	for j := range m.n {
-		m.w[(m.head+j)&m.mask] *= s
+		m.all[(m.head+j)&m.mask].w *= s
 	}
 }
 
 func (m *minWindow) dropOldest() {
-	if m.qN > 0 && m.qi[m.qHead] == m.head {
+	if m.qN > 0 && m.q[m.qHead].i == m.head {
 		m.qHead = (m.qHead + 1) & m.mask
 		m.qN--
 	}
@@ -241,12 +289,11 @@ func (m *minWindow) dropOldest() {
 	m.n--
 }
 
-func (m *minWindow) push(i int, k int64) {
-	for m.qN > 0 && m.qk[(m.qHead+m.qN-1)&m.mask] >= k {
+func (m *minWindow) pushKey(i int, k int64) {
+	for m.qN > 0 && m.q[(m.qHead+m.qN-1)&m.mask].k >= k {
 		m.qN--
 	}
-	j := (m.qHead + m.qN) & m.mask
-	m.qi[j], m.qk[j] = i, k
+	m.q[(m.qHead+m.qN)&m.mask] = dqEntry{k: k, i: i}
 	m.qN++
 }
 
@@ -256,7 +303,8 @@ func (m *minWindow) rekey(slope, nsPerTick float64) {
 	f := slope * nsPerTick
 	for j := range m.n {
 		i := (m.head + j) & m.mask
-		m.push(i, m.d[i]-int64(f*float64(m.ts[i])))
+		en := &m.all[i]
+		m.pushKey(i, en.d-int64(f*float64(en.ts)))
 	}
 }
 
@@ -290,6 +338,7 @@ type estimator struct {
 
 	slope     float64 // transit change per ns of timestamp (+0.01: sender 1% slow)
 	blockTS   int64   // first timestamp of the block being measured
+	blockEnd  int64   // blockTS + window/4: the first timestamp after it
 	blockMin  int64   // its minimum raw transit
 	blockN    int
 	haveBlock bool
@@ -304,7 +353,6 @@ type estimator struct {
 	nsPerTick  float64
 	ticksPerNs float64
 	window     int64 // ticks
-	width      int64 // bucket width, ns
 	minDelay   int64
 	maxDelay   int64
 	start      int64
@@ -346,22 +394,46 @@ func (e *estimator) key(ts, d int64) int64 {
 
 // add measures one arrival, at position u with timestamp ts, and returns
 // the new target and reference transit.
+//
+// It runs for every packet, so the common case is kept short: a packet in
+// the block being measured for the drift fit, a floor that moved by less
+// than any step threshold, a histogram past its warm-up.
 func (e *estimator) add(now, u, ts int64) (target, minT int64) {
 	d := now - int64(float64(ts)*e.nsPerTick)
-	e.trackSlope(ts, d)
-	kd := d - int64(e.slope*float64(ts)*e.nsPerTick)
-	k, idx := e.win.add(ts, d, kd)
-	// The corrected floor, projected to the newest timestamp.
-	floor := k + int64(e.slope*float64(e.win.newest)*e.nsPerTick)
-	if e.haveT && floor-e.minT > e.stepThreshold() {
-		// The floor rose by far more than the jitter: not an outlier
-		// leaving the window but the path getting longer (a route change).
-		// The packets of the last window were measured against the old
-		// floor, which made them look late; measure them again.
-		e.rebin(k)
+	if e.haveBlock && ts >= e.blockTS && ts < e.blockEnd {
+		e.blockMin = min(e.blockMin, d)
+		e.blockN++
+	} else {
+		e.trackSlope(ts, d)
 	}
-	if e.haveT && e.minT-floor > e.stepThreshold() {
-		e.stepU, e.stepTS, e.stepFloor, e.stepOn = u, ts, e.minT, true
+	kd := d - int64(e.slope*float64(ts)*e.nsPerTick)
+	m := &e.win
+	k, ok, keep := m.expire(ts)
+	if keep {
+		if !ok || kd <= k {
+			k = kd
+		}
+	} else if !ok {
+		k = kd
+	}
+	// The corrected floor, projected to the newest timestamp: for the
+	// newest packet the correction is the one just applied to it.
+	floor := k + (d - kd)
+	if ts != m.newest {
+		floor = k + int64(e.slope*float64(m.newest)*e.nsPerTick)
+	}
+	if diff := floor - e.minT; (diff > stepMin || diff < -stepMin) && e.haveT {
+		// Possibly a step (the threshold is at least stepMin).
+		if thr := e.stepThreshold(); diff > thr {
+			// The floor rose by far more than the jitter: not an outlier
+			// leaving the window but the path getting longer (a route
+			// change). The packets of the last window were measured
+			// against the old floor, which made them look late; measure
+			// them again.
+			e.rebin(k)
+		} else if -diff > thr {
+			e.stepU, e.stepTS, e.stepFloor, e.stepOn = u, ts, e.minT, true
+		}
 	}
 	e.minT, e.haveT = floor, true
 	r := kd - k
@@ -375,10 +447,10 @@ func (e *estimator) add(now, u, ts int64) (target, minT int64) {
 	i := e.bucket(r)
 	w, scaled := e.hist.add(i)
 	if scaled != 1 {
-		e.win.scaleWeights(scaled)
+		m.scaleWeights(scaled)
 	}
-	if idx >= 0 {
-		e.win.bin[idx], e.win.w[idx] = i, w
+	if keep {
+		m.push(winEntry{ts: ts, d: d, w: w, bin: i}, kd)
 	}
 
 	tr := float64(now)*e.ticksPerNs - float64(ts)
@@ -387,7 +459,7 @@ func (e *estimator) add(now, u, ts int64) (target, minT int64) {
 	}
 	e.last, e.haveJ = tr, true
 
-	t := int64(e.hist.qi+1) * e.width
+	t := int64(e.hist.qi+1) * int64(bucketWidth)
 	if e.jf > 0 {
 		if j := int64(e.jf * e.jitter * e.nsPerTick); j > t {
 			t = j
@@ -399,11 +471,13 @@ func (e *estimator) add(now, u, ts int64) (target, minT int64) {
 	return min(max(t, e.minDelay), e.maxDelay), e.minT
 }
 
+// bucket returns the histogram bucket of relative delay r (ns). The width
+// is a constant so that the division is a multiplication.
 func (e *estimator) bucket(r int64) int {
 	if r <= 0 {
 		return 0
 	}
-	return int(min(r/e.width, int64(len(e.hist.b)-1)))
+	return int(min(r/int64(bucketWidth), int64(len(e.hist.b)-1)))
 }
 
 // stepMin is the least move of the floor taken for a route change. With
@@ -414,7 +488,7 @@ func (e *estimator) bucket(r int64) int {
 const stepMin = int64(20 * time.Millisecond)
 
 func (e *estimator) stepThreshold() int64 {
-	return max(stepMin, int64(e.hist.qi+1)*e.width/2)
+	return max(stepMin, int64(e.hist.qi+1)*int64(bucketWidth)/2)
 }
 
 // rebin moves the samples still in the window to the buckets their delay
@@ -422,10 +496,10 @@ func (e *estimator) stepThreshold() int64 {
 func (e *estimator) rebin(k int64) {
 	m := &e.win
 	for j := range m.n {
-		i := (m.head + j) & m.mask
-		if nb := e.bucket(e.key(m.ts[i], m.d[i]) - k); nb != m.bin[i] {
-			e.hist.move(m.bin[i], nb, m.w[i])
-			m.bin[i] = nb
+		en := &m.all[(m.head+j)&m.mask]
+		if nb := e.bucket(e.key(en.ts, en.d) - k); nb != en.bin {
+			e.hist.move(en.bin, nb, en.w)
+			en.bin = nb
 		}
 	}
 	e.hist.retrack()
@@ -437,6 +511,7 @@ func (e *estimator) trackSlope(ts, d int64) {
 	block := e.window / 4
 	if !e.haveBlock {
 		e.blockTS, e.blockMin, e.blockN, e.haveBlock = ts, d, 1, true
+		e.blockEnd = ts + block
 		return
 	}
 	if ts < e.blockTS {
@@ -479,6 +554,7 @@ func (e *estimator) trackSlope(ts, d int64) {
 		}
 	}
 	e.blockTS, e.blockMin, e.blockN = ts, d, 1
+	e.blockEnd = ts + block
 }
 
 // fit returns the least-squares slope through the stored block minima.

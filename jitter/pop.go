@@ -38,7 +38,7 @@ const (
 // advances the playout cursor by the frame's Duration. KindEmpty (Duration
 // 0) means there is nothing to play yet: stop popping for this tick.
 // Payload and Next alias buffer memory and stay valid until the next Pop.
-func (b *Buffer) Pop(now time.Duration) Frame {
+func (b *Buffer) Pop(now time.Duration) (f Frame) {
 	c := &b.c
 	if c.next-c.published >= headBatch {
 		// Hand the slots behind the cursor back to the producer only now,
@@ -49,20 +49,91 @@ func (b *Buffer) Pop(now time.Duration) Frame {
 	}
 	t := int64(now)
 	if !c.playing && !b.begin(t) {
-		return Frame{}
+		return f
 	}
 	// The frame about to be returned starts playing when the audio handed
 	// out before it ends, or now if that has already played: so repeated
 	// Pops within one tick, and a frame spilling over into the next tick,
 	// are placed where the caller really plays them.
-	if out := c.outBase + b.ticksToNs(c.outTicks); t >= out {
-		c.outBase, c.outTicks = t, 0
-	}
 	start := c.outBase + b.ticksToNs(c.outTicks)
+	if t >= start {
+		c.outBase, c.outTicks, start = t, 0, t
+	}
 	target := b.target.Load()
 	minT := b.minT.Load()
+	// Its delay beyond the fastest recent packet is the buffer's delay.
+	delay := start - minT - b.ticksToNs(c.playTS)
+
+	// The common case: the packet due is here, right at the cursor, and
+	// the delay is close enough to the target that popPacket would play
+	// it as it is. Anything else takes the general path below.
+	s := &b.ring[c.next&b.mask]
+	if s.state.Load() != c.next<<2|stFull || s.ts != c.playTS {
+		return b.popSlow(start, target, minT)
+	}
+	delta := b.nextDelta(s, c.next)
+	dur := c.learnt
+	if s.dur > 0 {
+		dur = int64(s.dur)
+	} else if delta > 0 && delta < c.learnt {
+		dur = delta
+	}
+	quiet := b.quiet(s)
+	if excess := delay - target; excess > 0 {
+		// popPacket's condition for a drop, less the spacing of audible
+		// drops, which popSlow checks when it matters.
+		durNs, dropAt := c.learntNs, c.dropAt
+		if dur != c.learnt {
+			durNs = b.ticksToNs(dur)
+			dropAt = durNs + durNs/4
+		}
+		if excess >= dropAt && (quiet || excess-durNs >= c.forceMin || delay > b.maxDelay) {
+			return b.popSlow(start, target, minT)
+		}
+	} else if -excess >= adjustMin && (quiet || !c.talking) {
+		return b.popSlow(start, target, minT)
+	}
+	if delay != c.pubDelay {
+		c.pubDelay = delay
+		b.delay.Store(delay)
+	}
+	if s.dur != 0 {
+		if int64(s.dur) != c.learnt {
+			b.learn(s, delta)
+		}
+	} else if delta == c.learnt {
+		c.candN = 0
+	} else if delta != 0 {
+		b.learn(s, delta)
+	}
+	f.Kind = KindPacket
+	f.Payload = s.buf[:s.n:s.n]
+	f.Timestamp = s.origTS
+	f.SequenceNumber = s.origSeq
+	f.SSRC = s.ssrc
+	f.Marker = s.flags&flagMarker != 0
+	f.PayloadType = s.pt
+	f.AudioLevel = s.level
+	f.Voice = s.flags&flagVoice != 0
+	f.Duration = uint32(dur)
+	c.playTS = s.ts + dur
+	c.outTicks += dur
+	c.talking = !quiet
+	c.run = 0
+	c.held = 0
+	c.ssrc, c.pt = s.ssrc, s.pt
+	c.tsOff = s.origTS - uint32(s.ts)
+	c.seqOff = s.origSeq - uint16(c.next)
+	c.next++
+	inc(&b.cc.played)
+	return f
+}
+
+// popSlow is Pop's general path: the packet due is missing, late, after a
+// gap, or the delay must change.
+func (b *Buffer) popSlow(start, target, minT int64) Frame {
+	c := &b.c
 	for {
-		// Its delay beyond the fastest recent packet is the buffer's delay.
 		delay := start - minT - b.ticksToNs(c.playTS)
 		if delay != c.pubDelay {
 			c.pubDelay = delay
@@ -210,6 +281,7 @@ func (b *Buffer) learn(s *slot, delta int64) {
 	}
 	if d != c.learnt {
 		c.learnt, c.tol, c.candN = d, d/4, 0
+		c.setLearnt(b.ticksToNs(d))
 		b.frameT.Store(d)
 	}
 }
@@ -257,10 +329,9 @@ func (b *Buffer) popPacket(s *slot, start, delay, target int64) (Frame, bool) {
 		return b.insertSilence(-excess), true
 	}
 	b.learn(s, delta)
-	off := int(c.next&b.mask) * b.maxPayload
 	f := Frame{
 		Kind:           KindPacket,
-		Payload:        b.data[off : off+int(s.n) : off+int(s.n)],
+		Payload:        s.buf[:s.n:s.n],
 		Timestamp:      s.origTS,
 		SequenceNumber: s.origSeq,
 		SSRC:           s.ssrc,
@@ -349,9 +420,8 @@ func (b *Buffer) popMissing(delay, target int64) (Frame, bool) {
 	dur := min(c.learnt, max(ahead, 1))
 	f := b.filler(KindLost, dur)
 	if x == c.next+1 {
-		off := int(x&b.mask) * b.maxPayload
 		f.NextAvailable = true
-		f.Next = b.data[off : off+int(later.n) : off+int(later.n)]
+		f.Next = later.buf[:later.n:later.n]
 	}
 	c.playTS += dur
 	c.outTicks += dur
