@@ -63,8 +63,10 @@ func TestAgainstInProcessBridge(t *testing.T) {
 	assert.Equal(t, all.Received, recv)
 	assert.Equal(t, all.Expected, expected)
 
-	// Both ways: five senders for ~2 s at 50 packets/s, every leg hears.
-	assert.InDelta(t, 5*50*rep.SendSeconds, float64(all.Sent), 5*50*rep.SendSeconds*0.2)
+	// Both ways: five senders for ~2 s at 50 packets/s (less frames a
+	// stalled generator skipped), every leg hears.
+	assert.InDelta(t, 5*50*rep.SendSeconds, float64(all.Sent+all.Skipped), 5*50*rep.SendSeconds*0.05)
+	assert.Greater(t, float64(all.Sent), 0.5*5*50*rep.SendSeconds)
 	assert.Zero(t, all.SendErrors)
 	assert.Zero(t, all.Deaf, "every leg, the listener too, received the mix")
 	assert.Zero(t, all.Dropped, "everything the bridge sent authenticated and had the answered payload type")

@@ -35,11 +35,14 @@ type Report struct {
 
 // Row aggregates the legs of one codec, or of all ("all").
 type Row struct {
-	Name        string  `json:"name"`
-	Legs        int     `json:"legs"`
-	Sent        uint64  `json:"sent"`
-	SentPPS     float64 `json:"sent_pps"`
-	SendErrors  uint64  `json:"send_errors"`
+	Name       string  `json:"name"`
+	Legs       int     `json:"legs"`
+	Sent       uint64  `json:"sent"`
+	SentPPS    float64 `json:"sent_pps"`
+	SendErrors uint64  `json:"send_errors"`
+	// Skipped frames: the generator stalled for more than 100 ms and let
+	// their time pass rather than send a burst (it was overloaded).
+	Skipped     uint64  `json:"skipped"`
 	Received    uint64  `json:"received"`
 	RecvPPS     float64 `json:"recv_pps"`
 	Expected    uint64  `json:"expected"`
@@ -92,6 +95,7 @@ func row(name string, parts []*participant, sent time.Duration, in func(*partici
 			s := p.snd.Stats()
 			w.Sent += s.Packets
 			w.SendErrors += s.Errors
+			w.Skipped += s.Skipped
 		}
 		w.RTCPSent += p.rtcpSent
 		s := p.rcv.Stats()
@@ -161,8 +165,9 @@ func (r *Report) WriteTable(w io.Writer) {
 			x.JitterP50Ms, x.JitterP99Ms, x.JitterMaxMs, x.Dropped, x.RTCP, x.RTCPSent)
 	}
 	all := r.Rows[len(r.Rows)-1]
-	if all.SendErrors > 0 || all.Deaf > 0 {
-		fmt.Fprintf(w, "  send errors %d; legs that received nothing %d\n", all.SendErrors, all.Deaf)
+	if all.SendErrors > 0 || all.Deaf > 0 || all.Skipped > 0 {
+		fmt.Fprintf(w, "  send errors %d; frames skipped by generator stalls %d; legs that received nothing %d\n",
+			all.SendErrors, all.Skipped, all.Deaf)
 	}
 	b := r.BridgeDelta
 	fmt.Fprintf(w, "\nbridge GET /stats: %d room(s), %d participants; during the run: packets in %d, out %d, dropped (garbage/foreign) %d\n",

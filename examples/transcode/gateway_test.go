@@ -148,7 +148,7 @@ func TestGarbageIsDroppedAndCounted(t *testing.T) {
 		s := stats(g, side)
 		assert.Equal(t, conn.LocalAddr().(*net.UDPAddr).AddrPort().String(), s.Peer, "side %s latched onto its real peer", side)
 		assert.Equal(t, uint64(1), s.Latches, "side %s: garbage never moved the peer", side)
-		assert.Greater(t, s.Accepted, uint64(80), "side %s", side)
+		assert.Greater(t, s.Accepted, uint64(50), "side %s: most of 2 s at 50 packets/s", side)
 		assert.Equal(t, s.Received, s.Accepted+s.Dropped)
 		assert.Greater(t, s.Dropped, uint64(len(garbage[side])), "side %s: the later garbage was dropped too", side)
 	}
