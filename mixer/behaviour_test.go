@@ -388,3 +388,52 @@ func TestTickAllocs(t *testing.T) {
 	assert.Zero(t, allocs)
 	assert.Equal(t, 3, c.Stats().Speakers)
 }
+
+// TestBadInputAllocs: refusing a bad packet costs no allocation, so a flood
+// of garbage cannot make the reader goroutines feed the garbage collector.
+func TestBadInputAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool (inside pion/srtp) drops items at random under -race; make test runs this without it")
+	}
+	c := newTestConference(t, ConferenceConfig{})
+	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, src: tone(440, 10, 0.3)})
+	s := newClient(t, c, clientSpec{id: "s", format: pcma, pt: 8, src: tone(1000, 10, 0.3), srtp: true})
+	now := run(c, []*client{a, s}, 0, 200*time.Millisecond, nil)
+
+	short := []byte{0x80, 0, 1}
+	v1 := []byte{0x40, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4}
+	ext := []byte{0x90, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4, 0xBE, 0xDE, 0, 9} // extension longer than the packet
+	wrongPT := append([]byte(nil), a.packet()...)
+	wrongPT[1] = 96
+	garbage := make([]byte, 60)
+	for j := range garbage {
+		garbage[j] = byte(j * 131)
+	}
+	garbage[0], garbage[1] = 0x80, 8
+	replayed := append([]byte(nil), s.packet()...)
+	require.NoError(t, s.p.WriteRTPAt(now, append([]byte(nil), replayed...)))
+	forged := append([]byte(nil), s.packet()...) // the stream's SSRC, a bad tag
+	forged[len(forged)-1] ^= 1
+	buf := make([]byte, 1500)
+	feed := func(p *Participant, pkt []byte) error { // WriteRTP works in place: give it a copy
+		return p.WriteRTPAt(now, buf[:copy(buf, pkt)])
+	}
+	// pion/srtp allocates on two refusals, inside its own code: a packet
+	// for an SSRC it has not seen gets a provisional state (dropped when
+	// the tag fails), and a replay gets a formatted error value. Both are
+	// bounded per packet; everything rtpmix decides itself costs nothing.
+	for _, tc := range []struct {
+		name   string
+		p      *Participant
+		pkt    []byte
+		allocs float64
+	}{
+		{"short", a.p, short, 0}, {"version", a.p, v1, 0}, {"extension", a.p, ext, 0},
+		{"payload type", a.p, wrongPT, 0}, {"srtp forged", s.p, forged, 0},
+		{"srtp unknown ssrc", s.p, garbage, 2}, {"srtp replay", s.p, replayed, 1},
+	} {
+		require.Error(t, feed(tc.p, tc.pkt), tc.name)
+		allocs := testing.AllocsPerRun(100, func() { _ = feed(tc.p, tc.pkt) })
+		assert.Equal(t, tc.allocs, allocs, tc.name)
+	}
+}

@@ -264,9 +264,14 @@ func (p *Participant) WriteRTPAt(now time.Duration, buf []byte) error {
 			}
 			return err
 		}
+	} else if _, err := srtp.Payload(pkt); err != nil {
+		// Checked before pion's parser, whose length errors are formatted
+		// (allocated): a flood of bad packets must cost no allocation.
+		p.stats.malformed.Add(1)
+		return errShortPacket
 	} else if _, err := p.hdr.Unmarshal(pkt); err != nil {
 		p.stats.malformed.Add(1)
-		return fmt.Errorf("%w: %v", errShortPacket, err)
+		return errShortPacket
 	}
 	hlen := p.hdr.MarshalSize()
 	end := len(pkt)
@@ -284,7 +289,7 @@ func (p *Participant) WriteRTPAt(now time.Duration, buf []byte) error {
 	pt := p.hdr.PayloadType
 	if pt != p.cfg.InPayloadType && (p.cfg.CNPayloadType == 0 || pt != p.cfg.CNPayloadType) {
 		p.stats.wrongPT.Add(1)
-		return fmt.Errorf("%w %d (want %d)", errPayloadType, pt, p.cfg.InPayloadType)
+		return errPayloadType
 	}
 	jp := &p.jpkt
 	jp.SSRC = p.hdr.SSRC
