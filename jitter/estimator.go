@@ -80,35 +80,15 @@ func (h *histogram) reset() {
 // starts short and creeps up as the tail of the distribution shows itself.
 const rampSamples = 4
 
-// add counts a sample in bucket i. It returns the weight it was given and
-// the factor by which earlier weights were scaled (1 normally, 0 when the
-// history was cleared), so that a caller remembering weights can follow.
-func (h *histogram) add(i int) (w, scaled float64) {
-	h.n++
-	if !h.steady {
-		return h.addYoung(i)
-	}
-	h.w *= h.invF
-	if h.w > rescaleAt {
-		return h.addYoung(i)
-	}
-	h.b[i] += h.w
-	h.total += h.w
-	if i < h.qi {
-		h.below += h.w
-	}
-	h.walk()
-	return h.w, 1
-}
-
-// addYoung is add (after counting the sample in n) while the forgetting
-// and the quantile are still ramping up, or when the weights need
-// rescaling.
+// addYoung counts a sample in bucket i, after the caller counted it in n,
+// while the forgetting and the quantile are still ramping up, or when the
+// weights need rescaling; estimator.add has the short path for the rest.
+// It returns the weight the sample was given and the factor by which
+// earlier weights were scaled (1 normally, 0 when the history was
+// cleared), so that a caller remembering weights can follow.
 func (h *histogram) addYoung(i int) (w, scaled float64) {
 	scaled = 1
-	if h.steady {
-		// Only here to rescale: h.w has been multiplied already.
-	} else if h.warm {
+	if h.warm {
 		h.w *= h.invF
 	} else {
 		f := 1 - startForgetWeight/float64(h.n+1)
@@ -196,116 +176,83 @@ func (h *histogram) retrack() {
 }
 
 // minWindow keeps the minimum of a key over the packets of the last window
-// of RTP time, with a monotonic deque in a fixed ring (keys increase from
-// front to back, so the front is the minimum), beside a plain ring of every
-// entry in the window so the deque can be rebuilt when the keys change.
-// Entries are in arrival order; with reordering one may outlive the window
-// by the reordering depth, which only makes the minimum a little older.
+// of RTP time. Entries are in arrival order in a ring and leave it from the
+// front once older than the window; with reordering one may outlive the
+// window by the reordering depth, which only makes the minimum a little
+// older.
 //
-// Adding a packet is split in two so that the estimator can learn the
-// minimum before it knows the histogram bucket the packet goes in:
-// expire, which returns the minimum key of the entries still in the
-// window, and then push of the complete entry.
+// The minimum is kept the way a queue is built from two stacks: the
+// entries are split into a front part, [head, split), in which each entry
+// holds the minimum key from itself to the end of the part (so the front
+// part's minimum is at head, and stays right as entries leave), and a back
+// part, [split, end), of which only the minimum is kept as entries join.
+// When the front part runs out, the back part becomes the front, its
+// suffix minima computed in one pass. Each entry is passed over once that
+// way, so an arrival costs O(1) amortised, with none of a monotonic deque's
+// stores. Positions (head, split) count up without wrapping; the ring
+// index is the position & mask.
+// estimator.add expires entries, takes the minimum and adds the packet.
 type minWindow struct {
-	all    []winEntry // every entry in the window, oldest at head
-	head   int
-	n      int
-	mask   int
-	window int64 // ticks
-	newest int64
-	valid  bool
-	q      []dqEntry // the deque
-	qHead  int
-	qN     int
+	all     []winEntry
+	head    int // position of the oldest entry
+	n       int // entries in the window
+	split   int // first position of the back part
+	backMin int64
+	mask    int
+	window  int64 // ticks
+	newest  int64
+	valid   bool
 }
 
-// winEntry is a packet in the window: timestamp (ticks), transit (ns), and
-// the histogram bucket and weight it was counted with.
+// winEntry is a packet in the window: timestamp (ticks), transit (ns),
+// key, the minimum key from it to the end of the front part (valid in the
+// front part only), and the histogram bucket and weight it was counted
+// with.
 type winEntry struct {
-	ts, d int64
-	w     float64
-	bin   int
+	ts, d, k, suf int64
+	w             float64
+	bin           int
 }
 
-// dqEntry is a deque entry: an index into all, and its key.
-type dqEntry struct {
-	k int64
-	i int
-}
+const noKey = math.MaxInt64
 
 func (m *minWindow) init(size int, window int64) {
-	m.all, m.q = make([]winEntry, size), make([]dqEntry, size)
+	m.all = make([]winEntry, size)
 	m.mask, m.window = size-1, window
 	m.reset()
 }
 
 func (m *minWindow) reset() {
-	m.head, m.n, m.qHead, m.qN, m.newest, m.valid = 0, 0, 0, 0, 0, false
+	m.head, m.n, m.split, m.backMin, m.newest, m.valid = 0, 0, 0, noKey, 0, false
 }
 
-// expire makes ts (ticks) the newest timestamp if it is, drops the entries
-// that left the window, and reports the minimum key of those left (ok
-// false when there are none) and whether a packet with timestamp ts is
-// still inside the window (and so is to be pushed).
-func (m *minWindow) expire(ts int64) (k int64, ok, keep bool) {
-	if ts > m.newest || !m.valid {
-		m.newest, m.valid = ts, true
+// rebuild makes every entry part of the front, computing suffix minima.
+func (m *minWindow) rebuild() {
+	all, mask, head, end := m.all, m.mask, m.head, m.head+m.n
+	k := int64(noKey)
+	for p := end - 1; p >= head; p-- {
+		en := &all[p&mask]
+		k = min(k, en.k)
+		en.suf = k
 	}
-	oldest := m.newest - m.window
-	for m.n > 0 && m.all[m.head].ts < oldest {
-		m.dropOldest()
-	}
-	keep = ts >= oldest
-	if keep && m.n == len(m.all) {
-		m.dropOldest() // make room for it
-	}
-	if m.qN == 0 {
-		return 0, false, keep
-	}
-	return m.q[m.qHead].k, true, keep
-}
-
-// push appends an entry with key k, after expire said to keep it.
-func (m *minWindow) push(en winEntry, k int64) {
-	i := (m.head + m.n) & m.mask
-	m.all[i] = en
-	m.n++
-	m.pushKey(i, k)
+	m.split, m.backMin = end, noKey
 }
 
 // scaleWeights follows a rescaled histogram.
 func (m *minWindow) scaleWeights(s float64) {
-	for j := range m.n {
-		m.all[(m.head+j)&m.mask].w *= s
+	for p := m.head; p < m.head+m.n; p++ {
+		m.all[p&m.mask].w *= s
 	}
 }
 
-func (m *minWindow) dropOldest() {
-	if m.qN > 0 && m.q[m.qHead].i == m.head {
-		m.qHead = (m.qHead + 1) & m.mask
-		m.qN--
-	}
-	m.head = (m.head + 1) & m.mask
-	m.n--
-}
-
-func (m *minWindow) pushKey(i int, k int64) {
-	for m.qN > 0 && m.q[(m.qHead+m.qN-1)&m.mask].k >= k {
-		m.qN--
-	}
-	m.q[(m.qHead+m.qN)&m.mask] = dqEntry{k: k, i: i}
-	m.qN++
-}
-
-// rekey rebuilds the deque with the keys d − slope·ts·nsPerTick.
+// rekey sets the keys to d − slope·ts·nsPerTick.
 func (m *minWindow) rekey(slope, nsPerTick float64) {
-	m.qHead, m.qN = 0, 0
 	f := slope * nsPerTick
-	for j := range m.n {
-		i := (m.head + j) & m.mask
-		en := &m.all[i]
-		m.pushKey(i, en.d-int64(f*float64(en.ts)))
+	for p := m.head; p < m.head+m.n; p++ {
+		en := &m.all[p&m.mask]
+		en.k = en.d - int64(f*float64(en.ts))
 	}
+	m.rebuild()
 }
 
 // estimator turns arrivals into a target delay, the reference transit and
@@ -379,7 +326,7 @@ const warmupPackets = 50
 // refitMin blocks on the new level support a new one.
 const (
 	blockMinPackets = 8
-	fitBlocks       = 32
+	fitBlocks       = 32 // a power of two
 	refitMin        = 8
 	refitEvery      = 4
 	maxSlope        = 0.05
@@ -395,32 +342,61 @@ func (e *estimator) key(ts, d int64) int64 {
 // add measures one arrival, at position u with timestamp ts, and returns
 // the new target and reference transit.
 //
-// It runs for every packet, so the common case is kept short: a packet in
-// the block being measured for the drift fit, a floor that moved by less
-// than any step threshold, a histogram past its warm-up.
+// It runs for every packet, so the common case is written out here rather
+// than in calls, with the state it uses in locals: a packet in the block
+// being measured for the drift fit, a floor that moved by less than any
+// step threshold, a histogram past its warm-up.
 func (e *estimator) add(now, u, ts int64) (target, minT int64) {
 	d := now - int64(float64(ts)*e.nsPerTick)
-	if e.haveBlock && ts >= e.blockTS && ts < e.blockEnd {
+	if ts >= e.blockTS && ts < e.blockEnd {
 		e.blockMin = min(e.blockMin, d)
 		e.blockN++
 	} else {
 		e.trackSlope(ts, d)
 	}
 	kd := d - int64(e.slope*float64(ts)*e.nsPerTick)
+
+	// Expire the window, then take its minimum key with this packet's
+	// (if it is to join the window, which is pushed below).
 	m := &e.win
-	k, ok, keep := m.expire(ts)
-	if keep {
-		if !ok || kd <= k {
-			k = kd
-		}
-	} else if !ok {
-		k = kd
+	newest := m.newest
+	if ts > newest || !m.valid {
+		newest = ts
+		m.newest, m.valid = ts, true
 	}
+	oldest := newest - m.window
+	all, mask := m.all, m.mask
+	head, n := m.head, m.n
+	for n > 0 && all[head&mask].ts < oldest {
+		head++
+		n--
+	}
+	keep := ts >= oldest
+	if keep && n == len(all) {
+		head++ // make room for it
+		n--
+	}
+	m.head, m.n = head, n
+	if head > m.split {
+		// Entries of the back part left: it becomes the front.
+		m.rebuild()
+	}
+	k := kd
+	if n > 0 {
+		km := m.backMin
+		if head < m.split {
+			km = min(km, all[head&mask].suf)
+		}
+		if !keep || km < kd {
+			k = km
+		}
+	}
+
 	// The corrected floor, projected to the newest timestamp: for the
 	// newest packet the correction is the one just applied to it.
 	floor := k + (d - kd)
-	if ts != m.newest {
-		floor = k + int64(e.slope*float64(m.newest)*e.nsPerTick)
+	if ts != newest {
+		floor = k + int64(e.slope*float64(newest)*e.nsPerTick)
 	}
 	if diff := floor - e.minT; (diff > stepMin || diff < -stepMin) && e.haveT {
 		// Possibly a step (the threshold is at least stepMin).
@@ -444,13 +420,42 @@ func (e *estimator) add(now, u, ts int64) (target, minT int64) {
 			r = d - e.stepFloor
 		}
 	}
-	i := e.bucket(r)
-	w, scaled := e.hist.add(i)
-	if scaled != 1 {
-		m.scaleWeights(scaled)
+
+	h := &e.hist
+	i := 0
+	if r > 0 {
+		i = int(min(r/int64(bucketWidth), int64(len(h.b)-1)))
+	}
+	h.n++
+	var w float64
+	if w = h.w * h.invF; h.steady && w <= rescaleAt {
+		// histogram.add's short path: see addYoung for the rest.
+		h.w = w
+		b := h.b
+		b[i] += w
+		total := h.total + w
+		h.total = total
+		qi, below := h.qi, h.below
+		if i < qi {
+			below += w
+			h.below = below
+		}
+		// The quantile bucket moves only now and then: walk when it does.
+		if want := h.q * total; qi >= len(b) || below+b[qi] < want || below >= want {
+			h.walk()
+		}
+	} else {
+		var scaled float64
+		w, scaled = h.addYoung(i)
+		if scaled != 1 {
+			m.scaleWeights(scaled)
+		}
 	}
 	if keep {
-		m.push(winEntry{ts: ts, d: d, w: w, bin: i}, kd)
+		en := &all[(head+n)&mask]
+		en.ts, en.d, en.k, en.w, en.bin = ts, d, kd, w, i
+		m.n = n + 1
+		m.backMin = min(m.backMin, kd)
 	}
 
 	tr := float64(now)*e.ticksPerNs - float64(ts)
@@ -459,16 +464,16 @@ func (e *estimator) add(now, u, ts int64) (target, minT int64) {
 	}
 	e.last, e.haveJ = tr, true
 
-	t := int64(e.hist.qi+1) * int64(bucketWidth)
+	t := int64(h.qi+1) * int64(bucketWidth)
 	if e.jf > 0 {
 		if j := int64(e.jf * e.jitter * e.nsPerTick); j > t {
 			t = j
 		}
 	}
-	if e.hist.n < warmupPackets && t < e.start {
+	if h.n < warmupPackets && t < e.start {
 		t = e.start
 	}
-	return min(max(t, e.minDelay), e.maxDelay), e.minT
+	return min(max(t, e.minDelay), e.maxDelay), floor
 }
 
 // bucket returns the histogram bucket of relative delay r (ns). The width
@@ -495,8 +500,8 @@ func (e *estimator) stepThreshold() int64 {
 // relative to the new minimum key k puts them in.
 func (e *estimator) rebin(k int64) {
 	m := &e.win
-	for j := range m.n {
-		en := &m.all[(m.head+j)&m.mask]
+	for p := m.head; p < m.head+m.n; p++ {
+		en := &m.all[p&m.mask]
 		if nb := e.bucket(e.key(en.ts, en.d) - k); nb != en.bin {
 			e.hist.move(en.bin, nb, en.w)
 			en.bin = nb
@@ -561,7 +566,7 @@ func (e *estimator) trackSlope(ts, d int64) {
 func (e *estimator) fit() float64 {
 	var mx, my float64
 	for j := range e.fitN {
-		i := (e.fitHead + j) % fitBlocks
+		i := (e.fitHead + j) & (fitBlocks - 1)
 		mx += e.fitX[i]
 		my += e.fitY[i]
 	}
@@ -569,7 +574,7 @@ func (e *estimator) fit() float64 {
 	mx, my = mx/n, my/n
 	var sxy, sxx float64
 	for j := range e.fitN {
-		i := (e.fitHead + j) % fitBlocks
+		i := (e.fitHead + j) & (fitBlocks - 1)
 		dx := e.fitX[i] - mx
 		sxy += dx * (e.fitY[i] - my)
 		sxx += dx * dx
@@ -590,4 +595,5 @@ func (e *estimator) reset() {
 	e.minT, e.haveT, e.jitter, e.last, e.haveJ = 0, false, 0, 0, false
 	e.stepOn = false
 	e.slope, e.haveBlock, e.fitN, e.fitHead, e.refit = 0, false, 0, 0, false
+	e.blockTS, e.blockEnd = 1, 0 // no timestamp is in this block
 }
