@@ -86,7 +86,7 @@ type Buffer struct {
 	tail   atomic.Uint64 // newest stored position + 1, published every tailBatch (0: none yet)
 	target atomic.Int64  // target delay, ns
 	minT   atomic.Int64  // reference (minimum recent) transit, ns
-	jitter atomic.Uint64 // RFC 3550 jitter in ticks, float64 bits
+	jitter atomic.Uint64 // RFC 3550 jitter in ns, times 16
 	drift  atomic.Uint64 // estimated sender clock rate error, float64 bits
 	pc     prodCounters
 
@@ -153,7 +153,7 @@ type producer struct {
 	pubTail            uint64
 	pubTarget, pubMinT int64
 	pubSlope           float64
-	measured           uint64
+	pubJitter          uint64
 }
 
 // consumer is state only Pop touches.
@@ -226,8 +226,9 @@ func New(cfg Config) (*Buffer, error) {
 	e.hist.init(int(cfg.MaxDelay/bucketWidth)+2, cfg.Quantile, cfg.ForgetFactor)
 	// Enough entries for a window of 2.5 ms packets; a fuller window
 	// evicts its oldest entry, which only makes the minimum more recent.
+	// Room, too, for a batch of arrivals staged after the window.
 	winSize := 1
-	for winSize < int(cfg.Window/(2500*time.Microsecond))+1 {
+	for winSize < int(cfg.Window/(2500*time.Microsecond))+1+batchMax {
 		winSize <<= 1
 	}
 	e.window = b.nsToTicks(int64(cfg.Window))
@@ -408,6 +409,7 @@ func (b *Buffer) resync() {
 	inc(&b.pc.resyncs)
 
 	u := pr.maxU + 1
+	b.flushEstimate() // measure the old stream's last packets
 	fresh := b.nsToTicks(pr.pendArr - pr.est.minT)
 	tsu := max(fresh, pr.maxTS+pr.maxDur)
 	pr.lastU, pr.lastSeq = u, pd.SequenceNumber
@@ -519,9 +521,18 @@ func (b *Buffer) refuse(t int64, s *slot, u, tsu int64) error {
 }
 
 func (b *Buffer) measure(t, u, tsu int64) {
+	if b.p.est.stage(t, u, tsu) {
+		b.flushEstimate()
+	}
+}
+
+// flushEstimate runs the estimator over the staged arrivals and publishes
+// what changed.
+func (b *Buffer) flushEstimate() {
 	pr := &b.p
 	e := &pr.est
-	target, minT := e.add(t, u, tsu)
+	e.flush()
+	target, minT := e.tgt, e.minT
 	if e.stepOn && int64(b.head.Load()) <= e.stepU {
 		// The path got shorter, but the consumer is still playing
 		// packets that came the old way: keep steering by the old floor
@@ -539,8 +550,9 @@ func (b *Buffer) measure(t, u, tsu int64) {
 		pr.pubMinT = minT
 		b.minT.Store(minT)
 	}
-	if pr.measured++; pr.measured%8 == 0 {
-		b.jitter.Store(math.Float64bits(e.jitter))
+	if j := uint64(e.j16); j != pr.pubJitter {
+		pr.pubJitter = j
+		b.jitter.Store(j)
 	}
 	if e.slope != pr.pubSlope {
 		pr.pubSlope = e.slope

@@ -191,7 +191,9 @@ func (h *histogram) retrack() {
 // way, so an arrival costs O(1) amortised, with none of a monotonic deque's
 // stores. Positions (head, split) count up without wrapping; the ring
 // index is the position & mask.
-// estimator.add expires entries, takes the minimum and adds the packet.
+// Push stages arrivals in the ring right after the window's entries;
+// estimator.flush measures them, expires old entries, takes the minimum
+// and makes the staged entries part of the window.
 type minWindow struct {
 	all     []winEntry
 	head    int // position of the oldest entry
@@ -204,14 +206,16 @@ type minWindow struct {
 	valid   bool
 }
 
-// winEntry is a packet in the window: timestamp (ticks), transit (ns),
-// key, the minimum key from it to the end of the front part (valid in the
-// front part only), and the histogram bucket and weight it was counted
-// with.
+// winEntry is a packet in the window: as Push staged it, arrival (ns),
+// position and timestamp (ticks); as flush measured it, transit (ns), key,
+// and the histogram bucket and weight it was counted with; and the
+// minimum key from it to the end of the front part (valid in the front
+// part only). 64 bytes, a cache line.
 type winEntry struct {
-	ts, d, k, suf int64
-	w             float64
-	bin           int
+	t, u, ts  int64
+	d, k, suf int64
+	w         float64
+	bin       int
 }
 
 const noKey = math.MaxInt64
@@ -238,9 +242,10 @@ func (m *minWindow) rebuild() {
 	m.split, m.backMin = end, noKey
 }
 
-// scaleWeights follows a rescaled histogram.
-func (m *minWindow) scaleWeights(s float64) {
-	for p := m.head; p < m.head+m.n; p++ {
+// scaleWeights follows a rescaled histogram: the weights of the entries
+// from position head to end (exclusive) are multiplied by s.
+func (m *minWindow) scaleWeights(end int, s float64) {
+	for p := m.head; p < end; p++ {
 		m.all[p&m.mask].w *= s
 	}
 }
@@ -269,8 +274,13 @@ func (m *minWindow) rekey(slope, nsPerTick float64) {
 type estimator struct {
 	hist  histogram
 	win   minWindow
+	tgt   int64 // target delay, ns
 	minT  int64 // ns, projected to the newest timestamp
 	haveT bool
+
+	next   int   // ring position of the next arrival to stage
+	nBatch int   // arrivals staged
+	firstT int64 // arrival time of the first of them
 
 	// After the floor drops (a shorter route), packets sent before the
 	// drop are still in flight on the old path; they are measured against
@@ -279,8 +289,8 @@ type estimator struct {
 	stepTS    int64 // its timestamp
 	stepFloor int64 // the old floor, ns
 	stepOn    bool
-	jitter    float64 // RFC 3550 J, in ticks
-	last      float64 // previous transit in ticks
+	j16       int64 // RFC 3550 J, in ns, times 16
+	lastD     int64 // previous transit, ns
 	haveJ     bool
 
 	slope     float64 // transit change per ns of timestamp (+0.01: sender 1% slow)
@@ -339,41 +349,103 @@ func (e *estimator) key(ts, d int64) int64 {
 	return d - int64(e.slope*float64(ts)*e.nsPerTick)
 }
 
-// add measures one arrival, at position u with timestamp ts, and returns
-// the new target and reference transit.
-//
-// It runs for every packet, so the common case is written out here rather
-// than in calls, with the state it uses in locals: a packet in the block
-// being measured for the drift fit, a floor that moved by less than any
-// step threshold, a histogram past its warm-up.
-func (e *estimator) add(now, u, ts int64) (target, minT int64) {
-	d := now - int64(float64(ts)*e.nsPerTick)
-	if ts >= e.blockTS && ts < e.blockEnd {
-		e.blockMin = min(e.blockMin, d)
-		e.blockN++
-	} else {
-		e.trackSlope(ts, d)
-	}
-	kd := d - int64(e.slope*float64(ts)*e.nsPerTick)
+// Arrivals are measured in batches: Push only records each one (stage),
+// in the window's ring right after its entries, and every batchMax
+// arrivals, or once the first recorded one is batchSpan old, flush
+// measures the batch. Per packet that leaves the transit, the drift block,
+// the RFC 3550 jitter, the key, the bucket and the histogram count; the
+// window's expiry and minimum, the step checks, the quantile walk, the
+// target and the publication happen once a batch. The price is that the
+// target and the reference transit the consumer steers by lag the newest
+// arrivals by up to a batch (at most 160 ms: far less than the histogram's
+// memory), that within a batch every packet is measured against the
+// minimum of the window as it stands at the end of the batch, and that the
+// last few packets before a pause (DTX) are measured when the next one
+// arrives.
+const (
+	batchMax  = 8
+	batchSpan = int64(160 * time.Millisecond)
+)
 
-	// Expire the window, then take its minimum key with this packet's
-	// (if it is to join the window, which is pushed below).
+// stage records an arrival at t (ns) of position u with timestamp ts
+// (ticks) and reports whether the batch is due for flush. flush always
+// leaves room for a whole batch in the ring.
+func (e *estimator) stage(t, u, ts int64) bool {
 	m := &e.win
-	newest := m.newest
-	if ts > newest || !m.valid {
-		newest = ts
-		m.newest, m.valid = ts, true
+	a := &m.all[e.next&m.mask]
+	a.t, a.u, a.ts = t, u, ts
+	e.next++
+	if e.nBatch++; e.nBatch == 1 {
+		e.firstT = t
 	}
-	oldest := newest - m.window
+	return e.nBatch == batchMax || t-e.firstT >= batchSpan
+}
+
+// flush measures the staged arrivals, updating the target delay (tgt)
+// and the reference transit (minT).
+func (e *estimator) flush() {
+	m := &e.win
 	all, mask := m.all, m.mask
+	start, end := e.next-e.nBatch, e.next
+	e.nBatch = 0
+	if start == end {
+		return
+	}
+	npt := e.nsPerTick
+
+	// Per packet, in arrival order: transit, drift block, key, jitter.
+	slope := e.slope
+	newest, valid := m.newest, m.valid
+	kMin, kU, kTS := int64(noKey), int64(0), int64(0)
+	j16, lastD, haveJ := e.j16, e.lastD, e.haveJ
+	for p := start; p < end; p++ {
+		a := &all[p&mask]
+		ts := a.ts
+		d := a.t - int64(float64(ts)*npt)
+		a.d = d
+		if ts >= e.blockTS && ts < e.blockEnd {
+			e.blockMin = min(e.blockMin, d)
+			e.blockN++
+		} else {
+			e.trackSlope(ts, d) // may change e.slope: see below
+		}
+		k := d - int64(slope*float64(ts)*npt)
+		a.k = k
+		if k < kMin {
+			kMin, kU, kTS = k, a.u, ts
+		}
+		if haveJ {
+			// RFC 3550 6.4.1, in ns scaled by 16 as in its appendix A.8.
+			dd := d - lastD
+			if dd < 0 {
+				dd = -dd
+			}
+			j16 += dd - (j16+8)>>4
+		}
+		lastD, haveJ = d, true
+		if ts > newest || !valid {
+			newest, valid = ts, true
+		}
+	}
+	e.j16, e.lastD, e.haveJ = j16, lastD, haveJ
+	m.newest, m.valid = newest, true
+	if e.slope != slope {
+		// A new drift estimate came with the batch: key it all with that.
+		kMin = noKey
+		for p := start; p < end; p++ {
+			a := &all[p&mask]
+			a.k = a.d - int64(e.slope*float64(a.ts)*npt)
+			if a.k < kMin {
+				kMin, kU, kTS = a.k, a.u, a.ts
+			}
+		}
+	}
+
+	// Expire the window, and take its minimum with the batch.
+	oldest := newest - m.window
 	head, n := m.head, m.n
 	for n > 0 && all[head&mask].ts < oldest {
 		head++
-		n--
-	}
-	keep := ts >= oldest
-	if keep && n == len(all) {
-		head++ // make room for it
 		n--
 	}
 	m.head, m.n = head, n
@@ -381,23 +453,16 @@ func (e *estimator) add(now, u, ts int64) (target, minT int64) {
 		// Entries of the back part left: it becomes the front.
 		m.rebuild()
 	}
-	k := kd
+	k := kMin
 	if n > 0 {
-		km := m.backMin
+		k = min(k, m.backMin)
 		if head < m.split {
-			km = min(km, all[head&mask].suf)
-		}
-		if !keep || km < kd {
-			k = km
+			k = min(k, all[head&mask].suf)
 		}
 	}
 
-	// The corrected floor, projected to the newest timestamp: for the
-	// newest packet the correction is the one just applied to it.
-	floor := k + (d - kd)
-	if ts != newest {
-		floor = k + int64(e.slope*float64(newest)*e.nsPerTick)
-	}
+	// The corrected floor, projected to the newest timestamp.
+	floor := k + int64(e.slope*float64(newest)*npt)
 	if diff := floor - e.minT; (diff > stepMin || diff < -stepMin) && e.haveT {
 		// Possibly a step (the threshold is at least stepMin).
 		if thr := e.stepThreshold(); diff > thr {
@@ -408,72 +473,70 @@ func (e *estimator) add(now, u, ts int64) (target, minT int64) {
 			// them again.
 			e.rebin(k)
 		} else if -diff > thr {
-			e.stepU, e.stepTS, e.stepFloor, e.stepOn = u, ts, e.minT, true
+			// It fell: the fastest packet of the batch is the first seen
+			// on the shorter path.
+			e.stepU, e.stepTS, e.stepFloor, e.stepOn = kU, kTS, e.minT, true
 		}
 	}
 	e.minT, e.haveT = floor, true
-	r := kd - k
-	if e.stepOn {
-		if ts > e.stepTS+e.window {
-			e.stepOn = false
-		} else if u < e.stepU {
-			r = d - e.stepFloor
-		}
-	}
 
+	// Per packet: the relative delay into the histogram.
 	h := &e.hist
-	i := 0
-	if r > 0 {
-		i = int(min(r/int64(bucketWidth), int64(len(h.b)-1)))
-	}
-	h.n++
-	var w float64
-	if w = h.w * h.invF; h.steady && w <= rescaleAt {
-		// histogram.add's short path: see addYoung for the rest.
-		h.w = w
-		b := h.b
-		b[i] += w
-		total := h.total + w
-		h.total = total
-		qi, below := h.qi, h.below
-		if i < qi {
-			below += w
-			h.below = below
+	for p := start; p < end; p++ {
+		a := &all[p&mask]
+		r := a.k - k
+		if e.stepOn {
+			if a.ts > e.stepTS+e.window {
+				e.stepOn = false
+			} else if a.u < e.stepU {
+				r = a.d - e.stepFloor
+			}
 		}
-		// The quantile bucket moves only now and then: walk when it does.
-		if want := h.q * total; qi >= len(b) || below+b[qi] < want || below >= want {
-			h.walk()
+		i := 0
+		if r > 0 {
+			i = int(min(r/int64(bucketWidth), int64(len(h.b)-1)))
 		}
-	} else {
-		var scaled float64
-		w, scaled = h.addYoung(i)
-		if scaled != 1 {
-			m.scaleWeights(scaled)
+		h.n++
+		var w float64
+		if w = h.w * h.invF; h.steady && w <= rescaleAt {
+			// addYoung's short path; the quantile is walked once the
+			// batch is in.
+			h.w = w
+			h.b[i] += w
+			h.total += w
+			if i < h.qi {
+				h.below += w
+			}
+		} else {
+			var scaled float64
+			w, scaled = h.addYoung(i)
+			if scaled != 1 {
+				m.scaleWeights(p, scaled)
+			}
 		}
+		a.w, a.bin = w, i
 	}
-	if keep {
-		en := &all[(head+n)&mask]
-		en.ts, en.d, en.k, en.w, en.bin = ts, d, kd, w, i
-		m.n = n + 1
-		m.backMin = min(m.backMin, kd)
-	}
+	h.walk()
 
-	tr := float64(now)*e.ticksPerNs - float64(ts)
-	if e.haveJ {
-		e.jitter += (math.Abs(tr-e.last) - e.jitter) / 16
+	// The batch joins the window (its back part), leaving room in the
+	// ring for the next batch.
+	m.n = end - head
+	m.backMin = min(m.backMin, kMin)
+	if over := m.n - (len(all) - batchMax); over > 0 {
+		m.head += over // and the next flush rebuilds, if need be
+		m.n -= over
 	}
-	e.last, e.haveJ = tr, true
 
 	t := int64(h.qi+1) * int64(bucketWidth)
 	if e.jf > 0 {
-		if j := int64(e.jf * e.jitter * e.nsPerTick); j > t {
+		if j := int64(e.jf * float64(e.j16) / 16); j > t {
 			t = j
 		}
 	}
 	if h.n < warmupPackets && t < e.start {
 		t = e.start
 	}
-	return min(max(t, e.minDelay), e.maxDelay), floor
+	e.tgt = min(max(t, e.minDelay), e.maxDelay)
 }
 
 // bucket returns the histogram bucket of relative delay r (ns). The width
@@ -586,13 +649,15 @@ func (e *estimator) fit() float64 {
 }
 
 // restart forgets the previous packet for the RFC 3550 jitter, which is
-// meaningless across a resync.
+// meaningless across a resync. The batch must have been flushed.
 func (e *estimator) restart() { e.haveJ = false }
 
 func (e *estimator) reset() {
 	e.hist.reset()
 	e.win.reset()
-	e.minT, e.haveT, e.jitter, e.last, e.haveJ = 0, false, 0, 0, false
+	e.tgt, e.nBatch = e.start, 0
+	e.minT, e.haveT, e.j16, e.lastD, e.haveJ = 0, false, 0, 0, false
+	e.next = 0
 	e.stepOn = false
 	e.slope, e.haveBlock, e.fitN, e.fitHead, e.refit = 0, false, 0, 0, false
 	e.blockTS, e.blockEnd = 1, 0 // no timestamp is in this block

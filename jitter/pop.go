@@ -563,9 +563,9 @@ func (b *Buffer) Stats() Stats {
 
 	s.SilenceInserted = time.Duration(b.ticksToNs(int64(inserted)))
 	s.SilenceRemoved = time.Duration(b.ticksToNs(int64(removed)))
-	j := math.Float64frombits(b.jitter.Load())
-	s.Jitter = uint32(j)
-	s.JitterDuration = time.Duration(j * b.nsPerTick)
+	j := float64(b.jitter.Load()) / 16 // ns
+	s.Jitter = uint32(j * b.ticksPerNs)
+	s.JitterDuration = time.Duration(j)
 	s.Delay = time.Duration(b.delay.Load())
 	s.TargetDelay = time.Duration(b.target.Load())
 	s.FrameDuration = time.Duration(b.ticksToNs(b.frameT.Load()))
