@@ -38,9 +38,11 @@ type histogram struct {
 	qFinal float64 // quantile configured
 	rampN  float64 // samples over which q relaxes to qFinal
 	invF   float64 // 1/forget factor once warm
-	forget float64
-	n      int
-	warm   bool
+	// invFMax bounds the growth of the weight over a batch, invF^batchMax
+	invFMax float64
+	forget  float64
+	n       int
+	warm    bool
 	// steady: warm, and the quantile has relaxed to qFinal, so add takes
 	// its short path.
 	steady bool
@@ -63,6 +65,7 @@ func (h *histogram) init(buckets int, q, forget float64) {
 		h.b = make([]float64, buckets)
 	}
 	h.qFinal, h.forget, h.invF = q, forget, 1/forget
+	h.invFMax = math.Pow(h.invF, batchMax)
 	h.rampN = rampSamples / (1 - q)
 	h.reset()
 }
@@ -394,40 +397,51 @@ func (e *estimator) flush() {
 	npt := e.nsPerTick
 
 	// Per packet, in arrival order: transit, drift block, key, jitter.
+	// (The loop keeps what it updates in locals.)
 	slope := e.slope
-	newest, valid := m.newest, m.valid
-	kMin, kU, kTS := int64(noKey), int64(0), int64(0)
-	j16, lastD, haveJ := e.j16, e.lastD, e.haveJ
+	newest := m.newest
+	if !m.valid {
+		newest = math.MinInt64
+	}
+	kMin, kArg := int64(noKey), start
+	j16, lastD := e.j16, e.lastD
+	if !e.haveJ {
+		// No earlier packet of this stream: the first one's difference
+		// is zero, as if it were.
+		a := &all[start&mask]
+		lastD = a.t - int64(float64(a.ts)*npt)
+		e.haveJ = true
+	}
+	blockTS, blockEnd, blockMin, blockN := e.blockTS, e.blockEnd, e.blockMin, e.blockN
 	for p := start; p < end; p++ {
 		a := &all[p&mask]
 		ts := a.ts
 		d := a.t - int64(float64(ts)*npt)
 		a.d = d
-		if ts >= e.blockTS && ts < e.blockEnd {
-			e.blockMin = min(e.blockMin, d)
-			e.blockN++
+		if ts >= blockTS && ts < blockEnd {
+			blockMin = min(blockMin, d)
+			blockN++
 		} else {
+			e.blockMin, e.blockN = blockMin, blockN
 			e.trackSlope(ts, d) // may change e.slope: see below
+			blockTS, blockEnd, blockMin, blockN = e.blockTS, e.blockEnd, e.blockMin, e.blockN
 		}
 		k := d - int64(slope*float64(ts)*npt)
 		a.k = k
 		if k < kMin {
-			kMin, kU, kTS = k, a.u, ts
+			kMin, kArg = k, p
 		}
-		if haveJ {
-			// RFC 3550 6.4.1, in ns scaled by 16 as in its appendix A.8.
-			dd := d - lastD
-			if dd < 0 {
-				dd = -dd
-			}
-			j16 += dd - (j16+8)>>4
+		// RFC 3550 6.4.1, in ns scaled by 16 as in its appendix A.8.
+		dd := d - lastD
+		if dd < 0 {
+			dd = -dd
 		}
-		lastD, haveJ = d, true
-		if ts > newest || !valid {
-			newest, valid = ts, true
-		}
+		j16 += dd - (j16+8)>>4
+		lastD = d
+		newest = max(newest, ts)
 	}
-	e.j16, e.lastD, e.haveJ = j16, lastD, haveJ
+	e.blockMin, e.blockN = blockMin, blockN
+	e.j16, e.lastD = j16, lastD
 	m.newest, m.valid = newest, true
 	if e.slope != slope {
 		// A new drift estimate came with the batch: key it all with that.
@@ -436,7 +450,7 @@ func (e *estimator) flush() {
 			a := &all[p&mask]
 			a.k = a.d - int64(e.slope*float64(a.ts)*npt)
 			if a.k < kMin {
-				kMin, kU, kTS = a.k, a.u, a.ts
+				kMin, kArg = a.k, p
 			}
 		}
 	}
@@ -475,46 +489,38 @@ func (e *estimator) flush() {
 		} else if -diff > thr {
 			// It fell: the fastest packet of the batch is the first seen
 			// on the shorter path.
-			e.stepU, e.stepTS, e.stepFloor, e.stepOn = kU, kTS, e.minT, true
+			first := &all[kArg&mask]
+			e.stepU, e.stepTS, e.stepFloor, e.stepOn = first.u, first.ts, e.minT, true
 		}
 	}
 	e.minT, e.haveT = floor, true
 
-	// Per packet: the relative delay into the histogram.
+	// Per packet: the relative delay into the histogram. The short loop
+	// is the histogram's steady state (see addYoung for the rest) when no
+	// weight can need rescaling in this batch and no packet is measured
+	// against an old floor.
 	h := &e.hist
-	for p := start; p < end; p++ {
-		a := &all[p&mask]
-		r := a.k - k
-		if e.stepOn {
-			if a.ts > e.stepTS+e.window {
-				e.stepOn = false
-			} else if a.u < e.stepU {
-				r = a.d - e.stepFloor
+	if h.steady && !e.stepOn && h.w*h.invFMax <= rescaleAt {
+		b, last := h.b, int64(len(h.b)-1)
+		w, invF, total, below, qi := h.w, h.invF, h.total, h.below, h.qi
+		for p := start; p < end; p++ {
+			a := &all[p&mask]
+			i := 0
+			if r := a.k - k; r > 0 {
+				i = int(min(r/int64(bucketWidth), last))
 			}
-		}
-		i := 0
-		if r > 0 {
-			i = int(min(r/int64(bucketWidth), int64(len(h.b)-1)))
-		}
-		h.n++
-		var w float64
-		if w = h.w * h.invF; h.steady && w <= rescaleAt {
-			// addYoung's short path; the quantile is walked once the
-			// batch is in.
-			h.w = w
-			h.b[i] += w
-			h.total += w
-			if i < h.qi {
-				h.below += w
+			w *= invF
+			b[i] += w
+			total += w
+			if i < qi {
+				below += w
 			}
-		} else {
-			var scaled float64
-			w, scaled = h.addYoung(i)
-			if scaled != 1 {
-				m.scaleWeights(p, scaled)
-			}
+			a.w, a.bin = w, i
 		}
-		a.w, a.bin = w, i
+		h.w, h.total, h.below = w, total, below
+		h.n += end - start
+	} else {
+		e.histSlow(start, end, k)
 	}
 	h.walk()
 
@@ -537,6 +543,40 @@ func (e *estimator) flush() {
 		t = e.start
 	}
 	e.tgt = min(max(t, e.minDelay), e.maxDelay)
+}
+
+// histSlow is flush's per-packet histogram loop outside the steady state.
+func (e *estimator) histSlow(start, end int, k int64) {
+	m, h := &e.win, &e.hist
+	for p := start; p < end; p++ {
+		a := &m.all[p&m.mask]
+		r := a.k - k
+		if e.stepOn {
+			if a.ts > e.stepTS+e.window {
+				e.stepOn = false
+			} else if a.u < e.stepU {
+				r = a.d - e.stepFloor
+			}
+		}
+		i := e.bucket(r)
+		h.n++
+		var w float64
+		if w = h.w * h.invF; h.steady && w <= rescaleAt {
+			h.w = w
+			h.b[i] += w
+			h.total += w
+			if i < h.qi {
+				h.below += w
+			}
+		} else {
+			var scaled float64
+			w, scaled = h.addYoung(i)
+			if scaled != 1 {
+				m.scaleWeights(p, scaled)
+			}
+		}
+		a.w, a.bin = w, i
+	}
 }
 
 // bucket returns the histogram bucket of relative delay r (ns). The width
