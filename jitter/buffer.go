@@ -290,6 +290,66 @@ func (b *Buffer) nsToTicks(ns int64) int64 { return int64(float64(ns) * b.ticksP
 // for it and an unconfirmed one is counted as Invalid.
 func (b *Buffer) Push(now time.Duration, p *Packet) error {
 	inc(&b.pc.received)
+	t := int64(now)
+	pr := &b.p
+	if p == nil || len(p.Payload) > b.maxPayload || !pr.started || p.SSRC != pr.ssrc || pr.pendValid {
+		return b.pushSlow(t, p)
+	}
+	// The common case, written out: the stream's next packet (or one a
+	// little further on), which fits in the ring where the producer last
+	// saw the consumer's head; push, jumped, insert and measure do the
+	// same steps in general.
+	u := pr.lastU + int64(int16(p.SequenceNumber-pr.lastSeq))
+	tsu := pr.lastTS + int64(int32(p.Timestamp-pr.lastTS32))
+	uu := uint64(u)
+	if du := u - pr.maxU; du <= 0 || du > int64(b.capacity) || uu-pr.head >= b.capacity {
+		return b.push(t, p)
+	}
+	if m := b.ticksToNs(tsu-pr.maxTS) - (t - pr.maxArr); m > b.resyncNs || m < -b.resyncNs {
+		return b.probe(t, p) // see jumped
+	}
+	if u > pr.lastU {
+		pr.lastU, pr.lastSeq = u, p.SequenceNumber
+	}
+	if tsu > pr.lastTS {
+		pr.lastTS, pr.lastTS32 = tsu, p.Timestamp
+	}
+	s := &b.ring[uu&b.mask]
+	w := s.state.Load()
+	if w>>2 >= uu {
+		return b.insert(t, p, u, tsu)
+	}
+	dur := b.fill(s, p, tsu)
+	if !s.state.CompareAndSwap(w, uu<<2|stFull) {
+		return b.refuse(t, s, u, tsu)
+	}
+	pr.maxU, pr.maxTS, pr.maxArr, pr.maxDur = u, tsu, t, b.frameTicks
+	if dur > 0 {
+		pr.maxDur = int64(dur)
+	}
+	if uu >= pr.tail {
+		pr.tail = uu + 1
+		if pr.tail-pr.pubTail >= tailBatch {
+			pr.pubTail = pr.tail
+			b.tail.Store(pr.tail)
+		}
+	}
+	e := &pr.est
+	a := &e.win.all[e.next&e.win.mask]
+	a.t, a.u, a.ts = t, u, tsu
+	e.next++
+	if e.nBatch == 0 {
+		e.firstT = t
+	}
+	if e.nBatch++; e.nBatch == batchMax || t-e.firstT >= batchSpan {
+		b.flushEstimate()
+	}
+	return nil
+}
+
+// pushSlow is Push for whatever its common case leaves: nil and oversize
+// packets, the first packet, another SSRC, a packet held for a resync.
+func (b *Buffer) pushSlow(t int64, p *Packet) error {
 	if p == nil {
 		inc(&b.pc.invalid)
 		return errNilPacket
@@ -299,7 +359,6 @@ func (b *Buffer) Push(now time.Duration, p *Packet) error {
 		return ErrTooLarge
 	}
 	pr := &b.p
-	t := int64(now)
 	if !pr.started {
 		pr.started = true
 		pr.ssrc = p.SSRC
@@ -451,26 +510,7 @@ func (b *Buffer) insert(t int64, p *Packet, u, tsu int64) error {
 	if w>>2 >= uu {
 		return b.refuse(t, s, u, tsu)
 	}
-	s.ts = tsu
-	s.ssrc = p.SSRC
-	s.origTS = p.Timestamp
-	s.origSeq = p.SequenceNumber
-	s.pt = p.PayloadType
-	s.level = p.AudioLevel
-	var flags uint8
-	if p.Marker {
-		flags = flagMarker
-	}
-	if p.Voice {
-		flags |= flagVoice
-	}
-	s.flags = flags
-	dur := p.Duration
-	if int64(dur) > b.maxFrameTicks {
-		dur = 0
-	}
-	s.dur = dur
-	s.n = uint16(copy(s.buf, p.Payload))
+	dur := b.fill(s, p, tsu)
 	if !s.state.CompareAndSwap(w, uu<<2|stFull) {
 		// The consumer gave this position up as lost a moment ago.
 		return b.refuse(t, s, u, tsu)
@@ -494,6 +534,32 @@ func (b *Buffer) insert(t int64, p *Packet, u, tsu int64) error {
 	}
 	b.measure(t, u, tsu)
 	return nil
+}
+
+// fill copies p, with timeline timestamp tsu, into slot s and returns the
+// duration it stored (0: unknown).
+func (b *Buffer) fill(s *slot, p *Packet, tsu int64) uint32 {
+	s.ts = tsu
+	s.ssrc = p.SSRC
+	s.origTS = p.Timestamp
+	s.origSeq = p.SequenceNumber
+	s.pt = p.PayloadType
+	s.level = p.AudioLevel
+	var flags uint8
+	if p.Marker {
+		flags = flagMarker
+	}
+	if p.Voice {
+		flags |= flagVoice
+	}
+	s.flags = flags
+	dur := p.Duration
+	if int64(dur) > b.maxFrameTicks {
+		dur = 0
+	}
+	s.dur = dur
+	s.n = uint16(copy(s.buf, p.Payload))
+	return dur
 }
 
 // durOf returns the ticks a packet covers as far as the producer knows.

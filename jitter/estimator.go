@@ -388,7 +388,8 @@ func (e *estimator) stage(t, u, ts int64) bool {
 // and the reference transit (minT).
 func (e *estimator) flush() {
 	m := &e.win
-	all, mask := m.all, m.mask
+	all := m.all
+	mask := len(all) - 1 // = m.mask, in a form that spares bounds checks
 	start, end := e.next-e.nBatch, e.next
 	e.nBatch = 0
 	if start == end {
@@ -403,7 +404,7 @@ func (e *estimator) flush() {
 	if !m.valid {
 		newest = math.MinInt64
 	}
-	kMin, kArg := int64(noKey), start
+	kMin := int64(noKey)
 	j16, lastD := e.j16, e.lastD
 	if !e.haveJ {
 		// No earlier packet of this stream: the first one's difference
@@ -412,7 +413,11 @@ func (e *estimator) flush() {
 		lastD = a.t - int64(float64(a.ts)*npt)
 		e.haveJ = true
 	}
+	// The drift block is tracked here while the packets fall in it; from
+	// the first that does not, trackSlope takes over after the loop, so
+	// that the loop makes no call (which would keep its state in memory).
 	blockTS, blockEnd, blockMin, blockN := e.blockTS, e.blockEnd, e.blockMin, e.blockN
+	slow := end
 	for p := start; p < end; p++ {
 		a := &all[p&mask]
 		ts := a.ts
@@ -421,16 +426,13 @@ func (e *estimator) flush() {
 		if ts >= blockTS && ts < blockEnd {
 			blockMin = min(blockMin, d)
 			blockN++
-		} else {
-			e.blockMin, e.blockN = blockMin, blockN
-			e.trackSlope(ts, d) // may change e.slope: see below
-			blockTS, blockEnd, blockMin, blockN = e.blockTS, e.blockEnd, e.blockMin, e.blockN
+		} else if slow == end {
+			slow = p
+			blockTS, blockEnd = 1, 0 // no more of the batch here
 		}
 		k := d - int64(slope*float64(ts)*npt)
 		a.k = k
-		if k < kMin {
-			kMin, kArg = k, p
-		}
+		kMin = min(kMin, k)
 		// RFC 3550 6.4.1, in ns scaled by 16 as in its appendix A.8.
 		dd := d - lastD
 		if dd < 0 {
@@ -443,15 +445,22 @@ func (e *estimator) flush() {
 	e.blockMin, e.blockN = blockMin, blockN
 	e.j16, e.lastD = j16, lastD
 	m.newest, m.valid = newest, true
+	for p := slow; p < end; p++ {
+		a := &all[p&mask]
+		if a.ts >= e.blockTS && a.ts < e.blockEnd {
+			e.blockMin = min(e.blockMin, a.d)
+			e.blockN++
+		} else {
+			e.trackSlope(a.ts, a.d) // may change e.slope: see below
+		}
+	}
 	if e.slope != slope {
 		// A new drift estimate came with the batch: key it all with that.
 		kMin = noKey
 		for p := start; p < end; p++ {
 			a := &all[p&mask]
 			a.k = a.d - int64(e.slope*float64(a.ts)*npt)
-			if a.k < kMin {
-				kMin, kArg = a.k, p
-			}
+			kMin = min(kMin, a.k)
 		}
 	}
 
@@ -489,7 +498,13 @@ func (e *estimator) flush() {
 		} else if -diff > thr {
 			// It fell: the fastest packet of the batch is the first seen
 			// on the shorter path.
-			first := &all[kArg&mask]
+			first := &all[start&mask]
+			for p := start; p < end; p++ {
+				if all[p&mask].k == kMin {
+					first = &all[p&mask]
+					break
+				}
+			}
 			e.stepU, e.stepTS, e.stepFloor, e.stepOn = first.u, first.ts, e.minT, true
 		}
 	}
