@@ -327,12 +327,12 @@ func (b *Buffer) Push(now time.Duration, p *Packet) error {
 	if dur > 0 {
 		pr.maxDur = int64(dur)
 	}
-	if uu >= pr.tail {
-		pr.tail = uu + 1
-		if pr.tail-pr.pubTail >= tailBatch {
-			pr.pubTail = pr.tail
-			b.tail.Store(pr.tail)
-		}
+	// The newest stored position, since u > maxU, which is at least every
+	// stored position.
+	pr.tail = uu + 1
+	if uu+1-pr.pubTail >= tailBatch {
+		pr.pubTail = uu + 1
+		b.tail.Store(uu + 1)
 	}
 	e := &pr.est
 	a := &e.win.all[e.next&e.win.mask]

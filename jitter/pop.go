@@ -97,15 +97,6 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 		c.pubDelay = delay
 		b.delay.Store(delay)
 	}
-	if s.dur != 0 {
-		if int64(s.dur) != c.learnt {
-			b.learn(s, delta)
-		}
-	} else if delta == c.learnt {
-		c.candN = 0
-	} else if delta != 0 {
-		b.learn(s, delta)
-	}
 	f.Kind = KindPacket
 	f.Payload = s.buf[:s.n:s.n]
 	f.Timestamp = s.origTS
@@ -126,6 +117,17 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 	c.seqOff = s.origSeq - uint16(c.next)
 	c.next++
 	inc(&b.cc.played)
+	// learn's common cases; its call comes last, where nothing needs
+	// keeping across it. (What it changes is for the frames after this.)
+	if s.dur != 0 {
+		if int64(s.dur) != c.learnt {
+			b.learn(s, delta)
+		}
+	} else if delta == c.learnt {
+		c.candN = 0
+	} else if delta != 0 {
+		b.learn(s, delta)
+	}
 	return f
 }
 
