@@ -235,12 +235,24 @@ func (m *minWindow) reset() {
 
 // rebuild makes every entry part of the front, computing suffix minima.
 func (m *minWindow) rebuild() {
-	all, mask, head, end := m.all, m.mask, m.head, m.head+m.n
+	// Backwards over the entries, which occupy at most two runs of the
+	// ring: from the start of the ring to the end's index, then from the
+	// head's index on.
+	all, head, end := m.all, m.head, m.head+m.n
 	k := int64(noKey)
-	for p := end - 1; p >= head; p-- {
-		en := &all[p&mask]
-		k = min(k, en.k)
-		en.suf = k
+	if m.n > 0 {
+		h, e := head&m.mask, (end-1)&m.mask+1 // [h, e) or [h, len) + [0, e)
+		if e <= h {
+			for i := e - 1; i >= 0; i-- {
+				k = min(k, all[i].k)
+				all[i].suf = k
+			}
+			e = len(all)
+		}
+		for i := e - 1; i >= h; i-- {
+			k = min(k, all[i].k)
+			all[i].suf = k
+		}
 	}
 	m.split, m.backMin = end, noKey
 }
