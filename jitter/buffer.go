@@ -334,14 +334,7 @@ func (b *Buffer) Push(now time.Duration, p *Packet) error {
 		pr.pubTail = uu + 1
 		b.tail.Store(uu + 1)
 	}
-	e := &pr.est
-	a := &e.win.all[e.next&e.win.mask]
-	a.t, a.u, a.ts = t, u, tsu
-	e.next++
-	if e.nBatch == 0 {
-		e.firstT = t
-	}
-	if e.nBatch++; e.nBatch == batchMax || t-e.firstT >= batchSpan {
+	if pr.est.stage(t, u, tsu) {
 		b.flushEstimate()
 	}
 	return nil
@@ -586,6 +579,7 @@ func (b *Buffer) refuse(t int64, s *slot, u, tsu int64) error {
 	return ErrLate
 }
 
+// measure stages an arrival for the estimator (see estimator.stage).
 func (b *Buffer) measure(t, u, tsu int64) {
 	if b.p.est.stage(t, u, tsu) {
 		b.flushEstimate()
@@ -606,8 +600,8 @@ func (b *Buffer) flushEstimate() {
 		// shed delay those packets still need.
 		minT = e.stepFloor
 	}
-	// Publish only what changed (each store is a locked instruction);
-	// the jitter, for Stats only, every few packets.
+	// Publish only what changed (each store is a locked instruction),
+	// once a batch.
 	if target != pr.pubTarget {
 		pr.pubTarget = target
 		b.target.Store(target)

@@ -31,6 +31,9 @@
 // 3550 interarrival jitter is kept alongside and may set a floor. Measuring
 // against the fastest recent packet rather than the first one is what stops
 // a sender clock that runs 1% fast or slow from dragging the delay with it.
+// Push measures arrivals in batches of up to eight packets (160 ms at
+// most), so the target follows the newest arrivals with that lag, far less
+// than the histogram's memory of about 1400 packets.
 // The buffer grows its delay by concealing one frame, and shrinks it by
 // dropping a quiet frame (RFC 6464 level, a DTX gap) or one at a talkspurt
 // start; it never flushes. Packets that arrive after their playout time are

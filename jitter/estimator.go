@@ -20,7 +20,8 @@ import (
 //
 // Everything here runs on the producer, which sees every arrival, including
 // the late ones the consumer never gets to play: they are the evidence that
-// the delay is too short.
+// the delay is too short. Arrivals are measured in batches of up to eight
+// (see flush).
 
 // histogram is a quantile tracker over fixed-width buckets with exponential
 // forgetting. Instead of multiplying every bucket by the forget factor on
@@ -85,7 +86,7 @@ const rampSamples = 4
 
 // addYoung counts a sample in bucket i, after the caller counted it in n,
 // while the forgetting and the quantile are still ramping up, or when the
-// weights need rescaling; estimator.add has the short path for the rest.
+// weights need rescaling; estimator.flush has the short path for the rest.
 // It returns the weight the sample was given and the factor by which
 // earlier weights were scaled (1 normally, 0 when the history was
 // cleared), so that a caller remembering weights can follow.
@@ -194,6 +195,7 @@ func (h *histogram) retrack() {
 // way, so an arrival costs O(1) amortised, with none of a monotonic deque's
 // stores. Positions (head, split) count up without wrapping; the ring
 // index is the position & mask.
+//
 // Push stages arrivals in the ring right after the window's entries;
 // estimator.flush measures them, expires old entries, takes the minimum
 // and makes the staged entries part of the window.
