@@ -139,6 +139,10 @@ func (p *Protector) RTCPOverhead() int { return p.profile.RTCPOverhead() + p.mki
 // The first packet of an SSRC starts its rollover counter at 0 (see
 // SetROC).
 func (p *Protector) ProtectRTP(dst, pkt []byte) ([]byte, error) {
+	if cryptexProfile(pkt) {
+		p.stats.other.Add(1)
+		return nil, errCryptexProfile
+	}
 	out, err := p.ctx.EncryptRTP(dst, pkt, &p.hdr)
 	if err != nil {
 		return nil, p.fail(err, pkt, false)
@@ -170,6 +174,22 @@ func (p *Protector) fail(err error, pkt []byte, isRTCP bool) error {
 	// The rest: a malformed header, or a key that protected 2^48 packets.
 	p.stats.other.Add(1)
 	return fmt.Errorf("srtp: protect: %w", err)
+}
+
+// cryptexProfile reports whether pkt carries a header extension whose
+// profile RFC 9335 reserves for encrypted extensions (0xC0DE, 0xC2DE).
+// Cryptex is not negotiated here, so a receiver (pion included) would drop
+// such a packet: refusing it when protecting says why at the sender.
+func cryptexProfile(pkt []byte) bool {
+	if len(pkt) < 12 || pkt[0]&0x10 == 0 {
+		return false
+	}
+	n := 12 + 4*int(pkt[0]&0x0f)
+	if len(pkt) < n+2 {
+		return false // pion reports the short header
+	}
+	prof := binary.BigEndian.Uint16(pkt[n:])
+	return prof == 0xC0DE || prof == 0xC2DE
 }
 
 // ROC returns the rollover counter of ssrc and whether ssrc has been seen.

@@ -46,6 +46,7 @@ var (
 	errMKIDuplicate   = errors.New("srtp: duplicate MKI value")
 	errWSH            = errors.New("srtp: WSH window size hint out of range")
 	errPacket         = errors.New("srtp: malformed packet")
+	errCryptexProfile = fmt.Errorf("%w: header extension profile 0xC0DE/0xC2DE is reserved for cryptex (RFC 9335), which is not negotiated", errPacket)
 	errPadding        = errors.New("srtp: bad RTP padding")
 	errProfileMixture = errors.New("srtp: keys of one context must share its profile")
 )

@@ -2,6 +2,7 @@ package srtp
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/pion/rtp"
@@ -71,6 +72,12 @@ func FuzzUnprotect(f *testing.F) {
 			t.Fatal(err)
 		}
 		out, err := pr.ProtectRTP(nil, data)
+		if cryptexProfile(data) {
+			if !errors.Is(err, errPacket) {
+				t.Fatalf("protect of a cryptex-profiled header: %v, want refusal", err)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("protect of a packet with a whole header: %v", err)
 		}

@@ -750,3 +750,20 @@ func TestAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestCryptexProfileRefused: a header extension with an RFC 9335 profile
+// would be dropped by any receiver without cryptex; protecting one fails
+// with the reason instead.
+func TestCryptexProfileRefused(t *testing.T) {
+	p, err := NewProtector(testKeys(ProfileAESCM128HMACSHA1_80, 1))
+	require.NoError(t, err)
+	for _, prof := range []uint16{0xC0DE, 0xC2DE} {
+		pkt := []byte{0x90, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, byte(prof >> 8), byte(prof), 0, 1, 0x10, 0xAA, 0, 0, 'h', 'i'}
+		_, err := p.ProtectRTP(nil, pkt)
+		require.ErrorIs(t, err, errPacket)
+		require.Contains(t, err.Error(), "cryptex")
+	}
+	pkt := []byte{0x90, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 0xBE, 0xDE, 0, 1, 0x10, 0xAA, 0, 0, 'h', 'i'}
+	_, err = p.ProtectRTP(nil, pkt)
+	require.NoError(t, err)
+}
