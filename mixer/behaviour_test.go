@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/internal/mediatest"
 )
 
 func TestConferenceConfigValidation(t *testing.T) {
@@ -136,12 +137,12 @@ func TestMuteDeafGain(t *testing.T) {
 	all := []*client{a, b, l}
 	now := run(c, all, 0, time.Second, nil)
 	last := func(cl *client) []int16 { return cl.got[len(cl.got)-4000:] }
-	assert.Greater(t, goertzel(last(l), 8000, 440), 0.2)
+	assert.Greater(t, mediatest.ToneShare(last(l), 8000, 440), 0.2)
 
 	a.p.SetMuted(true)
 	now = run(c, all, now, time.Second, nil)
-	assert.Less(t, goertzel(last(l), 8000, 440), 1e-4, "muted talker still heard")
-	assert.Less(t, goertzel(last(b), 8000, 440), 1e-4, "muted talker still heard")
+	assert.Less(t, mediatest.ToneShare(last(l), 8000, 440), 1e-4, "muted talker still heard")
+	assert.Less(t, mediatest.ToneShare(last(b), 8000, 440), 1e-4, "muted talker still heard")
 	a.p.SetMuted(false)
 
 	l.p.SetDeaf(true)
@@ -264,7 +265,7 @@ func TestBadInputCounted(t *testing.T) {
 	t.Logf("opus decode errors %d", os.DecodeErrors)
 	tail := l.got[len(l.got)-8000:]
 	for _, f := range []float64{440, 1000, 1500} {
-		assert.Greater(t, goertzel(tail, 8000, f), 0.05, "%v Hz lost after bad input", f)
+		assert.Greater(t, mediatest.ToneShare(tail, 8000, f), 0.05, "%v Hz lost after bad input", f)
 	}
 }
 

@@ -244,24 +244,6 @@ func run(c *Conference, clients []*client, start, d time.Duration, drop func(cl 
 	return now
 }
 
-// goertzel returns the power of freq in x (at rate) relative to x's energy.
-func goertzel(x []int16, rate int, freq float64) float64 {
-	w := 2 * math.Pi * freq / float64(rate)
-	coeff := 2 * math.Cos(w)
-	var s1, s2, energy float64
-	for _, v := range x {
-		f := float64(v)
-		s0 := f + coeff*s1 - s2
-		s2, s1 = s1, s0
-		energy += f * f
-	}
-	p := s1*s1 + s2*s2 - coeff*s1*s2
-	if energy == 0 {
-		return 0
-	}
-	return p / (energy * float64(len(x)) / 2)
-}
-
 var (
 	pcmu = g711.PCMU
 	pcma = g711.PCMA

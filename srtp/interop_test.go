@@ -23,6 +23,7 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	_ "github.com/rtpmix/rtpmix/codec/opus" // registers opus/48000/2
+	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/rtpmix/rtpmix/internal/wav"
 )
 
@@ -32,18 +33,6 @@ import (
 // subtests run in parallel so the whole test takes a few seconds.
 
 const interopTimeout = 20 * time.Second
-
-func requireFFmpeg(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		if os.Getenv("RTPMIX_REQUIRE_INTEROP") == "1" {
-			t.Fatal("ffmpeg not on PATH and RTPMIX_REQUIRE_INTEROP=1 (run make deps)")
-		}
-		t.Skip("ffmpeg not on PATH")
-	}
-	return path
-}
 
 func requireOpus(t *testing.T) {
 	t.Helper()
@@ -56,7 +45,7 @@ func requireOpus(t *testing.T) {
 // must unprotect, the audio must decode to that tone, and ffmpeg's SRTCP
 // sender reports and BYE must unprotect and parse.
 func TestInteropFFmpegSends(t *testing.T) {
-	ff := requireFFmpeg(t)
+	ff := mediatest.FFmpeg(t)
 	cases := []struct {
 		name, suite string
 		profile     Profile
@@ -186,7 +175,7 @@ func TestInteropFFmpegSends(t *testing.T) {
 // Crypto.String produced, must write a WAV holding that tone and report no
 // authentication failure.
 func TestInteropFFmpegReceives(t *testing.T) {
-	ff := requireFFmpeg(t)
+	ff := mediatest.FFmpeg(t)
 	cases := []struct {
 		name     string
 		profile  Profile
@@ -216,7 +205,7 @@ func TestInteropFFmpegReceives(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out.wav")
 			// ffmpeg binds the SDP's port and the next one for RTCP.
-			p := freePortPair(t)
+			p := mediatest.FreeUDPPortPair(t)
 			sdp := strings.Join([]string{
 				"v=0", "o=- 0 0 IN IP4 127.0.0.1", "s=rtpmix", "c=IN IP4 127.0.0.1", "t=0 0",
 				fmt.Sprintf("m=audio %d RTP/SAVP %d", p, pt), rtpmap,
@@ -272,29 +261,6 @@ func listenUDP(t *testing.T) *net.UDPConn {
 }
 
 func port(c *net.UDPConn) int { return c.LocalAddr().(*net.UDPAddr).Port }
-
-// freePortPair finds an even port P with P+1 also free, for a receiver
-// that binds RTP and RTCP. Another process may take them before ffmpeg
-// does; on this test's scale that has not been seen.
-func freePortPair(t *testing.T) int {
-	t.Helper()
-	for i := 0; i < 50; i++ {
-		a := listenUDP(t)
-		p := port(a)
-		if p%2 == 1 || p > 65534 {
-			a.Close()
-			continue
-		}
-		b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + 1})
-		a.Close()
-		if err == nil {
-			b.Close()
-			return p
-		}
-	}
-	t.Fatal("no free UDP port pair on 127.0.0.1")
-	return 0
-}
 
 func readAll(c *net.UDPConn, handle func([]byte)) {
 	buf := make([]byte, 2048)
@@ -424,25 +390,6 @@ func sendTone(pr *Protector, conn, rtcpConn *net.UDPConn, sendRTCP bool, pt uint
 	return len(frames)
 }
 
-// goertzel returns the power of x at freq as a share of x's total power:
-// about 1 for a pure tone at freq, about 0 for anything far from it.
-func goertzel(x []int16, rate int, freq float64) float64 {
-	w := 2 * math.Pi * freq / float64(rate)
-	c := 2 * math.Cos(w)
-	var s1, s2, energy float64
-	for _, v := range x {
-		f := float64(v)
-		s := f + c*s1 - s2
-		s2, s1 = s1, s
-		energy += f * f
-	}
-	if energy == 0 {
-		return 0
-	}
-	p := s1*s1 + s2*s2 - c*s1*s2
-	return 2 * p / (float64(len(x)) * energy)
-}
-
 // assertTone checks, skipping the first 100 ms (codec start-up), that the
 // tone at freq carries most of the power and an unrelated one does not.
 func assertTone(t *testing.T, pcm []int16, rate int, freq float64) {
@@ -450,12 +397,12 @@ func assertTone(t *testing.T, pcm []int16, rate int, freq float64) {
 	skip := rate / 10
 	require.Greater(t, len(pcm), skip+rate/2, "too little audio")
 	x := pcm[skip:]
-	assert.Greater(t, goertzel(x, rate, freq), 0.8, "%v Hz must dominate", freq)
+	assert.Greater(t, mediatest.ToneShare(x, rate, freq), 0.8, "%v Hz must dominate", freq)
 	other := 2.5 * freq
 	if other >= float64(rate)/2 {
 		other = freq / 2.5
 	}
-	assert.Less(t, goertzel(x, rate, other), 0.05, "%v Hz must be absent", other)
+	assert.Less(t, mediatest.ToneShare(x, rate, other), 0.05, "%v Hz must be absent", other)
 }
 
 // assertNoSilentBlocks checks that no 20 ms block after the first holds

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rtpmix/rtpmix/codec/opus"
+	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/rtpmix/rtpmix/internal/wav"
 	"github.com/rtpmix/rtpmix/srtp"
 )
@@ -33,13 +33,7 @@ const interopTimeout = 25 * time.Second
 
 func requireFFmpeg(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		if os.Getenv("RTPMIX_REQUIRE_INTEROP") == "1" {
-			t.Fatal("ffmpeg not on PATH and RTPMIX_REQUIRE_INTEROP=1 (run make deps)")
-		}
-		t.Skip("ffmpeg not on PATH")
-	}
+	path := mediatest.FFmpeg(t)
 	if !opus.Available() {
 		t.Skip("Opus unavailable (built without cgo)")
 	}
@@ -59,7 +53,7 @@ func TestInteropFFmpeg(t *testing.T) {
 	require.NoError(t, err)
 
 	// Receivers first: each binds its port (and the next, for RTCP).
-	recvA, recvB := freePortPair(t), freePortPair(t)
+	recvA, recvB := mediatest.FreeUDPPortPair(t), mediatest.FreeUDPPortPair(t)
 	sdpA := writeSDP(t, dir, "recvA.sdp", recvA, "RTP/AVP 0", "a=rtpmap:0 PCMU/8000")
 	sdpB := writeSDP(t, dir, "recvB.sdp", recvB, "RTP/SAVP 111", "a=rtpmap:111 opus/48000/2", cryptoLine(gwKeys))
 	outA, outB := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav")
@@ -156,10 +150,10 @@ func assertHears(t *testing.T, name string, pcm []int16, rate int, want, self fl
 	good, worstSelf := 0, 0.0
 	for b := 0; b < blocks; b++ {
 		x := pcm[start+b*block : start+(b+1)*block]
-		if goertzel(x, rate, want) > 0.8 {
+		if mediatest.ToneShare(x, rate, want) > 0.8 {
 			good++
 		}
-		worstSelf = max(worstSelf, goertzel(x, rate, self))
+		worstSelf = max(worstSelf, mediatest.ToneShare(x, rate, self))
 	}
 	t.Logf("%s: %.0f Hz dominates %d of %d blocks of 100 ms; %.0f Hz at most %.4f of a block's power",
 		name, want, good, blocks, self, worstSelf)
@@ -172,23 +166,6 @@ func abs(v int16) int {
 		return -int(v)
 	}
 	return int(v)
-}
-
-// goertzel returns the power of x at freq as a share of x's total power:
-// about 1 for a pure tone at freq, about 0 for anything far from it.
-func goertzel(x []int16, rate int, freq float64) float64 {
-	w := 2 * math.Pi * freq / float64(rate)
-	c := 2 * math.Cos(w)
-	var s1, s2, energy float64
-	for _, v := range x {
-		f := float64(v)
-		s1, s2 = f+c*s1-s2, s1
-		energy += f * f
-	}
-	if energy == 0 {
-		return 0
-	}
-	return 2 * (s1*s1 + s2*s2 - c*s1*s2) / (float64(len(x)) * energy)
 }
 
 func writeSDP(t *testing.T, dir, name string, port int, media string, attrs ...string) string {
@@ -209,29 +186,6 @@ func ffmpeg(ctx context.Context, ff string, args ...string) (string, error) {
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	return stderr.String(), err
-}
-
-// freePortPair finds an even port P with P+1 also free, for a receiver
-// that binds RTP and RTCP.
-func freePortPair(t *testing.T) int {
-	t.Helper()
-	for i := 0; i < 50; i++ {
-		a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		require.NoError(t, err)
-		p := a.LocalAddr().(*net.UDPAddr).Port
-		if p%2 == 1 || p > 65534 {
-			a.Close()
-			continue
-		}
-		b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + 1})
-		a.Close()
-		if err == nil {
-			b.Close()
-			return p
-		}
-	}
-	t.Fatal("no free UDP port pair on 127.0.0.1")
-	return 0
 }
 
 // waitBound waits until something (ffmpeg) has bound port on 127.0.0.1.

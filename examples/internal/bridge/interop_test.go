@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/rtpmix/rtpmix/internal/wav"
 	"github.com/rtpmix/rtpmix/srtp"
 )
@@ -32,42 +32,6 @@ import (
 // and not its own.
 
 const interopTimeout = 25 * time.Second
-
-func requireFFmpeg(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		if os.Getenv("RTPMIX_REQUIRE_INTEROP") == "1" {
-			t.Fatal("ffmpeg not on PATH and RTPMIX_REQUIRE_INTEROP=1 (run make deps)")
-		}
-		t.Skip("ffmpeg not on PATH")
-	}
-	return path
-}
-
-// freePortPair finds an even port P with P+1 also free, for an ffmpeg
-// receiver that binds RTP and RTCP. Another process may take them before
-// ffmpeg does; at this test's scale that has not been seen.
-func freePortPair(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		require.NoError(t, err)
-		p := portOf(a)
-		if p%2 == 1 || p > 65534 {
-			a.Close()
-			continue
-		}
-		b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + 1})
-		a.Close()
-		if err == nil {
-			b.Close()
-			return p
-		}
-	}
-	t.Fatal("no free UDP port pair on 127.0.0.1")
-	return 0
-}
 
 // ffmpegLeg is one ffmpeg participant: what it offers and how it sends.
 type ffmpegLeg struct {
@@ -87,7 +51,7 @@ type ffmpegLeg struct {
 }
 
 func TestInteropFFmpeg(t *testing.T) {
-	ff := requireFFmpeg(t)
+	ff := mediatest.FFmpeg(t)
 	if !(&Server{}).supported("opus/48000/2") {
 		t.Skip("Opus unavailable (built without cgo)")
 	}
@@ -103,7 +67,7 @@ func TestInteropFFmpeg(t *testing.T) {
 
 	// Join: each offer says where that participant's ffmpeg receiver listens.
 	for _, l := range legs {
-		l.recvPort = freePortPair(t)
+		l.recvPort = mediatest.FreeUDPPortPair(t)
 		l.wavPath = filepath.Join(dir, l.id+".wav")
 		proto := "RTP/AVP"
 		var extra []string
@@ -244,30 +208,11 @@ func toneShare(x []int16, rate int, freq float64) float64 {
 		for _, v := range b {
 			e += float64(v) * float64(v)
 		}
-		tone += goertzel(b, rate, freq) * e
+		tone += mediatest.ToneShare(b, rate, freq) * e
 		total += e
 	}
 	if total == 0 {
 		return 0
 	}
 	return tone / total
-}
-
-// goertzel returns the power of x at freq as a share of x's total power:
-// about 1 for a pure tone at freq, about 0 for anything far from it.
-func goertzel(x []int16, rate int, freq float64) float64 {
-	w := 2 * math.Pi * freq / float64(rate)
-	c := 2 * math.Cos(w)
-	var s1, s2, energy float64
-	for _, v := range x {
-		f := float64(v)
-		s := f + c*s1 - s2
-		s2, s1 = s1, s
-		energy += f * f
-	}
-	if energy == 0 {
-		return 0
-	}
-	p := s1*s1 + s2*s2 - c*s1*s2
-	return 2 * p / (float64(len(x)) * energy)
 }

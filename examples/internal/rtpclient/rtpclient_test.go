@@ -3,7 +3,6 @@ package rtpclient
 import (
 	"context"
 	"encoding/binary"
-	"math"
 	"net"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/codec/g711"
+	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -41,22 +41,6 @@ func echo(c *net.UDPConn) {
 		}
 		_, _ = c.WriteToUDP(buf[:n], from)
 	}
-}
-
-// goertzel is the share of x's power at freq: about 1 for a pure tone.
-func goertzel(x []int16, rate int, freq float64) float64 {
-	w := 2 * math.Pi * freq / float64(rate)
-	c := 2 * math.Cos(w)
-	var s1, s2, energy float64
-	for _, v := range x {
-		f := float64(v)
-		s1, s2 = f+c*s1-s2, s1
-		energy += f * f
-	}
-	if energy == 0 {
-		return 0
-	}
-	return 2 * (s1*s1 + s2*s2 - c*s1*s2) / (float64(len(x)) * energy)
 }
 
 // TestLoopbackThroughEcho: a 1 kHz tone as SRTP PCMU with audio levels goes
@@ -102,7 +86,7 @@ func TestLoopbackThroughEcho(t *testing.T) {
 			pcm := rcv.Audio()
 			rate := dec.SampleRate()
 			require.Greater(t, len(pcm), rate/2)
-			assert.Greater(t, goertzel(pcm[rate/10:], rate, 1000), 0.8, "the tone comes back")
+			assert.Greater(t, mediatest.ToneShare(pcm[rate/10:], rate, 1000), 0.8, "the tone comes back")
 		})
 	}
 }

@@ -1,0 +1,72 @@
+// Package mediatest holds what tests across rtpmix share when they check
+// audio or talk to a real peer: finding ffmpeg (or failing, under make
+// test), free UDP ports for a receiver, and the power of a tone in a
+// recording. It is imported only by tests.
+package mediatest
+
+import (
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// FFmpeg returns the path of ffmpeg. Without it the test is skipped, or
+// fails when RTPMIX_REQUIRE_INTEROP=1 (the Makefile sets it, so that an
+// interop test cannot pass in CI by not running).
+func FFmpeg(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		if os.Getenv("RTPMIX_REQUIRE_INTEROP") == "1" {
+			t.Fatal("ffmpeg not on PATH and RTPMIX_REQUIRE_INTEROP=1 (run make deps)")
+		}
+		t.Skip("ffmpeg not on PATH")
+	}
+	return path
+}
+
+// FreeUDPPortPair finds an even port P on 127.0.0.1 with P+1 also free,
+// for a receiver that binds RTP and RTCP. Another process may take them
+// before the receiver does; at these tests' scale that has not been seen.
+func FreeUDPPortPair(t testing.TB) int {
+	t.Helper()
+	for range 50 {
+		a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := a.LocalAddr().(*net.UDPAddr).Port
+		if p%2 == 1 || p > 65534 {
+			a.Close()
+			continue
+		}
+		b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + 1})
+		a.Close()
+		if err == nil {
+			b.Close()
+			return p
+		}
+	}
+	t.Fatal("no free UDP port pair on 127.0.0.1")
+	return 0
+}
+
+// ToneShare returns the power of x at freq (Goertzel) as a share of x's
+// total power: about 1 for a pure tone at freq, about 0 for anything far
+// from it, and 0 for silence.
+func ToneShare(x []int16, rate int, freq float64) float64 {
+	w := 2 * math.Pi * freq / float64(rate)
+	c := 2 * math.Cos(w)
+	var s1, s2, energy float64
+	for _, v := range x {
+		f := float64(v)
+		s1, s2 = f+c*s1-s2, s1
+		energy += f * f
+	}
+	if energy == 0 {
+		return 0
+	}
+	return 2 * (s1*s1 + s2*s2 - c*s1*s2) / (float64(len(x)) * energy)
+}
