@@ -32,13 +32,12 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
 
 	"github.com/rtpmix/rtpmix/codec"
 	_ "github.com/rtpmix/rtpmix/codec/g711"
 	_ "github.com/rtpmix/rtpmix/codec/opus"
-	"github.com/rtpmix/rtpmix/codec/resample"
 	"github.com/rtpmix/rtpmix/examples/internal/bridge"
+	"github.com/rtpmix/rtpmix/examples/internal/rtpclient"
 	"github.com/rtpmix/rtpmix/internal/netsim"
 	"github.com/rtpmix/rtpmix/internal/wav"
 	"github.com/rtpmix/rtpmix/jitter"
@@ -94,7 +93,7 @@ type peer struct {
 	bridge *net.UDPAddr
 	prot   *srtp.Protector
 	unprot *srtp.Unprotector
-	frames [][]byte // encoded talk, one payload per ptime
+	talk   *rtpclient.Source // encoded talk, looped
 	trace  *netsim.Trace
 	sent   atomic.Uint64
 
@@ -139,7 +138,7 @@ func run(duration time.Duration, outDir, testdata string, loss float64, jit time
 	frames := int(duration / ptime)
 	peers := make([]*peer, 0, len(specs))
 	for i, sp := range specs {
-		p, err := newPeer(sp, api, testdata, frames)
+		p, err := newPeer(sp, api, testdata)
 		if err != nil {
 			return 1, fmt.Errorf("%s: %w", sp.name, err)
 		}
@@ -264,7 +263,7 @@ func run(duration time.Duration, outDir, testdata string, loss float64, jit time
 
 // newPeer opens the participant's socket, joins it through the API with an
 // SDP offer, and prepares what it sends and how it decodes.
-func newPeer(sp spec, api, testdata string, frames int) (*peer, error) {
+func newPeer(sp spec, api, testdata string) (*peer, error) {
 	f, ok := codec.Lookup(sp.codec)
 	if !ok {
 		return nil, fmt.Errorf("codec %s not registered", sp.codec)
@@ -277,50 +276,39 @@ func newPeer(sp spec, api, testdata string, frames int) (*peer, error) {
 	_ = p.conn.SetReadBuffer(1 << 20)
 	port := p.conn.LocalAddr().(*net.UDPAddr).Port
 
-	var offer strings.Builder
-	proto := "RTP/AVP"
+	offer := rtpclient.Offer{IP: "127.0.0.1", Port: port, RTCPMux: true, Ptime: ptime,
+		Codecs: []rtpclient.Codec{{Format: f, PayloadType: sp.pt}}}
 	if sp.srtp {
-		proto = "RTP/SAVP"
-	}
-	fmt.Fprintf(&offer, "v=0\r\no=%s 1 1 IN IP4 127.0.0.1\r\ns=rtpmix demo\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n", sp.name)
-	fmt.Fprintf(&offer, "m=audio %d %s %d\r\na=rtpmap:%d %s\r\na=ptime:20\r\na=rtcp-mux\r\n", port, proto, sp.pt, sp.pt, sp.codec)
-	var sendKeys srtp.Keys
-	if sp.srtp {
-		if sendKeys, err = srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80); err != nil {
+		sendKeys, err := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
+		if err != nil {
 			return nil, err
 		}
-		offer.WriteString(srtp.Crypto{Tag: 1, Keys: sendKeys}.SDPLine() + "\r\n")
+		offer.Crypto = []srtp.Crypto{{Tag: 1, Keys: sendKeys}}
 		if p.prot, err = srtp.NewProtector(sendKeys); err != nil {
 			return nil, err
 		}
 	}
 	if sp.listen {
-		offer.WriteString("a=recvonly\r\n")
+		offer.Direction = "recvonly"
 	}
 	q := "?id=" + sp.name
 	if sp.listen {
 		q += "&listen_only=1"
 	}
-	answer, err := post(api+"/rooms/demo/participants"+q, "application/sdp", []byte(offer.String()))
+	body, err := post(api+"/rooms/demo/participants"+q, "application/sdp", []byte(offer.String()))
 	if err != nil {
 		return nil, err
 	}
-	var sd sdp.SessionDescription
-	if err := sd.UnmarshalString(string(answer)); err != nil {
+	answer, err := rtpclient.ParseAnswer(string(body))
+	if err != nil {
 		return nil, fmt.Errorf("answer: %w", err)
 	}
-	md := sd.MediaDescriptions[0]
-	p.bridge = &net.UDPAddr{IP: net.ParseIP(sd.ConnectionInformation.Address.Address), Port: md.MediaName.Port.Value}
+	p.bridge = &net.UDPAddr{IP: answer.IP, Port: answer.Port}
 	if sp.srtp {
-		v, ok := md.Attribute("crypto")
-		if !ok {
+		if answer.Crypto == nil {
 			return nil, fmt.Errorf("answer without a=crypto")
 		}
-		c, err := srtp.ParseSDES(v)
-		if err != nil {
-			return nil, err
-		}
-		if p.unprot, err = srtp.NewUnprotector(c.Keys); err != nil {
+		if p.unprot, err = srtp.NewUnprotector(answer.Crypto.Keys); err != nil {
 			return nil, err
 		}
 	}
@@ -335,50 +323,21 @@ func newPeer(sp spec, api, testdata string, frames int) (*peer, error) {
 		return nil, err
 	}
 	if !sp.listen {
-		if p.frames, err = encodeClip(filepath.Join(testdata, sp.clip+".wav"), sp.codec, p.decRate, frames); err != nil {
+		cfg := codec.Config{SampleRate: p.decRate, Channels: 1}
+		if f.Name == "opus" {
+			cfg.Bitrate, cfg.FEC, cfg.PacketLossPercent, cfg.Complexity = 32000, true, 5, 5
+		}
+		if p.talk, err = rtpclient.NewWAVSource(filepath.Join(testdata, sp.clip+".wav"), sp.codec, cfg); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
 }
 
-// encodeClip reads a 48 kHz clip, resamples it to rate, loops it to n
-// frames and encodes each.
-func encodeClip(path, sdpName string, rate, n int) ([][]byte, error) {
-	clip, err := wav.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if clip.SampleRate != 48000 || clip.Channels != 1 {
-		return nil, fmt.Errorf("%s: want 48 kHz mono", path)
-	}
-	pcm := clip.Samples
-	if rate != 48000 {
-		rs, err := resample.New(48000, rate, 1)
-		if err != nil {
-			return nil, err
-		}
-		pcm = rs.Process(nil, pcm)
-	}
-	cfg := codec.Config{SampleRate: rate, Channels: 1}
-	if strings.HasPrefix(sdpName, "opus") {
-		cfg.Bitrate, cfg.FEC, cfg.PacketLossPercent, cfg.Complexity = 32000, true, 5, 5
-	}
-	enc, err := codec.NewEncoder(sdpName, cfg)
-	if err != nil {
-		return nil, err
-	}
-	fs := enc.FrameSamples()
-	frames := make([][]byte, 0, n)
-	for i := 0; len(frames) < n; i++ {
-		off := (i * fs) % (len(pcm) - fs)
-		payload, err := enc.Encode(nil, pcm[off:off+fs])
-		if err != nil {
-			return nil, err
-		}
-		frames = append(frames, payload)
-	}
-	return frames, nil
+// payloadOf returns frame i of src, which loops.
+func payloadOf(src *rtpclient.Source, i int) []byte {
+	payload, _ := src.Frame(i)
+	return payload
 }
 
 // send paces the talker's frames every ptime and hands each to the
@@ -405,7 +364,7 @@ func (p *peer) send(ctx context.Context, t0 time.Time, n int) {
 			}
 		}
 		pkt, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: p.pt, SequenceNumber: seq, Timestamp: ts,
-			SSRC: ssrc, Marker: i == 0}, Payload: p.frames[i]}).Marshal()
+			SSRC: ssrc, Marker: i == 0}, Payload: payloadOf(p.talk, i)}).Marshal()
 		seq++
 		ts += step
 		if p.prot != nil {
