@@ -33,9 +33,10 @@ type Config struct {
 	RTCPInterval time.Duration
 	// RequireSRTP refuses offers without a=crypto (HTTP 488).
 	RequireSRTP bool
-	// Room defaults for POST /rooms fields left at 0: the mix rate (0 means
-	// chosen from the participants' codecs), ptime (default 20 ms) and the
-	// number of speakers mixed at once (default 3).
+	// Room defaults for POST /rooms fields left at 0: the mix rate, ptime
+	// and the number of speakers mixed at once. Zero leaves each to the
+	// mixer's own default (rate chosen from the participants' codecs,
+	// 20 ms, 3 speakers).
 	SampleRate  int
 	Ptime       time.Duration
 	MaxSpeakers int
@@ -82,12 +83,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RTCPInterval == 0 {
 		c.RTCPInterval = 5 * time.Second
-	}
-	if c.Ptime == 0 {
-		c.Ptime = 20 * time.Millisecond
-	}
-	if c.MaxSpeakers == 0 {
-		c.MaxSpeakers = 3
 	}
 	if c.MaxRooms <= 0 {
 		c.MaxRooms = 1000

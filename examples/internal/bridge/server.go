@@ -253,7 +253,8 @@ func (s *Server) createRoom(p roomParams) (*room, error) {
 		defer s.wg.Done()
 		r.pumpEvents()
 	}()
-	s.log.Info("room created", "room", p.Name, "sample_rate", cfg.SampleRate, "ptime", cfg.Ptime)
+	used := conf.Config() // defaults filled in by the mixer
+	s.log.Info("room created", "room", p.Name, "sample_rate", used.SampleRate, "ptime", used.Ptime)
 	return r, nil
 }
 
