@@ -70,8 +70,8 @@ func TestInteropFFmpegSends(t *testing.T) {
 			require.NoError(t, err)
 			un, err := NewUnprotector(keys)
 			require.NoError(t, err)
-			rtpConn := listenUDP(t)
-			rtcpConn := listenUDP(t)
+			rtpConn := mediatest.ListenUDP(t)
+			rtcpConn := mediatest.ListenUDP(t)
 
 			args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-re",
 				"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2"}
@@ -250,14 +250,6 @@ type recvPacket struct {
 	ssrc    uint32
 	pt      uint8
 	payload []byte
-}
-
-func listenUDP(t *testing.T) *net.UDPConn {
-	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 func port(c *net.UDPConn) int { return c.LocalAddr().(*net.UDPAddr).Port }

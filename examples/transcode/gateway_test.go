@@ -16,16 +16,9 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/examples/internal/rtpclient"
+	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/rtpmix/rtpmix/srtp"
 )
-
-func udp(t *testing.T) *net.UDPConn {
-	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 func startGateway(t *testing.T, cfg Config) *Gateway {
 	t.Helper()
@@ -80,7 +73,7 @@ func TestGarbageIsDroppedAndCounted(t *testing.T) {
 		"A": {nil, []byte("GET / HTTP/1.1\r\n\r\n"), {0x80, 0, 0}, bytes.Repeat([]byte{0xff}, 200), rtpPkt(8, 160), rtpPkt(111, 160)},
 		"B": {nil, []byte("hello"), {0x80, 111, 0, 1, 0, 0}, bytes.Repeat([]byte{0x80}, 300), rtpPkt(111, 40), wrongKey},
 	}
-	attacker := udp(t)
+	attacker := mediatest.ListenUDP(t)
 	send := func() {
 		for _, p := range garbage["A"] {
 			_, err := attacker.WriteToUDP(p, aAddr)
@@ -106,7 +99,7 @@ func TestGarbageIsDroppedAndCounted(t *testing.T) {
 	assert.Positive(t, stats(g, "A").Mixer.WrongPayloadType, "PCMA on the PCMU side")
 
 	// Now the real peers, while the garbage continues.
-	connA, connB := udp(t), udp(t)
+	connA, connB := mediatest.ListenUDP(t), mediatest.ListenUDP(t)
 	srcA, err := rtpclient.NewToneSource(1000, -10, 2*time.Second, "PCMU/8000", codec.Config{})
 	require.NoError(t, err)
 	srcB, err := rtpclient.NewToneSource(440, -10, 2*time.Second, "opus/48000/2", codec.Config{Bitrate: 32000})

@@ -70,3 +70,15 @@ func ToneShare(x []int16, rate int, freq float64) float64 {
 	}
 	return 2 * (s1*s1 + s2*s2 - c*s1*s2) / (float64(len(x)) * energy)
 }
+
+// ListenUDP opens a UDP socket on a free port of 127.0.0.1, closed when the
+// test ends.
+func ListenUDP(t testing.TB) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}

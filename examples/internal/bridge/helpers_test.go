@@ -69,16 +69,6 @@ func offerSDP(port int, proto, fmts string, extra ...string) []byte {
 	return []byte(b.String())
 }
 
-// udpPeer is a participant's socket: it sends to the bridge and receives
-// what the bridge sends it.
-func udpPeer(t *testing.T) *net.UDPConn {
-	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func portOf(c *net.UDPConn) int { return c.LocalAddr().(*net.UDPAddr).Port }
 
 // eventually polls cond every 10 ms for up to d.

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rtpmix/rtpmix/codec/g711"
+	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/rtpmix/rtpmix/mixer"
 )
 
@@ -33,7 +34,7 @@ type pcmuPeer struct {
 // joinPCMU joins a PCMU peer whose RTCP port is given with a=rtcp.
 func joinPCMU(t *testing.T, s *Server, room, id string, extra ...string) *pcmuPeer {
 	t.Helper()
-	p := &pcmuPeer{id: id, conn: udpPeer(t), rtcpC: udpPeer(t)}
+	p := &pcmuPeer{id: id, conn: mediatest.ListenUDP(t), rtcpC: mediatest.ListenUDP(t)}
 	lines := append([]string{"a=rtcp:" + itoa(portOf(p.rtcpC))}, extra...)
 	code, body, _ := call(t, s, "POST", "/rooms/"+room+"/participants?id="+id, "application/sdp",
 		offerSDP(portOf(p.conn), "RTP/AVP", "0", lines...))
@@ -150,7 +151,7 @@ func TestGarbageAndForeign(t *testing.T) {
 	s := testServer(t, Config{})
 	mkRoom(t, s, "r")
 	alice := joinPCMU(t, s, "r", "alice")
-	attacker := udpPeer(t)
+	attacker := mediatest.ListenUDP(t)
 	for _, g := range [][]byte{{}, {1, 2, 3}, []byte("GET / HTTP/1.1\r\n\r\n"), make([]byte, 1400)} {
 		_, err := attacker.WriteToUDP(g, alice.bridge)
 		require.NoError(t, err)
