@@ -97,6 +97,9 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 		c.pubDelay = delay
 		b.delay.Store(delay)
 	}
+	// The same hand-out as at the end of popPacket, written out: as a
+	// shared function (not inlined) it costs 26 more instructions per
+	// Pop, 4% of a push+pop (callgrind, BenchmarkPushPop).
 	f.Kind = KindPacket
 	f.Payload = s.buf[:s.n:s.n]
 	f.Timestamp = s.origTS
