@@ -1,6 +1,7 @@
 # rtpmix — see README.md. Everything builds with the nolibopusfile tag so that
 # libopusfile is never needed (only libopus, for codec/opus).
-export GOFLAGS := -buildvcs=false -tags=nolibopusfile
+TAGS := nolibopusfile
+export GOFLAGS := -buildvcs=false -tags=$(TAGS)
 # Interop tests fail rather than skip when ffmpeg is missing under make.
 export RTPMIX_REQUIRE_INTEROP := 1
 
@@ -9,7 +10,7 @@ FUZZTIME ?= 5s
 # Packages that must build without cgo: all but codec/opus and the binaries.
 NOCGO_PKGS = $(shell $(GO) list ./... | grep -v -e /codec/opus -e /examples -e /bench)
 
-.PHONY: all demo test bench deps fmt-check vet race allocs nocgo fuzz staticcheck
+.PHONY: all demo test bench deps fmt-check vet race allocs noasm nocgo fuzz staticcheck
 
 all: test
 
@@ -19,7 +20,7 @@ deps:
 demo: deps
 	$(GO) run ./examples/demo
 
-test: deps fmt-check vet staticcheck race allocs nocgo fuzz
+test: deps fmt-check vet staticcheck race allocs noasm nocgo fuzz
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -36,6 +37,15 @@ race:
 # drop items at random (pion/srtp pools its buffers) and so skips them.
 allocs:
 	$(GO) test -count=1 -run 'Alloc' ./...
+
+# The packages with assembly (see "Architecture files" in each one's doc.go)
+# again with -tags noasm: the generic code every other architecture runs.
+# -tags on the command line replaces GOFLAGS' tags, hence $(TAGS),noasm;
+# RTPMIX_WANT_KERNELS makes TestActiveKernels fail unless the generic code
+# really runs and no assembly is linked.
+ASM_PKGS = ./codec/g711 ./codec/resample ./internal/pcm
+noasm:
+	RTPMIX_WANT_KERNELS=generic $(GO) test -count=1 -tags=$(TAGS),noasm $(ASM_PKGS)
 
 nocgo:
 	CGO_ENABLED=0 $(GO) build $(NOCGO_PKGS)

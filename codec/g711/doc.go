@@ -35,3 +35,22 @@
 // like a Decoder, is meant for one goroutine at a time; a Decoder keeps the
 // stream's recent output and must not be shared.
 package g711
+
+// Architecture files (the convention codec/resample and internal/pcm share,
+// as klauspost/compress does it): kernels_generic.go holds the reference
+// kernels and is always compiled; kernels_amd64.go and kernels_amd64.s
+// (//go:build amd64 && !noasm) are the fast path; kernels_other.go
+// (//go:build !amd64 || noasm) wires the reference in everywhere else. A new
+// architecture adds kernels_$GOARCH.go and .s, excludes itself in
+// kernels_other.go's build line, and provides:
+//
+//	encodeUlaw(dst []byte, src []int16) // and encodeAlaw: codes of src into dst
+//	decodeUlaw(dst []int16, src []byte) // and decodeAlaw: samples of src into dst
+//	activeKernels() string              // what this CPU runs; "generic" for the reference
+//
+// len(dst) == len(src), of any length including 0, and dst never aliases
+// src. Results must be bit-identical to encodeUlawGeneric and the others for
+// every input (TestEncodeMatchesG191, TestDecodeMatchesG191 and
+// FuzzRoundTrip compare them). Its test file kernels_$GOARCH_test.go states
+// asmBuild and wantKernels, with which TestActiveKernels proves what the
+// build runs; make test repeats the package's tests with -tags noasm.

@@ -41,7 +41,7 @@ var benchPairs = []pair{{8000, 48000}, {48000, 8000}, {16000, 48000}, {48000, 16
 func BenchmarkProcess(b *testing.B) {
 	for _, p := range benchPairs {
 		for _, kernel := range []string{"avx2", "avx2-general", "generic"} {
-			if kernel != "generic" && !haveAVX2Kernels() {
+			if kernel != "generic" && activeKernels() != "avx2" {
 				continue
 			}
 			b.Run(fmt.Sprintf("%s/%s", p, kernel), func(b *testing.B) {

@@ -64,3 +64,26 @@
 // a time; separate Resamplers are independent. The filter tables are
 // read-only and shared.
 package resample
+
+// Architecture files (the convention codec/g711 and internal/pcm share, as
+// klauspost/compress does it): kernels_generic.go holds the reference
+// kernels and is always compiled; kernels_amd64.go and kernels_amd64.s
+// (//go:build amd64 && !noasm) are the fast path; kernels_other.go
+// (//go:build !amd64 || noasm) wires the reference in everywhere else. A new
+// architecture adds kernels_$GOARCH.go and .s, excludes itself in
+// kernels_other.go's build line, and provides:
+//
+//	polyphase(generic bool, st *stage, c int, dst []float32, n int)
+//	s16ToF32(generic bool, dst []float32, src []int16)
+//	f32ToS16(generic bool, dst []int16, src []float32)
+//	activeKernels() string // what a Resampler runs; "generic" for the reference
+//
+// Each must give exactly the float32 results of its twin in
+// kernels_generic.go (polyphaseGeneric's lane order and rounding, ties to
+// even and saturation in f32ToS16Generic), and call the twin when generic
+// is true (tests set it per Resampler to compare the two). polyphase gets n
+// outputs of channel c of a stage whose buffers stage.run has checked with
+// kernelSpan, so it need not check bounds. Its test file
+// kernels_$GOARCH_test.go states asmBuild and wantKernels, with which
+// TestActiveKernels proves what the build runs; make test repeats the
+// package's tests with -tags noasm.

@@ -52,3 +52,36 @@
 // them on disjoint slices. A [Limiter] holds one output stream's state and
 // must be used by one goroutine at a time.
 package pcm
+
+// Architecture files (the convention codec/g711 and codec/resample share, as
+// klauspost/compress does it): kernels_generic.go holds the reference and is
+// always compiled; kernels_amd64.go and kernels_amd64.s (//go:build amd64 &&
+// !noasm) are the fast path; kernels_other.go (//go:build !amd64 || noasm)
+// wires the reference in everywhere else. A new architecture adds
+// kernels_$GOARCH.go and .s, excludes itself in kernels_other.go's build
+// line, and provides each of these, bit-identical to its xxxGeneric twin in
+// kernels_generic.go for every input:
+//
+//	add(acc []int32, src []int16)
+//	addGain(acc []int32, src []int16, g int32)
+//	addRamp(acc []int32, src []int16, gq, step int32)
+//	gain16(dst, src []int16, g int32)                 // twin: gainGeneric
+//	gainRamp(dst, src []int16, gq, step int32)
+//	saturate(dst []int16, acc []int32)
+//	subSaturate(dst []int16, acc []int32, own []int16)
+//	peakAbs16(src []int16) int32
+//	peakAbs32(src []int32) uint32
+//	energy(src []int16) uint64
+//	peakF(acc []int32, own []int16) float32           // own may be nil
+//	applyF(dst []int16, acc []int32, own []int16, g0, step float32)
+//	blockPeaksF(out []float32, acc []int32, own []int16, block int)
+//	applyBlocksF(dst []int16, acc []int32, own []int16, block int, g0s, steps []float32)
+//	activeKernels() string                            // what runs; "generic" for the reference
+//
+// The exported wrappers have trimmed every slice to one length n (any n,
+// including 0) and clamped every gain to [0, MaxGain]. Its test file
+// kernels_$GOARCH_test.go provides forEachLevel (run a test once per
+// instruction-set level the CPU has, so every kernel test, benchmark and
+// fuzz target covers each), asmBuild and wantKernels (with which
+// TestActiveKernels proves what the build runs); make test repeats the
+// package's tests with -tags noasm.

@@ -9,6 +9,15 @@ import "golang.org/x/sys/cpu"
 // x/sys/cpu reports AVX2 only when the OS saves the YMM registers.
 var useAVX2 = cpu.X86.HasAVX2
 
+// activeKernels names the kernels the exported functions run: AVX2, or
+// SSE2, which every amd64 CPU has.
+func activeKernels() string {
+	if useAVX2 {
+		return "avx2"
+	}
+	return "sse2"
+}
+
 // Every assembly kernel handles a positive multiple of its block: 8 samples
 // for SSE2, 16 for AVX2. The dispatchers below run the largest such prefix in
 // assembly and the rest (at most 15 samples) in the reference code, which is

@@ -26,3 +26,5 @@ func blockPeaksF(out []float32, acc []int32, own []int16, block int) {
 func applyBlocksF(dst []int16, acc []int32, own []int16, block int, g0s, steps []float32) {
 	applyBlocksFGeneric(dst, acc, own, block, g0s, steps)
 }
+
+func activeKernels() string { return "generic" }

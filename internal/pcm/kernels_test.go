@@ -9,7 +9,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rtpmix/rtpmix/internal/archtest"
 )
+
+// TestActiveKernels proves which kernels this build runs: the generic ones
+// under -tags noasm and on other architectures, with no assembly linked;
+// AVX2 or SSE2 on amd64, as the CPU allows.
+func TestActiveKernels(t *testing.T) {
+	archtest.Check(t, "github.com/rtpmix/rtpmix/internal/pcm", asmBuild, activeKernels(), wantKernels())
+}
 
 // testLengths covers empty, shorter than one SIMD block, every tail length
 // around the 8- and 16-sample blocks, and the frame sizes the mixer uses

@@ -4,6 +4,16 @@ package pcm
 
 import "golang.org/x/sys/cpu"
 
+const asmBuild = true
+
+// wantKernels is what activeKernels must report at start-up on this CPU.
+func wantKernels() string {
+	if cpu.X86.HasAVX2 {
+		return "avx2"
+	}
+	return "sse2"
+}
+
 // forEachLevel runs f once per fast path this machine can run, with that
 // path selected, and restores the start-up choice afterwards. Tests must not
 // run it in parallel: it switches a package variable.

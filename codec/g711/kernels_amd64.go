@@ -8,6 +8,14 @@ import "golang.org/x/sys/cpu"
 // them with the generic kernels and the G.191 reference on the same inputs.
 var useAVX2 = cpu.X86.HasAVX2
 
+// activeKernels names the kernels the slice functions run on this CPU.
+func activeKernels() string {
+	if useAVX2 {
+		return "avx2"
+	}
+	return "generic"
+}
+
 // The AVX2 kernels convert n >= 32 samples at the given addresses, 32 at a
 // time; a tail shorter than 32 is done by redoing the last 32, overlapping
 // samples already done, which is harmless because dst never aliases src.

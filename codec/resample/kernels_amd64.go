@@ -70,4 +70,10 @@ func f32ToS16(generic bool, dst []int16, src []float32) {
 	f32ToS16Generic(dst[n:], src[n:])
 }
 
-func haveAVX2Kernels() bool { return haveAVX2 }
+// activeKernels names the kernels a Resampler runs on this CPU.
+func activeKernels() string {
+	if haveAVX2 {
+		return "avx2"
+	}
+	return "generic"
+}

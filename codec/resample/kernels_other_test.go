@@ -1,0 +1,7 @@
+//go:build !amd64 || noasm
+
+package resample
+
+const asmBuild = false
+
+func wantKernels() string { return "generic" }
