@@ -10,7 +10,7 @@ FUZZTIME ?= 5s
 # Packages that must build without cgo: all but codec/opus and the binaries.
 NOCGO_PKGS = $(shell $(GO) list ./... | grep -v -e /codec/opus -e /examples -e /bench)
 
-.PHONY: all demo test bench deps fmt-check vet race allocs noasm nocgo fuzz staticcheck
+.PHONY: all demo test bench deps fmt-check vet race allocs noasm nocgo consumer fuzz staticcheck
 
 all: test
 
@@ -20,7 +20,7 @@ deps:
 demo: deps
 	$(GO) run ./examples/demo
 
-test: deps fmt-check vet staticcheck race allocs noasm nocgo fuzz
+test: deps fmt-check vet staticcheck race allocs noasm nocgo consumer fuzz
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -51,6 +51,20 @@ nocgo:
 	CGO_ENABLED=0 $(GO) build $(NOCGO_PKGS)
 	CGO_ENABLED=0 $(GO) vet ./codec/opus
 	@echo "nocgo: pure-Go packages build with CGO_ENABLED=0"
+
+# internal/consumer is a module of its own that imports the public packages
+# as a user's module does (replace => this checkout): vetted, then built and
+# tested with cgo (and the nolibopusfile tag, from GOFLAGS) and with
+# CGO_ENABLED=0, where its test wants Opus to fail with ErrUnsupported.
+# Its go.sum must list what the library needs, as a user's would after
+# go get: a dependency added or upgraded here means running go mod tidy there.
+consumer:
+	@cd internal/consumer && $(GO) mod tidy -diff >/dev/null || { \
+		echo "internal/consumer: go.mod/go.sum are out of date with the library's dependencies;"; \
+		echo "run: (cd internal/consumer && go mod tidy)"; exit 1; }
+	cd internal/consumer && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd internal/consumer && CGO_ENABLED=0 $(GO) vet ./... && CGO_ENABLED=0 $(GO) test -count=1 ./...
+	@echo "consumer: an outside module builds and runs with and without cgo"
 
 fuzz:
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
