@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"math"
+	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -31,6 +33,10 @@ import (
 // sends SRTP and SRTCP that this package must unprotect, and receives SRTP
 // that this package protected. Each ffmpeg run is bounded by a context; the
 // subtests run in parallel so the whole test takes a few seconds.
+//
+// Each subtest talks to its ffmpeg on its own pair of 127.x.y.z addresses
+// (mediatest.Loopback), which stray loopback traffic from other tests
+// cannot reach and which a spray of junk at 127.0.0.1 tests as they run.
 
 const interopTimeout = 20 * time.Second
 
@@ -70,16 +76,21 @@ func TestInteropFFmpegSends(t *testing.T) {
 			require.NoError(t, err)
 			un, err := NewUnprotector(keys)
 			require.NoError(t, err)
-			rtpConn := mediatest.ListenUDP(t)
-			rtcpConn := mediatest.ListenUDP(t)
+			lb := mediatest.NewLoopback(t)
+			rtpConn := lb.ListenUDP(t)
+			rtcpConn := lb.ListenUDP(t)
+			// Only ffmpeg's stream counts: its SSRC (-ssrc takes a signed
+			// 32-bit number) from its address (localaddr). Anything else is
+			// a stray and is counted apart, never unprotected.
+			ssrc := mathrand.Uint32()
 
 			args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-re",
 				"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2"}
 			args = append(args, tc.codecArgs...)
-			args = append(args, "-f", "rtp", "-srtp_out_suite", tc.suite,
+			args = append(args, "-f", "rtp", "-ssrc", fmt.Sprint(int32(ssrc)), "-srtp_out_suite", tc.suite,
 				"-srtp_out_params", base64.StdEncoding.EncodeToString(append(bytes.Clone(keys.MasterKey), keys.MasterSalt...)),
 				"-rtpflags", "send_bye", "-sdp_file", os.DevNull,
-				fmt.Sprintf("srtp://127.0.0.1:%d?rtcpport=%d", port(rtpConn), port(rtcpConn)))
+				fmt.Sprintf("srtp://%v:%d?rtcpport=%d&localaddr=%v", lb.Local, port(rtpConn), port(rtcpConn), lb.Peer))
 
 			// Each socket has one reader goroutine, which owns the
 			// Unprotector's RTP or RTCP side; the Unprotector is shared, so
@@ -88,13 +99,18 @@ func TestInteropFFmpegSends(t *testing.T) {
 			var rtpPkts []recvPacket
 			var rtpErrs, rtcpErrs []error
 			var reports []rtcp.Packet
+			var strays int
 			var wg sync.WaitGroup
 			wg.Add(2)
 			go func() {
 				defer wg.Done()
-				readAll(rtpConn, func(b []byte) {
+				readAll(rtpConn, func(b []byte, from *net.UDPAddr) {
 					mu.Lock()
 					defer mu.Unlock()
+					if !lb.FromPeer(from) || len(b) < 12 || binary.BigEndian.Uint32(b[8:]) != ssrc {
+						strays++
+						return
+					}
 					var hdr rtp.Header
 					plain, err := un.UnprotectRTP(b[:0], b, &hdr)
 					if err != nil {
@@ -111,9 +127,13 @@ func TestInteropFFmpegSends(t *testing.T) {
 			}()
 			go func() {
 				defer wg.Done()
-				readAll(rtcpConn, func(b []byte) {
+				readAll(rtcpConn, func(b []byte, from *net.UDPAddr) {
 					mu.Lock()
 					defer mu.Unlock()
+					if !lb.FromPeer(from) || len(b) < 8 || binary.BigEndian.Uint32(b[4:]) != ssrc {
+						strays++
+						return
+					}
 					plain, err := un.UnprotectRTCP(b[:0], b)
 					if err != nil {
 						rtcpErrs = append(rtcpErrs, err)
@@ -137,6 +157,9 @@ func TestInteropFFmpegSends(t *testing.T) {
 
 			mu.Lock()
 			defer mu.Unlock()
+			if strays > 0 {
+				t.Logf("%d datagrams not from ffmpeg's address and SSRC ignored", strays)
+			}
 			assert.Empty(t, rtpErrs, "every SRTP packet from ffmpeg must unprotect")
 			assert.Empty(t, rtcpErrs, "every SRTCP packet from ffmpeg must unprotect")
 			require.GreaterOrEqual(t, len(rtpPkts), 90, "2 s of 20 ms packets")
@@ -149,7 +172,6 @@ func TestInteropFFmpegSends(t *testing.T) {
 			})
 			for i := 1; i < len(rtpPkts); i++ {
 				assert.Equal(t, rtpPkts[i-1].seq+1, rtpPkts[i].seq, "loopback lost or duplicated a packet")
-				assert.Equal(t, rtpPkts[0].ssrc, rtpPkts[i].ssrc)
 			}
 			pcm := decodeAll(t, tc.opus, rtpPkts)
 			assertTone(t, pcm, tc.rate, 440)
@@ -158,9 +180,9 @@ func TestInteropFFmpegSends(t *testing.T) {
 			for _, p := range reports {
 				switch p := p.(type) {
 				case *rtcp.SenderReport:
-					sawSR = sawSR || p.SSRC == rtpPkts[0].ssrc
+					sawSR = sawSR || p.SSRC == ssrc
 				case *rtcp.Goodbye:
-					sawBye = sawBye || (len(p.Sources) > 0 && p.Sources[0] == rtpPkts[0].ssrc)
+					sawBye = sawBye || (len(p.Sources) > 0 && p.Sources[0] == ssrc)
 				}
 			}
 			assert.True(t, sawSR, "a sender report for the stream's SSRC")
@@ -204,32 +226,32 @@ func TestInteropFFmpegReceives(t *testing.T) {
 			}
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out.wav")
-			// ffmpeg binds the SDP's port and the next one for RTCP.
-			p := mediatest.FreeUDPPortPair(t)
+			// ffmpeg binds the SDP's port and the next one for RTCP (on
+			// 0.0.0.0: the source filter keeps out all but our sockets).
+			lb := mediatest.NewLoopback(t)
+			p := lb.PeerPortPair(t)
 			sdp := strings.Join([]string{
-				"v=0", "o=- 0 0 IN IP4 127.0.0.1", "s=rtpmix", "c=IN IP4 127.0.0.1", "t=0 0",
+				"v=0", "o=- 0 0 IN IP4 " + lb.Peer.String(), "s=rtpmix", "c=IN IP4 " + lb.Peer.String(), "t=0 0",
 				fmt.Sprintf("m=audio %d RTP/SAVP %d", p, pt), rtpmap,
-				Crypto{Tag: 1, Keys: keys}.SDPLine(), "",
+				Crypto{Tag: 1, Keys: keys}.SDPLine(), lb.SourceFilter(), "",
 			}, "\r\n")
 			sdpPath := filepath.Join(dir, "recv.sdp")
 			require.NoError(t, os.WriteFile(sdpPath, []byte(sdp), 0o600))
 
 			frames := toneFrames(t, tc.opus, rate, 1000, 150) // 3 s, more than ffmpeg keeps
-			conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
-			require.NoError(t, err)
-			defer conn.Close()
-			rtcpConn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + 1})
-			require.NoError(t, err)
-			defer rtcpConn.Close()
+			conn := lb.DialUDP(t, p)
+			rtcpConn := lb.DialUDP(t, p+1)
 
+			wait := startFFmpeg(t, ff, []string{"-hide_banner", "-nostdin", "-loglevel", "warning", "-y",
+				"-protocol_whitelist", "file,udp,rtp,srtp,crypto", "-i", sdpPath,
+				"-t", "2", "-ac", "1", "-ar", fmt.Sprint(rate), "-c:a", "pcm_s16le", out})
+			lb.WaitBound(t, p)
 			stop := make(chan struct{})
 			sent := make(chan int, 1)
 			go func() {
 				sent <- sendTone(pr, conn, rtcpConn, tc.sendRTCP, pt, rate, frames, stop)
 			}()
-			stderr := runFFmpeg(t, ff, []string{"-hide_banner", "-nostdin", "-loglevel", "warning", "-y",
-				"-protocol_whitelist", "file,udp,rtp,srtp,crypto", "-i", sdpPath,
-				"-t", "2", "-ac", "1", "-ar", fmt.Sprint(rate), "-c:a", "pcm_s16le", out})
+			stderr := wait()
 			close(stop)
 			n := <-sent
 			assert.NotContains(t, stderr, "HMAC mismatch")
@@ -254,14 +276,14 @@ type recvPacket struct {
 
 func port(c *net.UDPConn) int { return c.LocalAddr().(*net.UDPAddr).Port }
 
-func readAll(c *net.UDPConn, handle func([]byte)) {
+func readAll(c *net.UDPConn, handle func(b []byte, from *net.UDPAddr)) {
 	buf := make([]byte, 2048)
 	for {
-		n, err := c.Read(buf)
+		n, from, err := c.ReadFromUDP(buf)
 		if err != nil {
 			return // deadline or close: the test is done listening
 		}
-		handle(buf[:n])
+		handle(buf[:n], from)
 	}
 }
 
@@ -269,18 +291,33 @@ func readAll(c *net.UDPConn, handle func([]byte)) {
 // its stderr; a failure or timeout fails the test.
 func runFFmpeg(t *testing.T, ff string, args []string) string {
 	t.Helper()
+	return startFFmpeg(t, ff, args)()
+}
+
+// startFFmpeg starts ffmpeg, bounded by interopTimeout, and returns the
+// function that waits for it (on the test's goroutine) and returns its
+// stderr; a failure or timeout fails the test.
+func startFFmpeg(t *testing.T, ff string, args []string) (wait func() string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
-	defer cancel()
 	cmd := exec.CommandContext(ctx, ff, args...)
 	cmd.WaitDelay = 2 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("ffmpeg timed out after %v; stderr:\n%s", interopTimeout, stderr.String())
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("ffmpeg: %v", err)
 	}
-	require.NoError(t, err, "ffmpeg %s\nstderr:\n%s", strings.Join(args, " "), stderr.String())
-	return stderr.String()
+	return func() string {
+		t.Helper()
+		defer cancel()
+		err := cmd.Wait()
+		if ctx.Err() != nil {
+			t.Fatalf("ffmpeg timed out after %v; stderr:\n%s", interopTimeout, stderr.String())
+		}
+		require.NoError(t, err, "ffmpeg %s\nstderr:\n%s", strings.Join(args, " "), stderr.String())
+		return stderr.String()
+	}
 }
 
 func decodeAll(t *testing.T, isOpus bool, pkts []recvPacket) []int16 {

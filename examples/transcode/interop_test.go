@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -52,10 +51,17 @@ func TestInteropFFmpeg(t *testing.T) {
 	peerKeys, err := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
 	require.NoError(t, err)
 
+	// The gateway binds, and the ffmpeg processes send from and receive
+	// on, 127.x.y.z addresses of this test's own, out of reach of stray
+	// loopback traffic from other tests (which a spray of junk at
+	// 127.0.0.1 on these ports imitates as the test runs); the receivers
+	// accept only what comes from the gateway's address.
+	lb := mediatest.NewLoopback(t)
+
 	// Receivers first: each binds its port (and the next, for RTCP).
-	recvA, recvB := mediatest.FreeUDPPortPair(t), mediatest.FreeUDPPortPair(t)
-	sdpA := writeSDP(t, dir, "recvA.sdp", recvA, "RTP/AVP 0", "a=rtpmap:0 PCMU/8000")
-	sdpB := writeSDP(t, dir, "recvB.sdp", recvB, "RTP/SAVP 111", "a=rtpmap:111 opus/48000/2", cryptoLine(gwKeys))
+	recvA, recvB := lb.PeerPortPair(t), lb.PeerPortPair(t)
+	sdpA := writeSDP(t, dir, "recvA.sdp", lb, recvA, "RTP/AVP 0", "a=rtpmap:0 PCMU/8000")
+	sdpB := writeSDP(t, dir, "recvB.sdp", lb, recvB, "RTP/SAVP 111", "a=rtpmap:111 opus/48000/2", cryptoLine(gwKeys))
 	outA, outB := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav")
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	defer cancel()
@@ -70,16 +76,18 @@ func TestInteropFFmpeg(t *testing.T) {
 	}
 	go receive(sdpA, outA, 8000, &errA, &logA)
 	go receive(sdpB, outB, 48000, &errB, &logB)
-	waitBound(t, recvA)
-	waitBound(t, recvB)
+	lb.WaitBound(t, recvA)
+	lb.WaitBound(t, recvB)
 
-	g, err := New(Config{AAddr: "127.0.0.1:0", BAddr: "127.0.0.1:0",
-		APeer:     netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(recvA)),
-		BPeer:     netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(recvB)),
+	local := netip.AddrPortFrom(lb.Local, 0).String()
+	g, err := New(Config{AAddr: local, BAddr: local,
+		APeer:     netip.AddrPortFrom(lb.Peer, uint16(recvA)),
+		BPeer:     netip.AddrPortFrom(lb.Peer, uint16(recvB)),
 		BSendKeys: gwKeys, BRecvKeys: peerKeys})
 	require.NoError(t, err)
 	require.NoError(t, g.Start())
 	defer g.Close()
+	lb.Expose(t, int(g.Addr("A").Port()), int(g.Addr("B").Port()))
 
 	// Senders: until the receivers have their 3 s, or 8 s at most.
 	sendCtx, stopSending := context.WithCancel(ctx)
@@ -92,14 +100,14 @@ func TestInteropFFmpeg(t *testing.T) {
 	go func() {
 		defer sendWG.Done()
 		args := append(tone(1000), "-af", "aresample=8000,asetnsamples=n=160", "-ac", "1", "-c:a", "pcm_mulaw",
-			"-f", "rtp", "-sdp_file", os.DevNull, fmt.Sprintf("rtp://%s", g.Addr("A")))
+			"-f", "rtp", "-sdp_file", os.DevNull, fmt.Sprintf("rtp://%s?localaddr=%v", g.Addr("A"), lb.Peer))
 		_, _ = ffmpeg(sendCtx, ff, args...)
 	}()
 	go func() {
 		defer sendWG.Done()
 		args := append(tone(440), "-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-application", "voip", "-frame_duration", "20",
 			"-payload_type", "111", "-f", "rtp", "-srtp_out_suite", "AES_CM_128_HMAC_SHA1_80", "-srtp_out_params", inlineKey(peerKeys),
-			"-sdp_file", os.DevNull, fmt.Sprintf("srtp://%s", g.Addr("B")))
+			"-sdp_file", os.DevNull, fmt.Sprintf("srtp://%s?localaddr=%v", g.Addr("B"), lb.Peer))
 		_, _ = ffmpeg(sendCtx, ff, args...)
 	}()
 	wg.Wait()
@@ -168,10 +176,12 @@ func abs(v int16) int {
 	return int(v)
 }
 
-func writeSDP(t *testing.T, dir, name string, port int, media string, attrs ...string) string {
+// writeSDP writes a receiver's SDP file: where ffmpeg listens (on lb's
+// peer address), and that it takes only what comes from lb's local one.
+func writeSDP(t *testing.T, dir, name string, lb *mediatest.Loopback, port int, media string, attrs ...string) string {
 	t.Helper()
-	lines := append([]string{"v=0", "o=- 0 0 IN IP4 127.0.0.1", "s=transcode test", "c=IN IP4 127.0.0.1", "t=0 0",
-		fmt.Sprintf("m=audio %d %s", port, media)}, attrs...)
+	lines := append([]string{"v=0", "o=- 0 0 IN IP4 " + lb.Peer.String(), "s=transcode test", "c=IN IP4 " + lb.Peer.String(), "t=0 0",
+		fmt.Sprintf("m=audio %d %s", port, media)}, append(attrs, lb.SourceFilter())...)
 	path := filepath.Join(dir, name)
 	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\r\n")+"\r\n"), 0o600))
 	return path
@@ -186,19 +196,4 @@ func ffmpeg(ctx context.Context, ff string, args ...string) (string, error) {
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	return stderr.String(), err
-}
-
-// waitBound waits until something (ffmpeg) has bound port on 127.0.0.1.
-func waitBound(t *testing.T, port int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
-		if err != nil {
-			return
-		}
-		c.Close()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("nothing bound UDP port %d within 10 s", port)
 }

@@ -1,11 +1,15 @@
 // Package mediatest holds what tests across rtpmix share when they check
 // audio or talk to a real peer: finding ffmpeg (or failing, under make
-// test), free UDP ports for a receiver, and the power of a tone in a
-// recording. It is imported only by tests.
+// test), a private corner of the loopback network for each interop test
+// ([Loopback]: its own addresses, ports a peer can bind, a source filter
+// for ffmpeg, and a spray of stray traffic that proves the isolation), and
+// the power of a tone in a recording. It is a test-only helper, imported
+// only by tests.
 package mediatest
 
 import (
 	"math"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -27,29 +31,21 @@ func FFmpeg(t testing.TB) string {
 	return path
 }
 
-// FreeUDPPortPair finds an even port P on 127.0.0.1 with P+1 also free,
-// for a receiver that binds RTP and RTCP. Another process may take them
-// before the receiver does; at these tests' scale that has not been seen.
+// FreeUDPPortPair finds an even port P on 127.0.0.1 with P+1, for a
+// receiver that binds RTP and RTCP, chosen as [Loopback.PeerPortPair]
+// chooses (below the ephemeral range, bound on no address), so that no
+// socket bound to port 0 takes it before the receiver binds it. Interop
+// tests use a Loopback, which also keeps stray traffic away.
 func FreeUDPPortPair(t testing.TB) int {
 	t.Helper()
-	for range 50 {
-		a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := a.LocalAddr().(*net.UDPAddr).Port
-		if p%2 == 1 || p > 65534 {
-			a.Close()
-			continue
-		}
-		b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p + 1})
-		a.Close()
-		if err == nil {
-			b.Close()
+	lo, hi := peerPortWindow()
+	for range 200 {
+		p := lo + 2*rand.IntN((hi-lo)/2)
+		if portsFree(localhost, p, p+1) {
 			return p
 		}
 	}
-	t.Fatal("no free UDP port pair on 127.0.0.1")
+	t.Fatalf("no free UDP port pair in %d–%d on 127.0.0.1", lo, hi)
 	return 0
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,11 @@ import (
 // receiver per participant records what the bridge sends back, described by
 // an SDP file made from the bridge's answer. Each must hear the other's tone
 // and not its own.
+//
+// The bridge's media sockets, and the ffmpeg processes, use a pair of
+// 127.x.y.z addresses of this test's own (mediatest.Loopback), so stray
+// loopback traffic from other tests reaches none of them; a spray of junk
+// at 127.0.0.1 on their ports proves it as the test runs.
 
 const interopTimeout = 25 * time.Second
 
@@ -55,7 +61,8 @@ func TestInteropFFmpeg(t *testing.T) {
 	if !(&Server{}).supported("opus/48000/2") {
 		t.Skip("Opus unavailable (built without cgo)")
 	}
-	s := testServer(t, Config{})
+	lb := mediatest.NewLoopback(t)
+	s := testServer(t, Config{MediaIP: lb.Local.String()})
 	mkRoom(t, s, "interop")
 	dir := t.TempDir()
 	legs := []*ffmpegLeg{
@@ -67,7 +74,7 @@ func TestInteropFFmpeg(t *testing.T) {
 
 	// Join: each offer says where that participant's ffmpeg receiver listens.
 	for _, l := range legs {
-		l.recvPort = mediatest.FreeUDPPortPair(t)
+		l.recvPort = lb.PeerPortPair(t)
 		l.wavPath = filepath.Join(dir, l.id+".wav")
 		proto := "RTP/AVP"
 		var extra []string
@@ -80,12 +87,13 @@ func TestInteropFFmpeg(t *testing.T) {
 			extra = append(extra, srtp.Crypto{Tag: 1, Keys: k}.SDPLine())
 		}
 		code, body, _ := call(t, s, "POST", "/rooms/interop/participants?id="+l.id, "application/sdp",
-			offerSDP(l.recvPort, proto, l.pt, extra...))
+			peerOffer(lb, l.recvPort, proto, l.pt, extra...))
 		require.Equal(t, http.StatusCreated, code, string(body))
 		var ans sdp.SessionDescription
 		require.NoError(t, ans.UnmarshalString(string(body)))
 		md := ans.MediaDescriptions[0]
 		l.bridgePort = md.MediaName.Port.Value
+		lb.Expose(t, l.bridgePort, l.bridgePort+1)
 		if l.srtp {
 			v, ok := md.Attribute("crypto")
 			require.True(t, ok, "answer has a=crypto")
@@ -112,8 +120,9 @@ func TestInteropFFmpeg(t *testing.T) {
 
 	// Receivers first: they bind the ports the offers named.
 	for _, l := range legs {
-		recvSDP := fmt.Sprintf("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=receive\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d %s %s\r\na=rtpmap:%s\r\n",
-			l.recvPort, map[bool]string{true: "RTP/SAVP", false: "RTP/AVP"}[l.srtp], l.pt, l.rtpmap)
+		recvSDP := fmt.Sprintf("v=0\r\no=- 0 0 IN IP4 %v\r\ns=receive\r\nc=IN IP4 %v\r\nt=0 0\r\nm=audio %d %s %s\r\na=rtpmap:%s\r\n%s\r\n",
+			lb.Peer, lb.Peer, l.recvPort, map[bool]string{true: "RTP/SAVP", false: "RTP/AVP"}[l.srtp], l.pt, l.rtpmap,
+			lb.SourceFilter()) // ffmpeg binds 0.0.0.0: take only what the bridge sends
 		if l.srtp {
 			recvSDP += "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" +
 				base64.StdEncoding.EncodeToString(append(bytes.Clone(l.bridgeKey.Keys.MasterKey), l.bridgeKey.Keys.MasterSalt...)) + "\r\n"
@@ -125,13 +134,15 @@ func TestInteropFFmpeg(t *testing.T) {
 			"-protocol_whitelist", "file,udp,rtp,srtp,crypto", "-i", sdpPath,
 			"-t", "4", "-ac", "1", "-ar", fmt.Sprint(l.rate), "-c:a", "pcm_s16le", l.wavPath})
 	}
-	time.Sleep(500 * time.Millisecond)
+	for _, l := range legs {
+		lb.WaitBound(t, l.recvPort)
+	}
 	for _, l := range legs {
 		args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-re",
 			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%g:sample_rate=48000:duration=4", l.tone)}
 		args = append(args, l.codecArgs...)
 		args = append(args, "-f", "rtp", "-rtpflags", "send_bye", "-sdp_file", os.DevNull)
-		url := fmt.Sprintf("rtp://127.0.0.1:%d?rtcpport=%d", l.bridgePort, l.bridgePort+1)
+		url := fmt.Sprintf("rtp://%v:%d?rtcpport=%d&localaddr=%v", lb.Local, l.bridgePort, l.bridgePort+1, lb.Peer)
 		if l.srtp {
 			args = append(args, "-srtp_out_suite", "AES_CM_128_HMAC_SHA1_80", "-srtp_out_params",
 				base64.StdEncoding.EncodeToString(append(bytes.Clone(l.sendKey.MasterKey), l.sendKey.MasterSalt...)))
@@ -215,4 +226,15 @@ func toneShare(x []int16, rate int, freq float64) float64 {
 		return 0
 	}
 	return tone / total
+}
+
+// peerOffer is an SDP offer from an ffmpeg participant that receives on
+// lb's peer address.
+func peerOffer(lb *mediatest.Loopback, port int, proto, fmts string, extra ...string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "v=0\r\no=- 1 1 IN IP4 %v\r\ns=test\r\nc=IN IP4 %v\r\nt=0 0\r\nm=audio %d %s %s\r\n", lb.Peer, lb.Peer, port, proto, fmts)
+	for _, l := range extra {
+		b.WriteString(l + "\r\n")
+	}
+	return []byte(b.String())
 }
