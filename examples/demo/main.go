@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"hash/fnv"
@@ -68,20 +69,44 @@ var specs = []spec{
 }
 
 func main() {
-	duration := flag.Duration("duration", 10*time.Second, "how long the participants talk")
-	outDir := flag.String("out", "out", "directory for each participant's received audio (WAV)")
-	testdata := flag.String("testdata", "testdata", "directory of the speech clips")
-	loss := flag.Float64("loss", 0.02, "packet loss applied on the talkers' side")
-	jit := flag.Duration("jitter", 20*time.Millisecond, "packet delay variation (standard deviation) applied on the talkers' side")
-	seed := flag.Uint64("seed", 1, "network simulator seed")
-	verbose := flag.Bool("v", false, "log the bridge's info messages")
-	flag.Parse()
-	code, err := run(*duration, *outDir, *testdata, *loss, *jit, *seed, *verbose)
+	set, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		os.Exit(2) // the flag package has printed the problem and the usage
+	}
+	code, err := run(set, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 	os.Exit(code)
+}
+
+// settings are the demo's knobs, one per flag.
+type settings struct {
+	duration time.Duration // how long the participants talk
+	outDir   string        // where each participant's recording goes
+	testdata string        // the directory of the speech clips
+	loss     float64       // packet loss applied on the talkers' side
+	jitter   time.Duration // delay variation (σ) applied on the talkers' side
+	seed     uint64        // network simulator seed
+	verbose  bool          // log the bridge's info messages
+}
+
+func parseFlags(args []string) (settings, error) {
+	var set settings
+	fs := flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
+	fs.DurationVar(&set.duration, "duration", 10*time.Second, "how long the participants talk")
+	fs.StringVar(&set.outDir, "out", "out", "directory for each participant's received audio (WAV)")
+	fs.StringVar(&set.testdata, "testdata", "testdata", "directory of the speech clips")
+	fs.Float64Var(&set.loss, "loss", 0.02, "packet loss applied on the talkers' side")
+	fs.DurationVar(&set.jitter, "jitter", 20*time.Millisecond, "packet delay variation (standard deviation) applied on the talkers' side")
+	fs.Uint64Var(&set.seed, "seed", 1, "network simulator seed")
+	fs.BoolVar(&set.verbose, "v", false, "log the bridge's info messages")
+	err := fs.Parse(args)
+	return set, err
 }
 
 // peer is one synthetic participant: its socket, what it sends, and its
@@ -110,9 +135,79 @@ type peer struct {
 	delayN   int
 }
 
-func run(duration time.Duration, outDir, testdata string, loss float64, jit time.Duration, seed uint64, verbose bool) (int, error) {
+// demo is one run: the settings, the bridge and its API, the participants.
+type demo struct {
+	settings
+	out   io.Writer // the progress lines and the report
+	srv   *bridge.Server
+	api   string
+	peers []*peer
+	t0    time.Time // when the participants start
+}
+
+// roomStats is the part of the bridge's room JSON the demo prints.
+type roomStats struct {
+	TickP50 int64  `json:"tick_p50_us"`
+	TickP99 int64  `json:"tick_p99_us"`
+	TickMax int64  `json:"tick_max_us"`
+	Ticks   uint64 `json:"ticks"`
+	Overrun uint64 `json:"overruns"`
+	Rate    int    `json:"sample_rate"`
+}
+
+// bridgeView is what the bridge reports at the end, before anyone leaves.
+type bridgeView struct {
+	room         roomStats
+	participants map[string]participantStats
+}
+
+// run is the whole demo: start the bridge, join the participants, let them
+// talk for the duration with a line of progress a second, take the
+// bridge's view, stop everyone, and report. It returns the exit code: 1
+// when a participant received nothing.
+func run(set settings, out io.Writer) (int, error) {
+	d := &demo{settings: set, out: out}
+	if err := d.startBridge(); err != nil {
+		return 1, err
+	}
+	defer d.srv.Close()
+
+	d.t0 = time.Now()
+	ru0 := rusage()
+	err := d.joinPeers()
+	defer d.closePeers()
+	if err != nil {
+		return 1, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	wg := d.startMedia(ctx)
+	d.watch()
+	cancel()
+
+	view, err := d.collect()
+	if err != nil {
+		return 1, err
+	}
+	wall := time.Since(d.t0)
+	ru1 := rusage()
+	d.closePeers() // ends the receivers
+	wg.Wait()
+
+	failed, err := d.report(view, wall, (ru1.user-ru0.user)+(ru1.sys-ru0.sys))
+	if err != nil {
+		return 1, err
+	}
+	if failed > 0 {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+// startBridge starts the bridge in-process, prints the banner and creates
+// the room.
+func (d *demo) startBridge() error {
 	level := slog.LevelWarn
-	if verbose {
+	if d.verbose {
 		level = slog.LevelInfo
 	}
 	srv, err := bridge.New(bridge.Config{
@@ -120,145 +215,157 @@ func run(duration time.Duration, outDir, testdata string, loss float64, jit time
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {
-		return 1, err
+		return err
 	}
 	if err := srv.Start(); err != nil {
-		return 1, err
+		return err
 	}
-	defer srv.Close()
-	api := "http://" + srv.HTTPAddr()
-	fmt.Printf("rtpmix demo: bridge API on %s, %d participants over loopback UDP, %v, %.0f%% loss and %v jitter on the talkers' side\n",
-		srv.HTTPAddr(), len(specs), duration, loss*100, jit)
-	if _, err := post(api+"/rooms", "application/json", []byte(`{"name":"demo"}`)); err != nil {
-		return 1, err
-	}
+	d.srv = srv
+	d.api = "http://" + srv.HTTPAddr()
+	fmt.Fprintf(d.out, "rtpmix demo: bridge API on %s, %d participants over loopback UDP, %v, %.0f%% loss and %v jitter on the talkers' side\n",
+		srv.HTTPAddr(), len(specs), d.duration, d.loss*100, d.jitter)
+	_, err = post(d.api+"/rooms", "application/json", []byte(`{"name":"demo"}`))
+	return err
+}
 
-	t0 := time.Now()
-	ru0 := rusage()
-	frames := int(duration / ptime)
-	peers := make([]*peer, 0, len(specs))
+// joinPeers joins every participant through the API and gives each talker
+// its simulated network.
+func (d *demo) joinPeers() error {
+	d.peers = make([]*peer, 0, len(specs))
 	for i, sp := range specs {
-		p, err := newPeer(sp, api, testdata)
+		p, err := newPeer(sp, d.api, d.testdata)
 		if err != nil {
-			return 1, fmt.Errorf("%s: %w", sp.name, err)
+			return fmt.Errorf("%s: %w", sp.name, err)
 		}
 		if !sp.listen {
-			sc := netsim.Scenario{Name: sp.name, Seed: seed + uint64(i), Duration: duration + time.Second,
-				Ptime: ptime, BaseDelay: time.Millisecond,
-				Jitter: netsim.Jitter{Kind: netsim.JitterNormal, Sigma: jit}, Loss: loss}
-			if p.trace, err = sc.Trace(); err != nil {
-				return 1, err
+			if p.trace, err = d.network(sp, i).Trace(); err != nil {
+				p.conn.Close()
+				return err
 			}
 		}
-		peers = append(peers, p)
+		d.peers = append(d.peers, p)
 	}
-	defer func() {
-		for _, p := range peers {
-			p.conn.Close()
-		}
-	}()
+	return nil
+}
 
-	ctx, cancel := context.WithCancel(context.Background())
+// network is the simulated network between talker i and the bridge.
+func (d *demo) network(sp spec, i int) netsim.Scenario {
+	return netsim.Scenario{Name: sp.name, Seed: d.seed + uint64(i), Duration: d.duration + time.Second,
+		Ptime: ptime, BaseDelay: time.Millisecond,
+		Jitter: netsim.Jitter{Kind: netsim.JitterNormal, Sigma: d.jitter}, Loss: d.loss}
+}
+
+func (d *demo) closePeers() {
+	for _, p := range d.peers {
+		p.conn.Close()
+	}
+}
+
+// startMedia starts every participant's receiver and playout, and every
+// talker's sender; the WaitGroup is done once ctx ends and the sockets are
+// closed.
+func (d *demo) startMedia(ctx context.Context) *sync.WaitGroup {
 	var wg sync.WaitGroup
-	for _, p := range peers {
+	frames := int(d.duration / ptime)
+	for _, p := range d.peers {
 		wg.Add(2)
-		go func() { defer wg.Done(); p.receive(t0) }()
-		go func() { defer wg.Done(); p.playout(ctx, t0) }()
+		go func() { defer wg.Done(); p.receive(d.t0) }()
+		go func() { defer wg.Done(); p.playout(ctx, d.t0) }()
 		if !p.listen {
 			wg.Add(1)
-			go func() { defer wg.Done(); p.send(ctx, t0, frames) }()
+			go func() { defer wg.Done(); p.send(ctx, d.t0, frames) }()
 		}
 	}
+	return &wg
+}
 
-	// Progress, once a second.
+// watch prints a line of progress a second until the talk is over and the
+// last packets have played out.
+func (d *demo) watch() {
 	tick := time.NewTicker(time.Second)
-	end := time.After(duration + 500*time.Millisecond) // let the last packets play out
-	for done := false; !done; {
+	defer tick.Stop()
+	end := time.After(d.duration + 500*time.Millisecond) // let the last packets play out
+	for {
 		select {
 		case <-tick.C:
-			progress(api, t0, peers)
+			progress(d.out, d.api, d.t0, d.peers)
 		case <-end:
-			done = true
+			return
 		}
 	}
-	tick.Stop()
-	cancel()
+}
 
-	// Collect the bridge's view before anyone leaves.
-	var room struct {
-		TickP50 int64  `json:"tick_p50_us"`
-		TickP99 int64  `json:"tick_p99_us"`
-		TickMax int64  `json:"tick_max_us"`
-		Ticks   uint64 `json:"ticks"`
-		Overrun uint64 `json:"overruns"`
-		Rate    int    `json:"sample_rate"`
+// collect takes the bridge's view of the room and of every participant.
+func (d *demo) collect() (bridgeView, error) {
+	v := bridgeView{participants: map[string]participantStats{}}
+	if err := getJSON(d.api+"/rooms/demo", &v.room); err != nil {
+		return v, err
 	}
-	if err := getJSON(api+"/rooms/demo", &room); err != nil {
-		return 1, err
-	}
-	bridgeStats := map[string]participantStats{}
-	for _, p := range peers {
+	for _, p := range d.peers {
 		var st participantStats
-		if err := getJSON(api+"/rooms/demo/participants/"+p.name, &st); err != nil {
-			return 1, err
+		if err := getJSON(d.api+"/rooms/demo/participants/"+p.name, &st); err != nil {
+			return v, err
 		}
-		bridgeStats[p.name] = st
+		v.participants[p.name] = st
 	}
-	wall := time.Since(t0)
-	ru1 := rusage()
-	for _, p := range peers {
-		p.conn.Close() // ends the receivers
-	}
-	wg.Wait()
+	return v, nil
+}
 
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return 1, err
+// report writes each participant's recording and prints the table and the
+// engine's and the process's cost. It returns how many participants
+// received nothing.
+func (d *demo) report(v bridgeView, wall, cpu time.Duration) (failed int, err error) {
+	if err := os.MkdirAll(d.outDir, 0o755); err != nil {
+		return 0, err
 	}
-	fmt.Printf("\n%-6s %-13s %-5s %6s %6s %5s %5s %6s %7s %7s %6s │ %6s %5s %6s %7s %6s\n",
+	fmt.Fprintf(d.out, "\n%-6s %-13s %-5s %6s %6s %5s %5s %6s %7s %7s %6s │ %6s %5s %6s %7s %6s\n",
 		"name", "codec", "srtp", "sent", "in", "loss", "late", "concl", "jitter", "delay", "talk",
 		"out", "recv", "loss", "concl", "audio")
-	fmt.Printf("%-6s %-13s %-5s %6s %6s %5s %5s %6s %7s %7s %6s │ %6s %5s %6s %7s %6s\n",
+	fmt.Fprintf(d.out, "%-6s %-13s %-5s %6s %6s %5s %5s %6s %7s %7s %6s │ %6s %5s %6s %7s %6s\n",
 		"", "", "", "", "", "", "", "", "ms", "ms", "s", "", "", "", "", "s")
-	failed := 0
-	for _, p := range peers {
-		st := bridgeStats[p.name]
-		js := p.jb.Stats()
-		p.mu.Lock()
-		audio := p.recorded
-		p.mu.Unlock()
-		path := filepath.Join(outDir, p.name+".wav")
-		if err := wav.WriteFile(path, &wav.Audio{SampleRate: p.decRate, Channels: 1, Samples: audio}); err != nil {
-			return 1, err
+	for _, p := range d.peers {
+		if err := d.reportPeer(p, v.participants[p.name]); err != nil {
+			return failed, err
 		}
-		delay := 0.0
-		if p.delayN > 0 {
-			delay = p.delaySum / float64(p.delayN)
-		}
-		sent := "-"
-		if !p.listen {
-			sent = fmt.Sprint(p.sent.Load())
-		}
-		fmt.Printf("%-6s %-13s %-5v %6s %6d %5d %5d %6d %7.1f %7.1f %6.1f │ %6d %5d %6d %7d %6.1f\n",
-			p.name, p.codec, p.srtp, sent, st.PacketsIn, st.Loss, st.Late, st.Concealed, st.JitterMillis, delay,
-			float64(st.TalkMillis)/1000, st.PacketsOut, p.recv.Load(), js.Lost, js.Concealed,
-			float64(len(audio))/float64(p.decRate))
 		if p.recv.Load() == 0 {
 			failed++
 			fmt.Fprintf(os.Stderr, "demo: %s received nothing\n", p.name)
 		}
 	}
-	cpu := (ru1.user - ru0.user) + (ru1.sys - ru0.sys)
-	fmt.Printf("\nleft of │: the bridge's view of each participant's inbound stream (packets in, network loss, late, concealed,\n")
-	fmt.Printf("interarrival jitter, jitter-buffer delay averaged over the per-second samples, talk time); right: packets the bridge sent it, and what the participant\n")
-	fmt.Printf("received, lost and concealed in its own jitter buffer and the seconds of audio written to %s/<name>.wav.\n", outDir)
-	fmt.Printf("engine: %d ticks at %d Hz, tick p50 %d µs, p99 %d µs, max %d µs, overruns %d\n",
+	room := v.room
+	fmt.Fprintf(d.out, "\nleft of │: the bridge's view of each participant's inbound stream (packets in, network loss, late, concealed,\n")
+	fmt.Fprintf(d.out, "interarrival jitter, jitter-buffer delay averaged over the per-second samples, talk time); right: packets the bridge sent it, and what the participant\n")
+	fmt.Fprintf(d.out, "received, lost and concealed in its own jitter buffer and the seconds of audio written to %s/<name>.wav.\n", d.outDir)
+	fmt.Fprintf(d.out, "engine: %d ticks at %d Hz, tick p50 %d µs, p99 %d µs, max %d µs, overruns %d\n",
 		room.Ticks, room.Rate, room.TickP50, room.TickP99, room.TickMax, room.Overrun)
-	fmt.Printf("cpu: %.2f s user+sys over %.1f s wall (%.1f%% of one core) for the bridge and all eight participants (getrusage)\n",
+	fmt.Fprintf(d.out, "cpu: %.2f s user+sys over %.1f s wall (%.1f%% of one core) for the bridge and all eight participants (getrusage)\n",
 		cpu.Seconds(), wall.Seconds(), 100*cpu.Seconds()/wall.Seconds())
-	if failed > 0 {
-		return 1, nil
+	return failed, nil
+}
+
+// reportPeer writes p's recording to outDir/<name>.wav and prints its row.
+func (d *demo) reportPeer(p *peer, st participantStats) error {
+	js := p.jb.Stats()
+	p.mu.Lock()
+	audio := p.recorded
+	p.mu.Unlock()
+	path := filepath.Join(d.outDir, p.name+".wav")
+	if err := wav.WriteFile(path, &wav.Audio{SampleRate: p.decRate, Channels: 1, Samples: audio}); err != nil {
+		return err
 	}
-	return 0, nil
+	delay := 0.0
+	if p.delayN > 0 {
+		delay = p.delaySum / float64(p.delayN)
+	}
+	sent := "-"
+	if !p.listen {
+		sent = fmt.Sprint(p.sent.Load())
+	}
+	fmt.Fprintf(d.out, "%-6s %-13s %-5v %6s %6d %5d %5d %6d %7.1f %7.1f %6.1f │ %6d %5d %6d %7d %6.1f\n",
+		p.name, p.codec, p.srtp, sent, st.PacketsIn, st.Loss, st.Late, st.Concealed, st.JitterMillis, delay,
+		float64(st.TalkMillis)/1000, st.PacketsOut, p.recv.Load(), js.Lost, js.Concealed,
+		float64(len(audio))/float64(p.decRate))
+	return nil
 }
 
 // newPeer opens the participant's socket, joins it through the API with an
@@ -474,7 +581,10 @@ type participantStats struct {
 	Talking      bool    `json:"talking"`
 }
 
-func progress(api string, t0 time.Time, peers []*peer) {
+// progress prints one line: the bridge's packet counts and tick times, what
+// the participants received, and who is talking. It also samples each
+// talker's jitter-buffer delay at the bridge for the report's average.
+func progress(w io.Writer, api string, t0 time.Time, peers []*peer) {
 	var room struct {
 		P50 int64 `json:"tick_p50_us"`
 		P99 int64 `json:"tick_p99_us"`
@@ -502,7 +612,7 @@ func progress(api string, t0 time.Time, peers []*peer) {
 	for _, p := range peers {
 		recv += p.recv.Load()
 	}
-	fmt.Printf("t=%4.1fs  bridge in %5d out %6d  participants received %6d  tick p50 %4d µs p99 %5d µs  talking: %s\n",
+	fmt.Fprintf(w, "t=%4.1fs  bridge in %5d out %6d  participants received %6d  tick p50 %4d µs p99 %5d µs  talking: %s\n",
 		time.Since(t0).Seconds(), in, out, recv, room.P50, room.P99, strings.Join(talking, " "))
 }
 
