@@ -48,10 +48,16 @@ import (
 // default) both addresses fall back to 127.0.0.1, which the test logs; the
 // source filter and the port choice still apply.
 //
-// Every Loopback also sprays junk at 127.0.0.1 on its ports for as long as
-// the test runs (see [Loopback.Expose]), so that every interop run proves
-// the isolation rather than hoping no stray arrives. RTPMIX_INTEROP_SPRAY=0
-// turns that off. A Loopback's methods may be called from any goroutine.
+// Every Loopback also sprays junk at 127.0.0.1 on its peer ports for as
+// long as the test runs, so that every interop run proves the isolation
+// rather than hoping no stray arrives: a datagram to 127.0.0.1 there
+// reaches ffmpeg's 0.0.0.0 socket, as a real stray would, and must be
+// dropped by the source filter. (The test's own sockets and the code under
+// test need no spray: bound on Local, they cannot receive what is sent to
+// 127.0.0.1, which [Loopback.Expose] checks; and spraying 127.0.0.1 at their
+// ephemeral port numbers could hit another test's socket there.)
+// RTPMIX_INTEROP_SPRAY=0 turns the spray off. A Loopback's methods may be
+// called from any goroutine.
 type Loopback struct {
 	Local, Peer netip.Addr
 
@@ -96,9 +102,6 @@ func (l *Loopback) ListenUDP(t testing.TB) *net.UDPConn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if l.spray != nil {
-		l.spray.add(false, c.LocalAddr().(*net.UDPAddr).Port)
-	}
 	return c
 }
 
@@ -138,7 +141,7 @@ func (l *Loopback) PeerPortPair(t testing.TB) int {
 		p := lo + 2*rand.IntN((hi-lo)/2)
 		if portsFree(l.Peer, p, p+1) {
 			if l.spray != nil {
-				l.spray.add(true, p, p+1)
+				l.spray.add(p, p+1)
 			}
 			return p
 		}
@@ -172,28 +175,20 @@ func (l *Loopback) WaitBound(t testing.TB, port int) netip.AddrPort {
 	}
 }
 
-// Expose names ports that the code under test bound on Local (a bridge's
-// media ports, a gateway's legs): it fails the test unless /proc/net/udp
-// shows them bound there (the code under test is not on the test's private
-// address otherwise), and adds them to the ports the spray aims at.
-// ListenUDP and PeerPortPair add theirs themselves.
-//
-// The spray hits a port on 127.0.0.1 only while nothing outside this test
-// can be bound there: a peer port (chosen unused, so whoever binds it is
-// this test's peer) or one that /proc/net/udp shows unbound on 127.0.0.1
-// and 0.0.0.0, so that the spray never becomes another test's stray
-// traffic.
+// Expose names ports that the code under test bound (a bridge's media
+// ports, a gateway's legs) and fails the test unless /proc/net/udp shows
+// them bound on Local: otherwise that code is not on the test's private
+// address and stray traffic can reach it.
 func (l *Loopback) Expose(t testing.TB, ports ...int) {
 	t.Helper()
-	if bound, err := boundUDP(); err == nil {
-		for _, p := range ports {
-			if !slices.Contains(bound, netip.AddrPortFrom(l.Local, uint16(p))) {
-				t.Errorf("loopback: port %d is not bound on %v, the test's own address", p, l.Local)
-			}
-		}
+	bound, err := boundUDP()
+	if err != nil {
+		return
 	}
-	if l.spray != nil {
-		l.spray.add(false, ports...)
+	for _, p := range ports {
+		if !slices.Contains(bound, netip.AddrPortFrom(l.Local, uint16(p))) {
+			t.Errorf("loopback: port %d is not bound on %v, the test's own address", p, l.Local)
+		}
 	}
 }
 
@@ -292,16 +287,18 @@ func parseProcAddr(s string) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(netip.AddrFrom4(b), uint16(p)), nil
 }
 
-// sprayer sends junk from 127.0.0.1 to 127.0.0.1 on a test's ports, one
-// datagram per port every sprayInterval, until the test ends, at most
-// sprayMax datagrams or sprayFor.
+// sprayer sends junk from 127.0.0.1 to 127.0.0.1 on a test's peer ports,
+// one datagram per port every sprayInterval, until the test ends, at most
+// sprayMax datagrams or sprayFor. Peer ports were unused on every address
+// when chosen and lie outside the ephemeral range, so whatever binds them
+// is this test's peer: the spray never reaches another test.
 type sprayer struct {
 	conn *net.UDPConn
 	stop chan struct{}
 	done chan struct{}
 
 	mu       sync.Mutex
-	ports    map[int]bool // port → always safe to hit (a peer port)
+	ports    []int
 	sent     int
 	hitPorts map[int]bool
 }
@@ -318,25 +315,23 @@ func startSpray(t testing.TB) *sprayer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sprayer{conn: c, stop: make(chan struct{}), done: make(chan struct{}),
-		ports: map[int]bool{}, hitPorts: map[int]bool{}}
+	s := &sprayer{conn: c, stop: make(chan struct{}), done: make(chan struct{}), hitPorts: map[int]bool{}}
 	go s.run()
 	t.Cleanup(func() {
 		close(s.stop)
 		<-s.done
 		c.Close()
-		n, ports := s.stats()
-		t.Logf("loopback: sprayed %d junk datagrams at 127.0.0.1 on %d of this test's ports", n, ports)
+		if n, ports := s.stats(); ports > 0 {
+			t.Logf("loopback: sprayed %d junk datagrams at 127.0.0.1 on %d peer ports", n, ports)
+		}
 	})
 	return s
 }
 
-func (s *sprayer) add(peer bool, ports ...int) {
+func (s *sprayer) add(ports ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range ports {
-		s.ports[p] = s.ports[p] || peer
-	}
+	s.ports = append(s.ports, ports...)
 }
 
 func (s *sprayer) stats() (int, int) {
@@ -353,7 +348,6 @@ func (s *sprayer) run() {
 	defer tick.Stop()
 	end := time.After(sprayFor)
 	var targets []int
-	var refreshed time.Time
 	for {
 		if n, _ := s.stats(); n >= sprayMax {
 			return
@@ -365,9 +359,9 @@ func (s *sprayer) run() {
 			return
 		case <-tick.C:
 		}
-		if time.Since(refreshed) > 50*time.Millisecond {
-			targets, refreshed = s.targets(targets[:0]), time.Now()
-		}
+		s.mu.Lock()
+		targets = append(targets[:0], s.ports...)
+		s.mu.Unlock()
 		for _, p := range targets {
 			pkt := junk(rng, buf)
 			if _, err := s.conn.WriteToUDPAddrPort(pkt, netip.AddrPortFrom(localhost, uint16(p))); err != nil {
@@ -379,34 +373,6 @@ func (s *sprayer) run() {
 			s.mu.Unlock()
 		}
 	}
-}
-
-// targets lists the ports the spray may hit now: peer ports always, others
-// only while nothing is bound on 127.0.0.1 or 0.0.0.0 at that port.
-func (s *sprayer) targets(dst []int) []int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	bound, err := boundUDP()
-	for p, peer := range s.ports {
-		if peer {
-			dst = append(dst, p)
-			continue
-		}
-		if err != nil {
-			continue // cannot tell who is there: leave it alone
-		}
-		free := true
-		for _, a := range bound {
-			if int(a.Port()) == p && (a.Addr() == localhost || a.Addr().IsUnspecified()) {
-				free = false
-				break
-			}
-		}
-		if free {
-			dst = append(dst, p)
-		}
-	}
-	return dst
 }
 
 // junk fills buf with one stray datagram: half look like RTP (version 2,

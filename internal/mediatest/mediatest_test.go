@@ -125,7 +125,8 @@ func TestLoopback(t *testing.T) {
 
 // TestSpray checks that the spray is real: it reaches a socket bound on
 // 127.0.0.1 at a peer port (where a stray would reach ffmpeg's 0.0.0.0
-// socket), and not one at the same port number on the test's own address.
+// socket), not one at a peer port on the test's own address, and never one
+// on 127.0.0.1 at the number of a port the test's own side uses.
 func TestSpray(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("needs all of 127.0.0.0/8 and /proc/net/udp")
@@ -143,11 +144,14 @@ func TestSpray(t *testing.T) {
 	}
 	stray := listen(localhost, p)  // where a stray reaches a 0.0.0.0 socket
 	private := listen(l.Peer, p+1) // the isolated address
-	// Someone else's socket on 127.0.0.1 at a port the test's own side
-	// also uses: the spray must leave it alone.
-	bystander := listen(localhost, 0)
-	exposed := bystander.LocalAddr().(*net.UDPAddr).Port
-	l.spray.add(false, exposed)
+	// Someone else's socket on 127.0.0.1 at the number of one of the
+	// test's own ports: the spray must leave it alone.
+	own := l.ListenUDP(t).LocalAddr().(*net.UDPAddr).Port
+	bystander, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: own})
+	if err != nil {
+		t.Skipf("127.0.0.1:%d is taken: %v", own, err)
+	}
+	defer bystander.Close()
 	count := func(c *net.UDPConn, d time.Duration) int {
 		buf := make([]byte, 1500)
 		n := 0
@@ -166,10 +170,10 @@ func TestSpray(t *testing.T) {
 		t.Errorf("%v:%d got %d datagrams, want none", l.Peer, p+1, n)
 	}
 	if n := count(bystander, 200*time.Millisecond); n != 0 {
-		t.Errorf("a socket on 127.0.0.1:%d that is not the test's peer got %d datagrams, want none", exposed, n)
+		t.Errorf("127.0.0.1:%d, not a peer port, got %d datagrams, want none", own, n)
 	}
-	if sent, ports := l.SprayStats(); sent == 0 || ports == 0 {
-		t.Errorf("SprayStats: %d datagrams to %d ports", sent, ports)
+	if sent, ports := l.SprayStats(); sent == 0 || ports != 2 {
+		t.Errorf("SprayStats: %d datagrams to %d ports, want some to 2", sent, ports)
 	}
 }
 
