@@ -181,15 +181,24 @@ func (l *Loopback) WaitBound(t testing.TB, port int) netip.AddrPort {
 // address and stray traffic can reach it.
 func (l *Loopback) Expose(t testing.TB, ports ...int) {
 	t.Helper()
+	if err := l.boundOnLocal(ports...); err != nil {
+		t.Error(err)
+	}
+}
+
+// boundOnLocal returns an error naming the first port that /proc/net/udp
+// shows not bound on Local; nil also when /proc cannot tell.
+func (l *Loopback) boundOnLocal(ports ...int) error {
 	bound, err := boundUDP()
 	if err != nil {
-		return
+		return nil
 	}
 	for _, p := range ports {
 		if !slices.Contains(bound, netip.AddrPortFrom(l.Local, uint16(p))) {
-			t.Errorf("loopback: port %d is not bound on %v, the test's own address", p, l.Local)
+			return fmt.Errorf("loopback: port %d is not bound on %v, the test's own address", p, l.Local)
 		}
 	}
+	return nil
 }
 
 // SprayStats returns how many junk datagrams the spray has sent and to how
