@@ -70,6 +70,57 @@ type Config struct {
 	QuietLevel int
 }
 
+// Merge returns c with every non-zero field of over in place of c's: zero
+// means inherit. It is how a per-stream override is laid over shared
+// defaults (mixer.ParticipantConfig.Jitter over mixer.Config.Jitter), so a
+// field is overridable as soon as it exists here.
+//
+// Because zero inherits, an override cannot set a field back to zero where
+// zero has a meaning of its own (MinDelay 0, JitterFactor off): leave those
+// zero in the defaults and set them per stream instead.
+func (c Config) Merge(over Config) Config {
+	if over.ClockRate != 0 {
+		c.ClockRate = over.ClockRate
+	}
+	if over.FrameDuration != 0 {
+		c.FrameDuration = over.FrameDuration
+	}
+	if over.Capacity != 0 {
+		c.Capacity = over.Capacity
+	}
+	if over.MaxPayload != 0 {
+		c.MaxPayload = over.MaxPayload
+	}
+	if over.MinDelay != 0 {
+		c.MinDelay = over.MinDelay
+	}
+	if over.MaxDelay != 0 {
+		c.MaxDelay = over.MaxDelay
+	}
+	if over.StartDelay != 0 {
+		c.StartDelay = over.StartDelay
+	}
+	if over.Quantile != 0 {
+		c.Quantile = over.Quantile
+	}
+	if over.ForgetFactor != 0 {
+		c.ForgetFactor = over.ForgetFactor
+	}
+	if over.Window != 0 {
+		c.Window = over.Window
+	}
+	if over.JitterFactor != 0 {
+		c.JitterFactor = over.JitterFactor
+	}
+	if over.ResyncThreshold != 0 {
+		c.ResyncThreshold = over.ResyncThreshold
+	}
+	if over.QuietLevel != 0 {
+		c.QuietLevel = over.QuietLevel
+	}
+	return c
+}
+
 const (
 	minCapacity  = 8
 	maxCapacity  = 4096

@@ -83,3 +83,14 @@ func ExampleBuffer_Pop() {
 	// packet 1 960
 	// packet 2 960
 }
+
+// Shared defaults with a per-stream override: the override's non-zero
+// fields win, its zero fields inherit.
+func ExampleConfig_Merge() {
+	defaults := jitter.Config{MaxDelay: 500 * time.Millisecond, Quantile: 0.99}
+	perStream := jitter.Config{ClockRate: 48000, Quantile: 0.95}
+	cfg := defaults.Merge(perStream)
+	fmt.Println(cfg.ClockRate, cfg.MaxDelay, cfg.Quantile)
+	// Output:
+	// 48000 500ms 0.95
+}
