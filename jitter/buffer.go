@@ -219,20 +219,7 @@ func New(cfg Config) (*Buffer, error) {
 	b.resyncTicks = b.nsToTicks(b.resyncNs)
 	b.p.pendBuf = make([]byte, cfg.MaxPayload)
 
-	e := &b.p.est
-	e.nsPerTick, e.ticksPerNs = b.nsPerTick, b.ticksPerNs
-	e.minDelay, e.maxDelay, e.start = b.minDelay, b.maxDelay, int64(cfg.StartDelay)
-	e.jf = max(cfg.JitterFactor, 0)
-	e.hist.init(int(cfg.MaxDelay/bucketWidth)+2, cfg.Quantile, cfg.ForgetFactor)
-	// Enough entries for a window of 2.5 ms packets; a fuller window
-	// evicts its oldest entry, which only makes the minimum more recent.
-	// Room, too, for a batch of arrivals staged after the window.
-	winSize := 1
-	for winSize < int(cfg.Window/(2500*time.Microsecond))+1+batchMax {
-		winSize <<= 1
-	}
-	e.window = b.nsToTicks(int64(cfg.Window))
-	e.win.init(min(winSize, 4096), e.window)
+	b.p.est.init(cfg, b.nsPerTick)
 	b.Reset()
 	return b, nil
 }
@@ -593,12 +580,12 @@ func (b *Buffer) flushEstimate() {
 	e := &pr.est
 	e.flush()
 	target, minT := e.tgt, e.minT
-	if e.stepOn && int64(b.head.Load()) <= e.stepU {
+	if e.step.on && int64(b.head.Load()) <= e.step.u {
 		// The path got shorter, but the consumer is still playing
 		// packets that came the old way: keep steering by the old floor
 		// until it reaches the first that came the new way, or it would
 		// shed delay those packets still need.
-		minT = e.stepFloor
+		minT = e.step.floor
 	}
 	// Publish only what changed (each store is a locked instruction),
 	// once a batch.
@@ -614,9 +601,9 @@ func (b *Buffer) flushEstimate() {
 		pr.pubJitter = j
 		b.jitter.Store(j)
 	}
-	if e.slope != pr.pubSlope {
-		pr.pubSlope = e.slope
+	if slope := e.drift.slope; slope != pr.pubSlope {
+		pr.pubSlope = slope
 		// The transit floor falls as a fast sender clock runs ahead.
-		b.drift.Store(math.Float64bits(-e.slope))
+		b.drift.Store(math.Float64bits(-slope))
 	}
 }
