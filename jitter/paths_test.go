@@ -1,0 +1,414 @@
+package jitter
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+)
+
+// Push and Pop each carry their common case written out (measured: see
+// the comments there), beside the general path that handles every case,
+// the common one included. These tests hold the two to the same results.
+// pushGeneral and popGeneral are Push and Pop without the written-out
+// case; a buffer driven through them is the reference the real one is
+// compared with, frame by frame, error by error, Stats after every call,
+// and the whole of both buffers' state now and then.
+
+// pushGeneral is Push with every packet going the general way.
+func (b *Buffer) pushGeneral(now time.Duration, p *Packet) error {
+	inc(&b.pc.received)
+	return b.pushSlow(int64(now), p)
+}
+
+// popGeneral is Pop with every frame going the general way: Pop's
+// preamble (kept in step with it by TestPathsAgree itself), then popSlow.
+func (b *Buffer) popGeneral(now time.Duration) Frame {
+	c := &b.c
+	if c.next-c.published >= headBatch {
+		b.head.Store(c.next)
+		c.published = c.next
+	}
+	t := int64(now)
+	if !c.playing && !b.begin(t) {
+		return Frame{}
+	}
+	start := c.outBase + b.ticksToNs(c.outTicks)
+	if t >= start {
+		c.outBase, c.outTicks, start = t, 0, t
+	}
+	return b.popSlow(start, b.target.Load(), b.minT.Load())
+}
+
+// source is where the traffic generator takes its decisions: a seeded
+// PCG for the tests, the fuzzer's bytes for FuzzPaths.
+type source interface {
+	IntN(n int) int
+}
+
+// byteSource draws from the bytes it was given, two a decision, then from
+// a PCG seeded with their length (so that a short input still makes a call
+// of ordinary traffic rather than one of all-zero decisions).
+type byteSource struct {
+	b    []byte
+	rest *rand.Rand
+}
+
+func newByteSource(b []byte) *byteSource {
+	return &byteSource{b: b, rest: rand.New(rand.NewPCG(uint64(len(b)), 0))}
+}
+
+func (s *byteSource) IntN(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	if len(s.b) < 2 {
+		return s.rest.IntN(n)
+	}
+	v := int(binary.BigEndian.Uint16(s.b))
+	s.b = s.b[2:]
+	return v % n
+}
+
+// pathsTraffic is one random call: its buffer configuration, and a sender
+// and a network whose habits are drawn once per call.
+type pathsTraffic struct {
+	src source
+	cfg Config
+
+	// Sender.
+	ssrc      uint32
+	seq       uint16
+	ts        uint32
+	dur       uint32 // ticks per packet
+	durField  bool   // Packet.Duration is set
+	levels    bool   // RFC 6464 levels are sent
+	dtx       bool   // one packet every 400 ms in silence, else none
+	talk      int    // packets left in the talkspurt (<0: silence)
+	sendAt    float64
+	drift     float64
+	n         int // packets made, for their payloads
+	rate      int
+	talkMean  int
+	lossPct   int
+	dupPct    int
+	jitterMax int // ms
+	spikeLeft int
+	spike     time.Duration
+
+	// Receiver.
+	tick  time.Duration
+	phase time.Duration
+}
+
+func newPathsTraffic(src source) *pathsTraffic {
+	g := &pathsTraffic{src: src}
+	g.rate = []int{8000, 16000, 48000}[src.IntN(3)]
+	g.cfg = Config{
+		ClockRate:       g.rate,
+		Capacity:        []int{8, 16, 64, 64, 128}[src.IntN(5)],
+		MaxPayload:      48,
+		MaxDelay:        []time.Duration{300 * time.Millisecond, time.Second}[src.IntN(2)],
+		ResyncThreshold: []time.Duration{time.Second, 3 * time.Second}[src.IntN(2)],
+		JitterFactor:    float64(src.IntN(2) * 3),
+		MinDelay:        time.Duration(src.IntN(3)) * 20 * time.Millisecond,
+	}
+	if src.IntN(3) == 0 {
+		g.cfg.Window = time.Second
+	}
+	// Near the wraps of both counters.
+	g.ssrc = uint32(src.IntN(1 << 16))
+	g.seq = uint16(65535 - src.IntN(300))
+	g.ts = uint32(math.MaxUint32 - src.IntN(1<<20))
+	g.setDur()
+	g.levels = src.IntN(3) != 0
+	g.dtx = src.IntN(2) == 0
+	g.talkMean = 20 + src.IntN(200)
+	g.talk = g.talkMean
+	g.drift = float64(src.IntN(5)-2) / 100 // -2% .. +2%
+	g.lossPct = src.IntN(6)
+	g.dupPct = src.IntN(4)
+	g.jitterMax = []int{0, 5, 30, 80}[src.IntN(4)]
+	g.tick = []time.Duration{10, 20, 20, 30, 60}[src.IntN(5)] * time.Millisecond
+	g.phase = time.Duration(src.IntN(20)) * time.Millisecond
+	return g
+}
+
+func (g *pathsTraffic) setDur() {
+	ms := []int{10, 20, 20, 40, 60}[g.src.IntN(5)]
+	g.dur = uint32(g.rate / 1000 * ms)
+	g.durField = g.src.IntN(3) == 0
+}
+
+// pathsEvent is a push of a packet (nil: a nil packet) at a time.
+type pathsEvent struct {
+	at time.Duration
+	p  *Packet
+}
+
+// packets returns the arrivals of the next packet the sender sends (none,
+// one, or a duplicate too), or of a stretch of silence.
+func (g *pathsTraffic) packets() []pathsEvent {
+	src := g.src
+	ptime := float64(g.dur) / float64(g.rate) * float64(time.Second)
+	send := time.Duration(g.sendAt)
+	g.sendAt += ptime / (1 + g.drift)
+	g.ts += g.dur
+	if g.talk < 0 {
+		// Silence: the timestamps run on, the sequence numbers do not.
+		g.talk++
+		if g.talk == 0 {
+			g.talk = 1 + src.IntN(2*g.talkMean)
+		} else if !g.dtx || g.talk%20 != 0 {
+			return nil
+		}
+	} else if g.talk--; g.talk == 0 {
+		g.talk = -1 - src.IntN(2*g.talkMean)
+	}
+	g.seq++
+	switch src.IntN(2000) {
+	case 0: // a new sender (restart, or another SSRC)
+		g.ssrc += 1 + uint32(src.IntN(3))
+		g.seq = uint16(src.IntN(1 << 16))
+		g.ts = uint32(src.IntN(1 << 30))
+	case 1: // a timestamp jump
+		g.ts += uint32(src.IntN(10)) * uint32(g.rate)
+	case 2: // a sequence jump
+		g.seq += uint16(src.IntN(2000))
+	case 3:
+		g.setDur()
+	case 4:
+		return []pathsEvent{{at: send}} // a nil packet
+	}
+	if src.IntN(100) < g.lossPct {
+		return nil
+	}
+	delay := 40*time.Millisecond + time.Duration(src.IntN(g.jitterMax+1))*time.Millisecond
+	if g.spikeLeft > 0 {
+		g.spikeLeft--
+		delay += g.spike
+	} else if src.IntN(1500) == 0 {
+		g.spikeLeft, g.spike = 5+src.IntN(20), time.Duration(100+src.IntN(400))*time.Millisecond
+	}
+	if src.IntN(50) == 0 {
+		delay += time.Duration(src.IntN(100)) * time.Millisecond // held back: reordered
+	}
+	size := 8 + src.IntN(32)
+	if src.IntN(300) == 0 {
+		size = 60 // above MaxPayload
+	}
+	payload := make([]byte, size)
+	binary.BigEndian.PutUint32(payload, uint32(g.n))
+	for i := 4; i < size; i++ {
+		payload[i] = byte(g.n*7 + i)
+	}
+	g.n++
+	p := &Packet{
+		SSRC: g.ssrc, SequenceNumber: g.seq, Timestamp: g.ts, PayloadType: 111,
+		Marker:     g.talk > 0 && g.talk == g.talkMean, // roughly a talkspurt's start
+		AudioLevel: -1, Payload: payload,
+	}
+	if g.levels {
+		p.Voice = g.talk > 0
+		p.AudioLevel = int8(20 + src.IntN(30))
+		if !p.Voice || src.IntN(10) == 0 {
+			p.AudioLevel = int8(70 + src.IntN(58))
+		}
+	}
+	if g.durField {
+		p.Duration = g.dur
+	}
+	ev := []pathsEvent{{at: send + delay, p: p}}
+	if src.IntN(100) < g.dupPct {
+		ev = append(ev, pathsEvent{at: send + delay + time.Duration(src.IntN(6))*time.Millisecond, p: p})
+	}
+	return ev
+}
+
+// pathsCoverage counts what a run exercised, to show the traffic reaches
+// the cases it is meant to.
+type pathsCoverage struct {
+	st                     Stats
+	lostNext, conceal, gap int
+}
+
+func (c *pathsCoverage) add(o pathsCoverage) {
+	c.st = addStats(c.st, o.st)
+	c.lostNext += o.lostNext
+	c.conceal += o.conceal
+	c.gap += o.gap
+}
+
+// addStats adds the counters of b to a.
+func addStats(a, b Stats) Stats {
+	a.Received += b.Received
+	a.Played += b.Played
+	a.Late += b.Late
+	a.Duplicate += b.Duplicate
+	a.Reordered += b.Reordered
+	a.Overflow += b.Overflow
+	a.Invalid += b.Invalid
+	a.Resyncs += b.Resyncs
+	a.Lost += b.Lost
+	a.Concealed += b.Concealed
+	a.Dropped += b.Dropped
+	a.SilenceInserted += b.SilenceInserted
+	a.SilenceRemoved += b.SilenceRemoved
+	return a
+}
+
+// runPaths plays packets of traffic from src through a buffer driven the
+// usual way and one driven through pushGeneral and popGeneral, consumer
+// ticks interleaved, and reports the first difference.
+func runPaths(t *testing.T, src source, packets int) pathsCoverage {
+	t.Helper()
+	g := newPathsTraffic(src)
+	fast, err := New(g.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := New(g.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cov pathsCoverage
+	var queue []pathsEvent // in flight, by arrival time
+	now := g.phase
+	var carry uint32
+	need := uint32(int64(g.tick) * int64(g.rate) / int64(time.Second))
+	for sent, step := 0, 0; sent < packets || len(queue) > 0; step++ {
+		// Send until the sender is a tick ahead.
+		for sent < packets && time.Duration(g.sendAt) <= now+g.tick {
+			for _, ev := range g.packets() {
+				i := len(queue)
+				for i > 0 && queue[i-1].at > ev.at {
+					i--
+				}
+				queue = slices.Insert(queue, i, ev)
+			}
+			sent++
+		}
+		for len(queue) > 0 && queue[0].at <= now {
+			ev := queue[0]
+			queue = queue[1:]
+			ef, er := fast.Push(ev.at, ev.p), ref.pushGeneral(ev.at, ev.p)
+			if !errors.Is(ef, er) || !errors.Is(er, ef) {
+				t.Fatalf("step %d: Push at %v of %+v: %v, general path %v", step, ev.at, ev.p, ef, er)
+			}
+			comparePaths(t, step, fast, ref, false)
+		}
+		switch g.src.IntN(20000) {
+		case 0, 1, 2:
+			// The consumer stalls for up to 3 s (the ring overflows).
+			now += g.tick + time.Duration(g.src.IntN(3000))*time.Millisecond
+			continue
+		case 10:
+			cov.st = addStats(cov.st, fast.Stats())
+			fast.Reset()
+			ref.Reset()
+			carry = 0
+		}
+		have := carry
+		for have < need {
+			ff, fr := fast.Pop(now), ref.popGeneral(now)
+			if !reflect.DeepEqual(ff, fr) {
+				t.Fatalf("step %d: Pop at %v:\n%+v\ngeneral path:\n%+v", step, now, ff, fr)
+			}
+			switch ff.Kind {
+			case KindLost:
+				if ff.NextAvailable {
+					cov.lostNext++
+				}
+			case KindConceal:
+				cov.conceal++
+			case KindGap:
+				cov.gap++
+			}
+			comparePaths(t, step, fast, ref, false)
+			if ff.Kind == KindEmpty {
+				have = need
+				break
+			}
+			have += ff.Duration
+		}
+		carry = have - need
+		if step%256 == 0 {
+			comparePaths(t, step, fast, ref, true)
+		}
+		now += g.tick
+	}
+	comparePaths(t, -1, fast, ref, true)
+	cov.st = addStats(cov.st, fast.Stats())
+	return cov
+}
+
+// comparePaths fails unless both buffers report the same Stats and, when
+// whole is set, hold the same state throughout.
+func comparePaths(t *testing.T, step int, fast, ref *Buffer, whole bool) {
+	t.Helper()
+	if sf, sr := fast.Stats(), ref.Stats(); sf != sr {
+		t.Fatalf("step %d: Stats\n%+v\ngeneral path:\n%+v", step, sf, sr)
+	}
+	if whole && !reflect.DeepEqual(fast, ref) {
+		switch {
+		case !reflect.DeepEqual(&fast.p, &ref.p):
+			t.Fatalf("step %d: producer state\n%+v\ngeneral path:\n%+v", step, fast.p, ref.p)
+		case !reflect.DeepEqual(&fast.c, &ref.c):
+			t.Fatalf("step %d: consumer state\n%+v\ngeneral path:\n%+v", step, fast.c, ref.c)
+		default:
+			t.Fatalf("step %d: the buffers' state differs (ring or shared fields)", step)
+		}
+	}
+}
+
+// TestPathsAgree drives Push and Pop and their general paths with the same
+// random calls (reordering, loss, duplicates, counter wraps, SSRC changes,
+// timestamp and sequence jumps, DTX, ptime changes, delay spikes, a
+// stalled consumer, nil and oversize packets, Reset) and requires the same
+// frames, errors and Stats throughout, and the same state now and then.
+// Over the seeds the traffic must reach every kind of event, so that a
+// change that narrows it shows.
+func TestPathsAgree(t *testing.T) {
+	seeds := 40
+	if testing.Short() {
+		seeds = 10
+	}
+	var cov pathsCoverage
+	for seed := range uint64(seeds) {
+		cov.add(runPaths(t, rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), 2000))
+	}
+	t.Logf("over %d calls: %+v", seeds, cov)
+	st := cov.st
+	for name, n := range map[string]uint64{
+		"played": st.Played, "late": st.Late, "duplicate": st.Duplicate, "reordered": st.Reordered,
+		"overflow": st.Overflow, "invalid": st.Invalid, "resyncs": st.Resyncs, "lost": st.Lost,
+		"concealed": st.Concealed, "dropped": st.Dropped,
+		"silence inserted": uint64(st.SilenceInserted), "silence removed": uint64(st.SilenceRemoved),
+		"lost with next": uint64(cov.lostNext), "gap frames": uint64(cov.gap),
+	} {
+		if n == 0 {
+			t.Errorf("the traffic never made %s", name)
+		}
+	}
+}
+
+// FuzzPaths is TestPathsAgree with the fuzzer choosing the traffic.
+func FuzzPaths(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{0, 1, 2, 1, 0, 1, 1, 0, 9, 9, 3, 200, 17, 4, 5})
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 4 {
+		seed := make([]byte, 512)
+		for i := range seed {
+			seed[i] = byte(r.Uint32())
+		}
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		runPaths(t, newByteSource(data), 300)
+	})
+}
