@@ -83,7 +83,7 @@ func (f *driftFit) init(window int64, nsPerTick float64) {
 }
 
 func (f *driftFit) reset() {
-	f.slope, f.n, f.head, f.refit = 0, 0, 0, false
+	f.slope, f.n, f.head, f.refit, f.blocks = 0, 0, 0, false, 0
 	f.blk = driftBlock{ts: 1}
 }
 

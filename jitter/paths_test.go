@@ -263,64 +263,98 @@ func addStats(a, b Stats) Stats {
 
 // runPaths plays packets of traffic from src through a buffer driven the
 // usual way and one driven through pushGeneral and popGeneral, consumer
-// ticks interleaved, and reports the first difference.
+// ticks interleaved, and fails at the first difference.
 func runPaths(t *testing.T, src source, packets int) pathsCoverage {
 	t.Helper()
-	g := newPathsTraffic(src)
-	fast, err := New(g.cfg)
+	p := newPathsPlay(newPathsTraffic(src))
+	fast, ref := p.buffer(t), p.buffer(t)
+	return p.play(t, packets, fast, ref, true)
+}
+
+// pathsPlay plays a pathsTraffic through buffers in virtual time.
+type pathsPlay struct {
+	g     *pathsTraffic
+	queue []pathsEvent // in flight, by arrival time
+	now   time.Duration
+	carry uint32
+	need  uint32 // ticks a consumer tick plays
+	step  int
+}
+
+func newPathsPlay(g *pathsTraffic) *pathsPlay {
+	return &pathsPlay{g: g, now: g.phase, need: uint32(int64(g.tick) * int64(g.rate) / int64(time.Second))}
+}
+
+func (p *pathsPlay) buffer(t *testing.T) *Buffer {
+	b, err := New(p.g.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := New(g.cfg)
-	if err != nil {
-		t.Fatal(err)
+	return b
+}
+
+// play sends packets more packet times of traffic and plays them through
+// a, and through b unless it is nil, both the usual way or, with general,
+// b through pushGeneral and popGeneral; it fails at the first difference
+// between the two (and, with general, checks their whole state now and
+// then). Consumer ticks go on until every packet sent has arrived.
+func (p *pathsPlay) play(t *testing.T, packets int, a, b *Buffer, general bool) pathsCoverage {
+	t.Helper()
+	g := p.g
+	push, pop := (*Buffer).Push, (*Buffer).Pop
+	if general {
+		push, pop = (*Buffer).pushGeneral, (*Buffer).popGeneral
 	}
 	var cov pathsCoverage
-	var queue []pathsEvent // in flight, by arrival time
-	now := g.phase
-	var carry uint32
-	need := uint32(int64(g.tick) * int64(g.rate) / int64(time.Second))
-	for sent, step := 0, 0; sent < packets || len(queue) > 0; step++ {
+	for sent := 0; sent < packets || len(p.queue) > 0; p.step++ {
 		// Send until the sender is a tick ahead.
-		for sent < packets && time.Duration(g.sendAt) <= now+g.tick {
+		for sent < packets && time.Duration(g.sendAt) <= p.now+g.tick {
 			for _, ev := range g.packets() {
-				i := len(queue)
-				for i > 0 && queue[i-1].at > ev.at {
+				i := len(p.queue)
+				for i > 0 && p.queue[i-1].at > ev.at {
 					i--
 				}
-				queue = slices.Insert(queue, i, ev)
+				p.queue = slices.Insert(p.queue, i, ev)
 			}
 			sent++
 		}
-		for len(queue) > 0 && queue[0].at <= now {
-			ev := queue[0]
-			queue = queue[1:]
-			ef, er := fast.Push(ev.at, ev.p), ref.pushGeneral(ev.at, ev.p)
-			if !errors.Is(ef, er) || !errors.Is(er, ef) {
-				t.Fatalf("step %d: Push at %v of %+v: %v, general path %v", step, ev.at, ev.p, ef, er)
+		for len(p.queue) > 0 && p.queue[0].at <= p.now {
+			ev := p.queue[0]
+			p.queue = p.queue[1:]
+			ea := a.Push(ev.at, ev.p)
+			if b == nil {
+				continue
 			}
-			comparePaths(t, step, fast, ref, false)
+			if eb := push(b, ev.at, ev.p); !errors.Is(ea, eb) || !errors.Is(eb, ea) {
+				t.Fatalf("step %d: Push at %v of %+v: %v, other %v", p.step, ev.at, ev.p, ea, eb)
+			}
+			comparePaths(t, p.step, a, b, false)
 		}
 		switch g.src.IntN(20000) {
 		case 0, 1, 2:
 			// The consumer stalls for up to 3 s (the ring overflows).
-			now += g.tick + time.Duration(g.src.IntN(3000))*time.Millisecond
+			p.now += g.tick + time.Duration(g.src.IntN(3000))*time.Millisecond
 			continue
 		case 10:
-			cov.st = addStats(cov.st, fast.Stats())
-			fast.Reset()
-			ref.Reset()
-			carry = 0
-		}
-		have := carry
-		for have < need {
-			ff, fr := fast.Pop(now), ref.popGeneral(now)
-			if !reflect.DeepEqual(ff, fr) {
-				t.Fatalf("step %d: Pop at %v:\n%+v\ngeneral path:\n%+v", step, now, ff, fr)
+			cov.st = addStats(cov.st, a.Stats())
+			a.Reset()
+			if b != nil {
+				b.Reset()
 			}
-			switch ff.Kind {
+			p.carry = 0
+		}
+		have := p.carry
+		for have < p.need {
+			fa := a.Pop(p.now)
+			if b != nil {
+				if fb := pop(b, p.now); !reflect.DeepEqual(fa, fb) {
+					t.Fatalf("step %d: Pop at %v:\n%+v\nother:\n%+v", p.step, p.now, fa, fb)
+				}
+				comparePaths(t, p.step, a, b, false)
+			}
+			switch fa.Kind {
 			case KindLost:
-				if ff.NextAvailable {
+				if fa.NextAvailable {
 					cov.lostNext++
 				}
 			case KindConceal:
@@ -328,21 +362,22 @@ func runPaths(t *testing.T, src source, packets int) pathsCoverage {
 			case KindGap:
 				cov.gap++
 			}
-			comparePaths(t, step, fast, ref, false)
-			if ff.Kind == KindEmpty {
-				have = need
+			if fa.Kind == KindEmpty {
+				have = p.need
 				break
 			}
-			have += ff.Duration
+			have += fa.Duration
 		}
-		carry = have - need
-		if step%256 == 0 {
-			comparePaths(t, step, fast, ref, true)
+		p.carry = have - p.need
+		if general && p.step%256 == 0 {
+			comparePaths(t, p.step, a, b, true)
 		}
-		now += g.tick
+		p.now += g.tick
 	}
-	comparePaths(t, -1, fast, ref, true)
-	cov.st = addStats(cov.st, fast.Stats())
+	if b != nil {
+		comparePaths(t, -1, a, b, general)
+	}
+	cov.st = addStats(cov.st, a.Stats())
 	return cov
 }
 
@@ -351,14 +386,14 @@ func runPaths(t *testing.T, src source, packets int) pathsCoverage {
 func comparePaths(t *testing.T, step int, fast, ref *Buffer, whole bool) {
 	t.Helper()
 	if sf, sr := fast.Stats(), ref.Stats(); sf != sr {
-		t.Fatalf("step %d: Stats\n%+v\ngeneral path:\n%+v", step, sf, sr)
+		t.Fatalf("step %d: Stats\n%+v\nother:\n%+v", step, sf, sr)
 	}
 	if whole && !reflect.DeepEqual(fast, ref) {
 		switch {
 		case !reflect.DeepEqual(&fast.p, &ref.p):
-			t.Fatalf("step %d: producer state\n%+v\ngeneral path:\n%+v", step, fast.p, ref.p)
+			t.Fatalf("step %d: producer state\n%+v\nother:\n%+v", step, fast.p, ref.p)
 		case !reflect.DeepEqual(&fast.c, &ref.c):
-			t.Fatalf("step %d: consumer state\n%+v\ngeneral path:\n%+v", step, fast.c, ref.c)
+			t.Fatalf("step %d: consumer state\n%+v\nother:\n%+v", step, fast.c, ref.c)
 		default:
 			t.Fatalf("step %d: the buffers' state differs (ring or shared fields)", step)
 		}
@@ -411,4 +446,17 @@ func FuzzPaths(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		runPaths(t, newByteSource(data), 300)
 	})
+}
+
+// TestResetAsNew: a buffer that has played a call and is Reset plays the
+// next exactly as a new one does (the drift fit, the histogram, the
+// window and the playout state are all forgotten).
+func TestResetAsNew(t *testing.T) {
+	for seed := range uint64(20) {
+		p := newPathsPlay(newPathsTraffic(rand.New(rand.NewPCG(seed, 0x5851f42d4c957f2d))))
+		used := p.buffer(t)
+		p.play(t, 3000, used, nil, false)
+		used.Reset()
+		p.play(t, 3000, used, p.buffer(t), false)
+	}
 }
