@@ -84,6 +84,7 @@ type Buffer struct {
 	_ pad
 	// Written by the producer only.
 	tail   atomic.Uint64 // newest stored position + 1, published every tailBatch (0: none yet)
+	beyond atomic.Uint64 // newest position refused as overflow + 1 (0: none; see Buffer.restart)
 	target atomic.Int64  // target delay, ns
 	minT   atomic.Int64  // reference (minimum recent) transit, ns
 	jitter atomic.Uint64 // RFC 3550 jitter in ns, times 16
@@ -151,6 +152,7 @@ type producer struct {
 
 	// Values last published, to skip stores that would change nothing.
 	pubTail            uint64
+	pubBeyond          uint64
 	pubTarget, pubMinT int64
 	pubSlope           float64
 	pubJitter          uint64
@@ -246,6 +248,7 @@ func (b *Buffer) Reset() {
 	b.c.setLearnt(b.ticksToNs(b.frameTicks))
 	b.head.Store(h)
 	b.tail.Store(0)
+	b.beyond.Store(0)
 	b.target.Store(int64(b.cfg.StartDelay))
 	b.minT.Store(0)
 	b.jitter.Store(0)
@@ -475,6 +478,12 @@ func (b *Buffer) insert(t int64, p *Packet, u, tsu int64) error {
 		}
 		if uu >= h+b.capacity {
 			inc(&b.pc.overflow)
+			if uu >= pr.pubBeyond {
+				// For a consumer that waits, behind the ring, for a
+				// packet that was refused like this one: see restart.
+				pr.pubBeyond = uu + 1
+				b.beyond.Store(uu + 1)
+			}
 			// Still the stream's newest packet: the next ones are
 			// measured from it, so a stalled consumer does not make them
 			// look like a jump.

@@ -2,6 +2,7 @@ package jitter_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -154,6 +155,42 @@ func TestNoFlush(t *testing.T) {
 	assert.Greater(t, st.Dropped, uint64(40), "the backlog was worked off")
 	assert.Less(t, st.Delay, 100*time.Millisecond)
 	balanced(t, st)
+}
+
+// TestStallBeyondRing: the consumer stalls for longer than the ring holds,
+// so the packet it waits for next is refused as overflow, and so is every
+// packet after it while the consumer waits at that position. The buffer
+// must not wait forever: once it has played what it holds, it starts over
+// from the packets arriving now, within about the target delay.
+func TestStallBeyondRing(t *testing.T) {
+	for _, capacity := range []int{8, 64} {
+		t.Run(fmt.Sprint("capacity ", capacity), func(t *testing.T) {
+			s := newStream(t, jitter.Config{Capacity: capacity})
+			m := &mixer{b: s.b}
+			stall := 100 + capacity + 10 // ticks 100.. stall-1 are missed
+			var after []int
+			for i := range 500 {
+				now := time.Duration(i)*ptime + 50*time.Millisecond
+				_ = s.b.Push(now, s.packet(i))
+				if i >= 100 && i < stall {
+					continue
+				}
+				for _, p := range played(m.tick(now, tick)) {
+					if i >= stall+capacity+10 {
+						after = append(after, p)
+					}
+				}
+			}
+			// Well after the backlog, every packet plays, in order, at
+			// a short delay again.
+			require.NotEmpty(t, after, "nothing played after the stall: %+v", s.b.Stats())
+			assert.Equal(t, seq(after[0], after[0]+len(after)-1), after)
+			assert.Greater(t, after[len(after)-1], 490)
+			st := s.b.Stats()
+			assert.Less(t, st.Delay, 200*time.Millisecond)
+			balanced(t, st)
+		})
+	}
 }
 
 func TestPushErrors(t *testing.T) {

@@ -39,6 +39,10 @@
 // start; it never flushes. Packets that arrive after their playout time are
 // dropped and counted; a large jump in timestamps or a new SSRC (a
 // restarted sender) resyncs the buffer once the next packet confirms it.
+// A consumer that stalls for longer than the ring holds plays what the
+// ring kept, then starts over, as at the start, from the packets arriving
+// after the stall (those the ring had no room for are counted as
+// overflow).
 //
 // [Buffer.Stats] is a snapshot readable from any goroutine: packets
 // received, played, lost, late, duplicated, reordered, concealed, dropped to

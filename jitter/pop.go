@@ -179,7 +179,7 @@ func (b *Buffer) begin(t int64) bool {
 	for first < tl && !b.present(first) {
 		first++
 	}
-	if first == tl {
+	if first >= tl { // (c.next is past the tail after a restart)
 		return false
 	}
 	target, minT := b.target.Load(), b.minT.Load()
@@ -438,6 +438,9 @@ func (b *Buffer) popMissing(delay, target int64) (Frame, bool) {
 // underrun plays through a cursor with nothing buffered after it.
 func (b *Buffer) underrun(delay, target int64) Frame {
 	c := &b.c
+	if nb := b.beyond.Load(); nb >= c.next+b.capacity {
+		return b.restart(nb)
+	}
 	// Nothing is known about the packet due: it may be late (a delay
 	// spike, a longer route) or lost, or the sender may have paused.
 	// Hold the cursor, growing the delay, up to MaxDelay: a late packet
@@ -462,6 +465,32 @@ func (b *Buffer) underrun(delay, target int64) Frame {
 	c.playTS += c.learnt
 	c.outTicks += c.learnt
 	return f
+}
+
+// restart starts playout over from position nb, the one after the newest
+// the producer refused as overflow (nb ≥ cursor + Capacity). It is for a
+// consumer stranded behind the ring: after a stall longer than the ring
+// holds, the packet at the cursor was refused for want of room, and so is
+// every packet after it, since the producer stores only up to Capacity
+// positions past the consumer's head, which waits at the cursor. Nothing
+// from the cursor on was stored when the caller looked; the positions the
+// producer could still fill (those within Capacity of the head it last
+// saw) are given up as bury does, a straggler stored meanwhile counted as
+// dropped, and later ones are refused as late. Playout begins again as at
+// the start (begin), once a packet has waited the target delay; until
+// then Pop returns KindEmpty, as it does now.
+func (b *Buffer) restart(nb uint64) Frame {
+	c := &b.c
+	for x := c.next; x < c.next+b.capacity; x++ {
+		if !b.bury(x) {
+			inc(&b.cc.dropped)
+		}
+	}
+	c.playing = false
+	c.next, c.published = nb, nb
+	c.run, c.held = 0, 0
+	b.head.Store(nb)
+	return Frame{}
 }
 
 // conceal returns a KindConceal frame of one packet duration, moving the
