@@ -154,17 +154,12 @@ func TestCount(t *testing.T) {
 
 				require.Equal(t, ref.n, h.n)
 				require.Equal(t, ref.qi(), h.qi, "quantile bucket after %d samples", p)
-				var total, below, worst float64
+				var worst float64
 				for i, c := range h.b {
-					total += c
-					if i < h.qi {
-						below += c
-					}
 					worst = max(worst, math.Abs(ref.b[i]/ref.total-c/h.total))
 				}
 				require.Less(t, worst, 1e-9, "largest error in a bucket's share after %d samples", p)
-				require.InEpsilon(t, total, h.total, 1e-9)
-				require.InDelta(t, below/total, h.below/h.total, 1e-9)
+				checkSums(t, h)
 			}
 			// Every sample is still in the window (it is never slid here):
 			// its remembered weight must be its share of the counts, as
@@ -183,6 +178,21 @@ func TestCount(t *testing.T) {
 			assert.Positive(t, slow)
 		})
 	}
+}
+
+// checkSums fails unless h's running sums (total, below the quantile
+// bucket) match its counts.
+func checkSums(t *testing.T, h *histogram) {
+	t.Helper()
+	var total, below float64
+	for i, c := range h.b {
+		total += c
+		if i < h.qi {
+			below += c
+		}
+	}
+	require.InEpsilon(t, total, h.total, 1e-9)
+	require.InDelta(t, below/total, h.below/h.total, 1e-9)
 }
 
 // refWindow is the window the obvious way: a slice in arrival order.
@@ -571,11 +581,18 @@ func TestRouteStep(t *testing.T) {
 		assert.False(t, e.step.on)
 	})
 
-	t.Run("rise", func(t *testing.T) {
+	// settled returns an estimator that has measured packets 1..n−1 with
+	// 10 ms of jitter over base.
+	settled := func(seed uint64, n int64) (*estimator, *rand.Rand) {
 		e := newEstimator(t, Config{})
-		rng := rand.New(rand.NewPCG(10, 0))
-		feed(e, 1, 3001, func() int64 { return base + rng.Int64N(10*ms) })
+		rng := rand.New(rand.NewPCG(seed, 0))
+		feed(e, 1, n, func() int64 { return base + rng.Int64N(10*ms) })
 		e.flush()
+		return e, rng
+	}
+
+	t.Run("rise", func(t *testing.T) {
+		e, rng := settled(10, 3001)
 		floor := e.minT
 		// 300 ms longer: once the window holds only the new path, the
 		// floor rises, and what was measured against the old one is
@@ -591,15 +608,7 @@ func TestRouteStep(t *testing.T) {
 			a := &m.all[p&m.mask]
 			assert.Equal(t, e.bucket(e.key(a.ts, a.d)-k), a.bin, "packet %d", a.u)
 		}
-		var total, below float64
-		for i, c := range e.hist.b {
-			total += c
-			if i < e.hist.qi {
-				below += c
-			}
-		}
-		assert.InEpsilon(t, total, e.hist.total, 1e-9)
-		assert.InEpsilon(t, below, e.hist.below, 1e-9)
+		checkSums(t, &e.hist)
 		// Without the rebin, the ~100 packets counted 300 ms late would
 		// hold the target up for the histogram's memory. (The first two
 		// on the new path left the window in the slide that found the
@@ -610,10 +619,7 @@ func TestRouteStep(t *testing.T) {
 	})
 
 	t.Run("small move", func(t *testing.T) {
-		e := newEstimator(t, Config{})
-		rng := rand.New(rand.NewPCG(11, 0))
-		feed(e, 1, 497, func() int64 { return base + rng.Int64N(10*ms) })
-		e.flush()
+		e, _ := settled(11, 497)
 		floor := e.minT
 		bins := map[int64]int{}
 		m := &e.win

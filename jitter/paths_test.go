@@ -243,21 +243,18 @@ func (c *pathsCoverage) add(o pathsCoverage) {
 	c.gap += o.gap
 }
 
-// addStats adds the counters of b to a.
+// addStats adds the counters of b to a (and its gauges, which then mean
+// nothing).
 func addStats(a, b Stats) Stats {
-	a.Received += b.Received
-	a.Played += b.Played
-	a.Late += b.Late
-	a.Duplicate += b.Duplicate
-	a.Reordered += b.Reordered
-	a.Overflow += b.Overflow
-	a.Invalid += b.Invalid
-	a.Resyncs += b.Resyncs
-	a.Lost += b.Lost
-	a.Concealed += b.Concealed
-	a.Dropped += b.Dropped
-	a.SilenceInserted += b.SilenceInserted
-	a.SilenceRemoved += b.SilenceRemoved
+	va, vb := reflect.ValueOf(&a).Elem(), reflect.ValueOf(b)
+	for i := range va.NumField() {
+		switch f := va.Field(i); f.Kind() {
+		case reflect.Uint64, reflect.Uint32:
+			f.SetUint(f.Uint() + vb.Field(i).Uint())
+		case reflect.Int64:
+			f.SetInt(f.Int() + vb.Field(i).Int())
+		}
+	}
 	return a
 }
 
