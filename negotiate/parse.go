@@ -87,7 +87,7 @@ func (f format) String() string {
 type media struct {
 	proto   string
 	port    int
-	addr    netip.Addr // connection address; unspecified for a comedia or held stream
+	addr    netip.Addr     // connection address; unspecified for a comedia or held stream
 	rtcp    netip.AddrPort // RTCP destination when not multiplexed
 	mux     bool
 	formats []format
