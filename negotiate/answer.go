@@ -309,15 +309,16 @@ func rejectedFormats(f []string) []string {
 	return f
 }
 
-// commonAttributes adds what offers and answers write alike after the
-// formats: ptime and the RTCP port or mux.
+// commonAttributes adds what answers write after the formats: ptime and
+// rtcp-mux, or the RTCP port (RFC 3605), named even when it is the next
+// one so that no peer has to know the default.
 func (l *Leg) commonAttributes(md *sdp.MediaDescription, local Local) {
 	if l.Ptime > 0 {
 		md.WithValueAttribute("ptime", fmt.Sprint(l.Ptime.Milliseconds()))
 	}
 	if l.RTCPMux {
 		md.WithPropertyAttribute("rtcp-mux")
-	} else if local.RTCPPort != local.RTPPort+1 {
+	} else {
 		md.WithValueAttribute("rtcp", fmt.Sprint(local.RTCPPort))
 	}
 }

@@ -70,6 +70,7 @@ func ExampleAnswer() {
 	// a=rtpmap:101 telephone-event/8000
 	// a=fmtp:101 0-16
 	// a=ptime:20
+	// a=rtcp:30001
 	// a=sendrecv
 	// mixer: PCMU/8000 0 srtp false
 }

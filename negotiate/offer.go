@@ -97,11 +97,9 @@ func NewOffer(p Policy, local Local) (*Offer, error) {
 	if p.Ptime > 0 {
 		md.WithValueAttribute("ptime", fmt.Sprint(p.Ptime.Milliseconds()))
 	}
-	// RFC 5761 §5.1.1: an offer of rtcp-mux still names the RTCP port, for
-	// an answerer that declines it.
-	if local.RTCPPort != local.RTPPort+1 {
-		md.WithValueAttribute("rtcp", fmt.Sprint(local.RTCPPort))
-	}
+	// The RTCP port (RFC 3605), also with an offer of rtcp-mux, for an
+	// answerer that declines it (RFC 5761 §5.1.1).
+	md.WithValueAttribute("rtcp", fmt.Sprint(local.RTCPPort))
 	if p.RTCPMux {
 		md.WithPropertyAttribute("rtcp-mux")
 	}

@@ -35,7 +35,7 @@ func TestNewOffer(t *testing.T) {
 	assert.Equal(t, []string{"111 minptime=10;useinbandfec=1", "101 0-16", "96 0-16"}, attr(sd, 0, "fmtp"))
 	assert.Equal(t, []string{"20"}, attr(sd, 0, "ptime"))
 	assert.Len(t, attr(sd, 0, "rtcp-mux"), 1)
-	assert.Empty(t, attr(sd, 0, "rtcp"), "RTCP on the next port needs no a=rtcp")
+	assert.Equal(t, []string{"40001"}, attr(sd, 0, "rtcp"), "the port RTCP falls back to if mux is declined")
 	assert.Equal(t, []string{"1 " + AudioLevelURI}, attr(sd, 0, "extmap"))
 	assert.Len(t, attr(sd, 0, "sendrecv"), 1)
 	cryptos := attr(sd, 0, "crypto")
