@@ -360,7 +360,7 @@ func (s *Server) join(r *room, jp joinParams, o *offer) (*leg, []byte, error) {
 	answer, err := buildAnswer(o, answerParams{
 		ip: s.mediaIP, rtpPort: l.rtpPort(), rtcpPort: l.rtcpPort(), sessionID: randUint64() >> 1,
 		ptimeMillis: int(r.conf.Config().Ptime / time.Millisecond),
-		listenOnly: listenOnly, deaf: deaf,
+		listenOnly:  listenOnly, deaf: deaf,
 	})
 	if err != nil {
 		s.removeLeg(l, "answer failed")
