@@ -237,11 +237,13 @@ func (p *Policy) chooseCrypto(lines []string) (*SDES, error) {
 
 // pickByClock returns the payload type and clock of the first format named
 // name whose clock is clock, or, when anyClock, of the first named name.
+// Payload type 0 is PCMU's (RFC 3551), and 0 means "none" in a Leg: an
+// offer that maps it to telephone-event or CN is not followed.
 func pickByClock(formats []format, name string, clock int, anyClock bool) (uint8, int) {
 	var fallback *format
 	for i := range formats {
 		f := &formats[i]
-		if !f.known || !f.enc.named(name) {
+		if !f.known || !f.enc.named(name) || f.pt == 0 {
 			continue
 		}
 		if f.enc.clock == clock {
@@ -260,7 +262,10 @@ func pickByClock(formats []format, name string, clock int, anyClock bool) (uint8
 // MarshalAnswer writes the SDP answer for a Leg from Answer, with this
 // end's address and ports from local: the chosen m-line with the codec on
 // the offer's payload type (and telephone-event and CN when agreed), every
-// other m-line rejected with port 0, as RFC 3264 §6 asks. It may be called
+// other m-line rejected with port 0, as RFC 3264 §6 asks. It writes the
+// Leg's Direction and Ptime as they are, so a server that decides more
+// after Answer sets them on a copy first: the bridge narrows Direction for
+// a listen-only participant and writes its room's ptime. It may be called
 // again, e.g. with a new SessionVersion. Errors wrap ErrPolicy (a bad
 // Local, or a Leg that did not come from Answer).
 func (l *Leg) MarshalAnswer(local Local) ([]byte, error) {

@@ -22,14 +22,17 @@
 //	}
 //	// bind sockets for leg.RemoteRTP's family; one when leg.RTCPMux
 //	answer, err := leg.MarshalAnswer(negotiate.Local{Addr: ip, RTPPort: rtpPort, RTCPPort: rtcpPort})
-//	p, err := conf.Join(withSink(leg.ParticipantConfig(id)))
+//	pc := leg.ParticipantConfig(id) // codec, payload type, keys, levels, direction
+//	pc.Sink = sink
+//	p, err := conf.Join(pc)
 //
 // What an answer does, by RFC:
 //   - The first audio m-line with a non-zero port that the policy accepts
 //     is answered; every other m-line is rejected with port 0, so the
 //     answer has as many m-lines as the offer (RFC 3264 §6). An offer of the
 //     same audio as RTP/AVP and as RTP/SAVP (best-effort SRTP, as BroadWorks
-//     sends) is thereby answered on the one the policy prefers.
+//     sends) is thereby answered on the first the policy accepts: RTP/SAVP
+//     when it requires SRTP, RTP/AVP otherwise.
 //   - The codec is the first of the offer's that the policy lists
 //     (Policy.PreferLocalOrder: the first of the policy's that the offer
 //     lists), on the offer's payload type, in both directions. Names compare

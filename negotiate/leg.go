@@ -14,8 +14,8 @@ import (
 )
 
 // Leg is what an offer/answer exchange agreed for one audio stream, from
-// this end's point of view. Answer and Offer.Accept return one; it is a
-// value that is not changed afterwards, safe to read from any goroutine.
+// this end's point of view. Answer and Offer.Accept return one and do not
+// change it afterwards: it is safe to read from any goroutine.
 type Leg struct {
 	// Codec is the chosen codec with the negotiated payload type (used in
 	// both directions) and this end's fmtp parameters. Codec.ClockRate is
