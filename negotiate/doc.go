@@ -68,10 +68,10 @@
 // # Cost and concurrency
 //
 // Negotiation runs once per call setup, not per packet. Answering a desk
-// phone's offer and writing the answer took 7-8 µs and 57 allocations, a
-// browser's with ten codecs, SDES and a video line 19-47 µs and 110
-// allocations, on a loaded 2-core machine (BenchmarkAnswer). A
-// Policy may be shared by goroutines that do not modify it; a Leg and an
+// phone's offer and writing the answer took 8-12 µs and 59 allocations, a
+// browser's with ten codecs, SDES and a video line 21-36 µs and 110
+// allocations, on a 2-core machine shared with other jobs (BenchmarkAnswer).
+// A Policy may be shared by goroutines that do not modify it; a Leg and an
 // Offer are not changed after they are returned and may be read from any
 // goroutine.
 package negotiate
