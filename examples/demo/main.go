@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -42,6 +43,7 @@ import (
 	"github.com/rtpmix/rtpmix/internal/netsim"
 	"github.com/rtpmix/rtpmix/internal/wav"
 	"github.com/rtpmix/rtpmix/jitter"
+	"github.com/rtpmix/rtpmix/negotiate"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -383,39 +385,37 @@ func newPeer(sp spec, api, testdata string) (*peer, error) {
 	_ = p.conn.SetReadBuffer(1 << 20)
 	port := p.conn.LocalAddr().(*net.UDPAddr).Port
 
-	offer := rtpclient.Offer{IP: "127.0.0.1", Port: port, RTCPMux: true, Ptime: ptime,
-		Codecs: []rtpclient.Codec{{Format: f, PayloadType: sp.pt}}}
+	f.PayloadType = sp.pt
+	policy := negotiate.Policy{Codecs: []codec.Format{f}, RTCPMux: true, Ptime: ptime}
 	if sp.srtp {
-		sendKeys, err := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
-		if err != nil {
-			return nil, err
-		}
-		offer.Crypto = []srtp.Crypto{{Tag: 1, Keys: sendKeys}}
-		if p.prot, err = srtp.NewProtector(sendKeys); err != nil {
-			return nil, err
-		}
+		policy.SRTP = negotiate.SRTPRequired
+		policy.SRTPProfiles = []srtp.Profile{srtp.ProfileAESCM128HMACSHA1_80}
 	}
 	if sp.listen {
-		offer.Direction = "recvonly"
+		policy.Direction = negotiate.RecvOnly
+	}
+	offer, err := negotiate.NewOffer(policy, negotiate.Local{Addr: netip.MustParseAddr("127.0.0.1"), RTPPort: port, RTCPPort: port})
+	if err != nil {
+		return nil, err
 	}
 	q := "?id=" + sp.name
 	if sp.listen {
 		q += "&listen_only=1"
 	}
-	body, err := post(api+"/rooms/demo/participants"+q, "application/sdp", []byte(offer.String()))
+	body, err := post(api+"/rooms/demo/participants"+q, "application/sdp", offer.SDP())
 	if err != nil {
 		return nil, err
 	}
-	answer, err := rtpclient.ParseAnswer(string(body))
+	leg, err := offer.Accept(body)
 	if err != nil {
 		return nil, fmt.Errorf("answer: %w", err)
 	}
-	p.bridge = &net.UDPAddr{IP: answer.IP, Port: answer.Port}
+	p.bridge = net.UDPAddrFromAddrPort(leg.RemoteRTP)
 	if sp.srtp {
-		if answer.Crypto == nil {
-			return nil, fmt.Errorf("answer without a=crypto")
+		if p.prot, err = srtp.NewProtector(leg.SRTP.Local.Keys); err != nil {
+			return nil, err
 		}
-		if p.unprot, err = srtp.NewUnprotector(answer.Crypto.Keys); err != nil {
+		if p.unprot, err = srtp.NewUnprotector(leg.SRTP.Remote.Keys); err != nil {
 			return nil, err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/examples/internal/rtpclient"
+	"github.com/rtpmix/rtpmix/negotiate"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -254,44 +256,49 @@ func (p *participant) join(ctx context.Context, api *client, cfg Config, silence
 		return err
 	}
 	p.conn = conn
-	offer := rtpclient.Offer{IP: cfg.IP, Port: conn.LocalAddr().(*net.UDPAddr).Port,
-		Codecs: []rtpclient.Codec{{Format: c.Format, PayloadType: c.PT}}, RTCPMux: true, Ptime: 20 * time.Millisecond}
-	var keys srtp.Keys
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	f := c.Format
+	f.PayloadType = c.PT
+	policy := negotiate.Policy{Codecs: []codec.Format{f}, RTCPMux: true, Ptime: 20 * time.Millisecond}
 	if cfg.SRTP {
-		if keys, err = srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80); err != nil {
-			return err
-		}
-		offer.Crypto = []srtp.Crypto{{Tag: 1, Keys: keys}}
+		policy.SRTP = negotiate.SRTPRequired
+		policy.SRTPProfiles = []srtp.Profile{srtp.ProfileAESCM128HMACSHA1_80}
 	}
-	if cfg.AudioLevels && p.role != roleListen {
-		offer.AudioLevelID = 1
-	}
+	policy.AudioLevels = cfg.AudioLevels && p.role != roleListen
 	path := "/rooms/" + url.PathEscape(p.room) + "/participants?id=" + url.QueryEscape(p.id)
 	if p.role == roleListen {
-		offer.Direction = "recvonly"
+		policy.Direction = negotiate.RecvOnly
 		path += "&listen_only=1"
+	}
+	ip, err := netip.ParseAddr(cfg.IP)
+	if err != nil {
+		return fmt.Errorf("-ip %q: %w", cfg.IP, err)
+	}
+	// RTCP shares the socket whether or not the bridge agrees to mux.
+	offer, err := negotiate.NewOffer(policy, negotiate.Local{Addr: ip, RTPPort: port, RTCPPort: port})
+	if err != nil {
+		return err
 	}
 	var answer []byte
 	t0 := time.Now()
-	if err := api.do(ctx, http.MethodPost, path, "application/sdp", []byte(offer.String()), &answer); err != nil {
+	if err := api.do(ctx, http.MethodPost, path, "application/sdp", offer.SDP(), &answer); err != nil {
 		return err
 	}
 	p.joinTime = time.Since(t0)
-	a, err := rtpclient.ParseAnswer(string(answer))
+	leg, err := offer.Accept(answer)
 	if err != nil {
 		return fmt.Errorf("answer: %w", err)
 	}
-	rc := rtpclient.ReceiverConfig{ClockRate: a.Codec.Format.ClockRate, PayloadType: a.Codec.PayloadType}
+	rc := rtpclient.ReceiverConfig{ClockRate: leg.Codec.ClockRate, PayloadType: leg.Codec.PayloadType}
+	var keys srtp.Keys
 	if cfg.SRTP {
-		if a.Crypto == nil {
-			return fmt.Errorf("answer to an SRTP offer has no a=crypto")
-		}
-		rc.SRTP = &a.Crypto.Keys
+		keys = leg.SRTP.Local.Keys // Accept refuses an answer to an SRTP offer without a=crypto
+		rc.SRTP = &leg.SRTP.Remote.Keys
 	}
 	if p.rcv, err = rtpclient.NewReceiver(conn, rc); err != nil {
 		return err
 	}
-	p.remote = &net.UDPAddr{IP: a.IP, Port: a.Port} // a=rtcp-mux: RTCP goes there too
+	p.remote = net.UDPAddrFromAddrPort(leg.RemoteRTP) // a=rtcp-mux: RTCP goes there too
 	if cfg.SRTP {
 		if p.rtcpProt, err = srtp.NewProtector(keys); err != nil {
 			return err
@@ -302,7 +309,7 @@ func (p *participant) join(ctx context.Context, api *client, cfg Config, silence
 		return nil
 	}
 	src := silence[c.Name]
-	sc := rtpclient.SenderConfig{PayloadType: a.Codec.PayloadType, AudioLevelID: a.AudioLevelID, Loop: true}
+	sc := rtpclient.SenderConfig{PayloadType: leg.Codec.PayloadType, AudioLevelID: leg.AudioLevelID, Loop: true}
 	if p.role == roleTalker {
 		src = cfg.Talk[c.Name]
 		sc.Offset = (p.index * 37) % src.Len() // talkers do not say the same thing at once

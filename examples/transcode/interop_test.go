@@ -22,11 +22,17 @@ import (
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
-// Interop with ffmpeg (see /work/shared/PEERS.md): one ffmpeg sends a
-// 1000 Hz tone as PCMU to side A while another sends 440 Hz as Opus over
-// SRTP to side B; two more ffmpeg processes record what the gateway sends
-// each side. Side A must hear 440 Hz and side B 1000 Hz, each without its
-// own tone (mix-minus).
+// Interop with ffmpeg (see /work/shared/PEERS.md), negotiated with SDP:
+// each side's peer is an ffmpeg receiver and an ffmpeg sender that share
+// one SDP offer (package negotiate writes it; the gateway answers it as
+// with -a-offer and -b-offer). One ffmpeg sends a 1000 Hz tone as PCMU to
+// side A while another sends 440 Hz as Opus over SRTP to side B; two more
+// record what the gateway sends each side, listening where the offer says,
+// side B's with the gateway's key from its answer. Side A must hear 440 Hz
+// and side B 1000 Hz, each without its own tone (mix-minus). Side B's offer
+// spells its suite SRTP_AES128_CM_HMAC_SHA1_32, the name under which ffmpeg
+// follows RFC 3711: the answer must repeat that spelling, and ffmpeg must
+// read it.
 
 const interopTimeout = 25 * time.Second
 
@@ -46,10 +52,6 @@ func TestInteropFFmpeg(t *testing.T) {
 		dir = keep // keep the SDP files and recordings to listen to
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 	}
-	gwKeys, err := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
-	require.NoError(t, err)
-	peerKeys, err := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
-	require.NoError(t, err)
 
 	// The gateway binds, and the ffmpeg processes send from and receive
 	// on, 127.x.y.z addresses of this test's own, out of reach of stray
@@ -58,10 +60,41 @@ func TestInteropFFmpeg(t *testing.T) {
 	// accept only what comes from the gateway's address.
 	lb := mediatest.NewLoopback(t)
 
-	// Receivers first: each binds its port (and the next, for RTCP).
+	// The peers' offers, and the gateway's answers once it is bound.
+	const suite = "SRTP_AES128_CM_HMAC_SHA1_32"
 	recvA, recvB := lb.PeerPortPair(t), lb.PeerPortPair(t)
+	offerA := peerOffer(t, "A", netip.AddrPortFrom(lb.Peer, uint16(recvA)), 0)
+	offerB := peerOffer(t, "B", netip.AddrPortFrom(lb.Peer, uint16(recvB)), srtp.ProfileAESCM128HMACSHA1_32)
+	bodyB := bytes.Replace(offerB.SDP(), []byte(srtp.ProfileAESCM128HMACSHA1_32.String()), []byte(suite), 1)
+	local := netip.AddrPortFrom(lb.Local, 0).String()
+	cfg := Config{AAddr: local, BAddr: local}
+	legA, err := applyOffer(&cfg, "A", offerA.SDP(), srtp.ProfileAESCM128HMACSHA1_32)
+	require.NoError(t, err)
+	legB, err := applyOffer(&cfg, "B", bodyB, srtp.ProfileAESCM128HMACSHA1_32)
+	require.NoError(t, err)
+	g, err := New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, g.Start())
+	defer g.Close()
+	lb.Expose(t, int(g.Addr("A").Port()), int(g.Addr("B").Port()))
+	answerA, err := answerOffer(g, "A", legA)
+	require.NoError(t, err)
+	answerB, err := answerOffer(g, "B", legB)
+	require.NoError(t, err)
+	assert.Contains(t, string(answerB), "a=crypto:1 "+suite+" inline:")
+	peerA, err := offerA.Accept(answerA)
+	require.NoError(t, err)
+	peerB, err := offerB.Accept(answerB)
+	require.NoError(t, err)
+	require.Equal(t, suite, peerB.SRTP.Suite)
+	for name, body := range map[string][]byte{"offerA.sdp": offerA.SDP(), "answerA.sdp": answerA, "offerB.sdp": bodyB, "answerB.sdp": answerB} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), body, 0o600))
+	}
+
+	// Receivers, where the offers say, side B's with the gateway's key.
 	sdpA := writeSDP(t, dir, "recvA.sdp", lb, recvA, "RTP/AVP 0", "a=rtpmap:0 PCMU/8000")
-	sdpB := writeSDP(t, dir, "recvB.sdp", lb, recvB, "RTP/SAVP 111", "a=rtpmap:111 opus/48000/2", cryptoLine(gwKeys))
+	sdpB := writeSDP(t, dir, "recvB.sdp", lb, recvB, "RTP/SAVP 97", "a=rtpmap:97 opus/48000/2",
+		fmt.Sprintf("a=crypto:%d %s inline:%s", peerB.SRTP.Tag, peerB.SRTP.Suite, inlineKey(peerB.SRTP.Remote.Keys)))
 	outA, outB := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav")
 	ctx, cancel := context.WithTimeout(context.Background(), interopTimeout)
 	defer cancel()
@@ -79,16 +112,6 @@ func TestInteropFFmpeg(t *testing.T) {
 	lb.WaitBound(t, recvA)
 	lb.WaitBound(t, recvB)
 
-	local := netip.AddrPortFrom(lb.Local, 0).String()
-	g, err := New(Config{AAddr: local, BAddr: local,
-		APeer:     netip.AddrPortFrom(lb.Peer, uint16(recvA)),
-		BPeer:     netip.AddrPortFrom(lb.Peer, uint16(recvB)),
-		BSendKeys: gwKeys, BRecvKeys: peerKeys})
-	require.NoError(t, err)
-	require.NoError(t, g.Start())
-	defer g.Close()
-	lb.Expose(t, int(g.Addr("A").Port()), int(g.Addr("B").Port()))
-
 	// Senders: until the receivers have their 3 s, or 8 s at most.
 	sendCtx, stopSending := context.WithCancel(ctx)
 	defer stopSending()
@@ -100,14 +123,16 @@ func TestInteropFFmpeg(t *testing.T) {
 	go func() {
 		defer sendWG.Done()
 		args := append(tone(1000), "-af", "aresample=8000,asetnsamples=n=160", "-ac", "1", "-c:a", "pcm_mulaw",
-			"-f", "rtp", "-sdp_file", os.DevNull, fmt.Sprintf("rtp://%s?localaddr=%v", g.Addr("A"), lb.Peer))
+			"-payload_type", fmt.Sprint(peerA.Codec.PayloadType), "-f", "rtp", "-sdp_file", os.DevNull,
+			fmt.Sprintf("rtp://%s?localaddr=%v", peerA.RemoteRTP, lb.Peer))
 		_, _ = ffmpeg(sendCtx, ff, args...)
 	}()
 	go func() {
 		defer sendWG.Done()
 		args := append(tone(440), "-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-application", "voip", "-frame_duration", "20",
-			"-payload_type", "111", "-f", "rtp", "-srtp_out_suite", "AES_CM_128_HMAC_SHA1_80", "-srtp_out_params", inlineKey(peerKeys),
-			"-sdp_file", os.DevNull, fmt.Sprintf("srtp://%s?localaddr=%v", g.Addr("B"), lb.Peer))
+			"-payload_type", fmt.Sprint(peerB.Codec.PayloadType), "-f", "rtp",
+			"-srtp_out_suite", peerB.SRTP.Suite, "-srtp_out_params", inlineKey(peerB.SRTP.Local.Keys),
+			"-sdp_file", os.DevNull, fmt.Sprintf("srtp://%s?localaddr=%v", peerB.RemoteRTP, lb.Peer))
 		_, _ = ffmpeg(sendCtx, ff, args...)
 	}()
 	wg.Wait()

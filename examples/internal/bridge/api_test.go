@@ -119,7 +119,7 @@ func TestBadOffers(t *testing.T) {
 		{"bad payload type", offerSDP(4000, "RTP/AVP", "abc"), 400, "not a payload type"},
 		{"bad rtpmap", offerSDP(4000, "RTP/AVP", "0", "a=rtpmap:zz"), 400, "rtpmap"},
 		{"bad crypto", offerSDP(4000, "RTP/SAVP", "0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:!!!"), 400, "crypto"},
-		{"bad extmap id", offerSDP(4000, "RTP/AVP", "0", "a=extmap:99 urn:ietf:params:rtp-hdrext:ssrc-audio-level"), 400, "extmap"},
+		{"bad extmap id", offerSDP(4000, "RTP/AVP", "0", "a=extmap:256 urn:ietf:params:rtp-hdrext:ssrc-audio-level"), 400, "extmap"},
 		{"no audio", []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 4000 RTP/AVP 96\r\n"), 488, "no audio m-line"},
 		{"unknown codecs", offerSDP(4000, "RTP/AVP", "9 96", "a=rtpmap:96 G729/8000"), 488, "no supported codec"},
 		{"dtls", offerSDP(4000, "UDP/TLS/RTP/SAVPF", "0"), 488, "transport"},

@@ -20,7 +20,6 @@ import (
 	_ "github.com/rtpmix/rtpmix/codec/g711" // PCMU, PCMA
 	_ "github.com/rtpmix/rtpmix/codec/opus" // opus/48000/2 (cgo)
 	"github.com/rtpmix/rtpmix/mixer"
-	"github.com/rtpmix/rtpmix/srtp"
 )
 
 // Server is the bridge: an HTTP control API, a mixer.Engine and the UDP legs
@@ -331,25 +330,10 @@ func (s *Server) join(r *room, jp joinParams, o *offer) (*leg, []byte, error) {
 	listenOnly := jp.listenOnly || o.direction == "recvonly" || o.direction == "inactive"
 	deaf := o.direction == "sendonly" || o.direction == "inactive"
 
-	pc := mixer.ParticipantConfig{
-		ID: jp.id, In: o.format, InPayloadType: o.payloadType, CNPayloadType: o.cnPT,
-		InAudioLevelID: o.levelID,
-		Out:            o.format, OutPayloadType: o.payloadType, OutAudioLevelID: o.levelID,
-		ListenOnly: listenOnly, Deaf: deaf,
-	}
+	pc := o.leg.ParticipantConfig(jp.id) // codec, payload type, SRTP keys both ways, levels, CN
+	pc.ListenOnly, pc.Deaf = listenOnly, deaf
 	if o.format.Name == "opus" {
 		pc.Encoder = codec.Config{Bitrate: 32000, FEC: true, PacketLossPercent: 5}
-	}
-	var answerCrypto *srtp.Crypto
-	if o.crypto != nil {
-		ours, err := srtp.GenerateKeys(o.crypto.Keys.Profile)
-		if err != nil {
-			release()
-			return nil, nil, err
-		}
-		in := o.crypto.Keys
-		pc.InSRTP, pc.OutSRTP = &in, &ours
-		answerCrypto = &srtp.Crypto{Tag: o.crypto.Tag, Keys: ours}
 	}
 	l, err := s.openLeg(r, jp.id, o, pc.OutSRTP, pc.InSRTP)
 	if err != nil {
@@ -375,8 +359,8 @@ func (s *Server) join(r *room, jp joinParams, o *offer) (*leg, []byte, error) {
 	}
 	answer, err := buildAnswer(o, answerParams{
 		ip: s.mediaIP, rtpPort: l.rtpPort(), rtcpPort: l.rtcpPort(), sessionID: randUint64() >> 1,
-		ptimeMillis: int(r.conf.Config().Ptime / time.Millisecond), crypto: answerCrypto,
-		listenOnly: listenOnly, deaf: deaf,
+		ptimeMillis: int(r.conf.Config().Ptime / time.Millisecond),
+		listenOnly:  listenOnly, deaf: deaf,
 	})
 	if err != nil {
 		s.removeLeg(l, "answer failed")

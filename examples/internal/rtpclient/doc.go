@@ -1,7 +1,6 @@
 // Package rtpclient is the far end of an rtpmix call for the examples and
-// their tests: it sends a WAV clip, a tone or silence as RTP or SRTP over UDP,
-// receives what comes back with RFC 3550 loss and jitter statistics, and
-// writes and reads the small SDP offers and answers the bridge speaks.
+// their tests: it sends a WAV clip, a tone or silence as RTP or SRTP over UDP
+// and receives what comes back with RFC 3550 loss and jitter statistics.
 //
 // # Sending
 //
@@ -25,10 +24,9 @@
 //
 // # SDP
 //
-// Offer.String writes an offer with one audio m-line (codecs, a=crypto,
-// a=extmap for the audio level, a=rtcp-mux); ParseAnswer reads the parts of an
-// answer a client acts on: address, port, payload type, codec, a=crypto.
-// Neither is a general SDP library.
+// The examples' SDP offers and answers are package negotiate's: NewOffer
+// writes a participant's offer and Offer.Accept reads the bridge's answer
+// into the address, payload type and SRTP keys a Sender and Receiver take.
 //
 // # Concurrency
 //

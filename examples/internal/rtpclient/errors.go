@@ -8,8 +8,5 @@ var (
 	errNotRTP       = errors.New("rtpclient: not an RTP packet")
 	errRTCP         = errors.New("rtpclient: RTCP on the RTP port")
 	errPayloadType  = errors.New("rtpclient: unexpected payload type")
-	errSDP          = errors.New("rtpclient: malformed SDP")
-	errNoAudio      = errors.New("rtpclient: SDP has no audio m-line")
-	errNoCodec      = errors.New("rtpclient: SDP names no codec this client knows")
 	errSenderConfig = errors.New("rtpclient: invalid sender configuration")
 )

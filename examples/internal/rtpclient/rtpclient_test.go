@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -273,66 +272,6 @@ func TestSourceErrors(t *testing.T) {
 	assert.InDelta(t, 9.30/0.020, s.Len(), 1)
 	assert.Equal(t, g711.PCMU.Name, s.Format().Name)
 	assert.Equal(t, 20*time.Millisecond, s.Ptime())
-}
-
-func TestOfferAnswer(t *testing.T) {
-	opus, ok := codec.Lookup("opus/48000/2")
-	require.True(t, ok)
-	keys, err := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
-	require.NoError(t, err)
-	o := Offer{IP: "127.0.0.1", Port: 40000, Codecs: []Codec{{opus, 111}, {g711.PCMU, 0}},
-		Crypto: []srtp.Crypto{{Tag: 1, Keys: keys}}, AudioLevelID: 1, RTCPMux: true, Ptime: 20 * time.Millisecond}
-	s := o.String()
-	assert.Contains(t, s, "m=audio 40000 RTP/SAVP 111 0\r\n")
-	assert.Contains(t, s, "a=rtpmap:111 opus/48000/2\r\n")
-	assert.Contains(t, s, "a=extmap:1 "+AudioLevelURI+"\r\n")
-	assert.Contains(t, s, "a=sendrecv\r\n")
-
-	a, err := ParseAnswer(s)
-	require.NoError(t, err)
-	assert.Equal(t, "127.0.0.1", a.IP.String())
-	assert.Equal(t, 40000, a.Port)
-	assert.Equal(t, "RTP/SAVP", a.Proto)
-	assert.Equal(t, Codec{opus, 111}, a.Codec)
-	require.NotNil(t, a.Crypto)
-	assert.True(t, a.Crypto.Keys.Equal(keys))
-	assert.Equal(t, uint8(1), a.AudioLevelID)
-	assert.True(t, a.RTCPMux)
-	assert.Equal(t, 20*time.Millisecond, a.Ptime)
-
-	// A terse answer: static payload type without rtpmap, media-level c=,
-	// LF line ends, a later m-line ignored.
-	a, err = ParseAnswer("v=0\nc=IN IP4 10.0.0.1\nm=video 9 RTP/AVP 96\nm=audio 5004 RTP/AVP 0\nc=IN IP4 127.0.0.2\nm=audio 6000 RTP/AVP 8\n")
-	require.NoError(t, err)
-	assert.Equal(t, "127.0.0.2", a.IP.String())
-	assert.Equal(t, 5004, a.Port)
-	assert.Equal(t, Codec{g711.PCMU, 0}, a.Codec)
-	assert.Nil(t, a.Crypto)
-}
-
-func TestParseAnswerErrors(t *testing.T) {
-	cases := map[string]string{
-		"empty":           "",
-		"no audio":        "v=0\r\nc=IN IP4 127.0.0.1\r\n",
-		"not type=value":  "v=0\r\nhello\r\nm=audio 1 RTP/AVP 0\r\n",
-		"bad port":        "c=IN IP4 127.0.0.1\r\nm=audio 70000 RTP/AVP 0\r\n",
-		"bad pt":          "c=IN IP4 127.0.0.1\r\nm=audio 5 RTP/AVP x\r\n",
-		"bad c":           "c=IN IP4 nowhere\r\nm=audio 5 RTP/AVP 0\r\n",
-		"no c":            "m=audio 5 RTP/AVP 0\r\n",
-		"unknown codec":   "c=IN IP4 127.0.0.1\r\nm=audio 5 RTP/AVP 96\r\na=rtpmap:96 speex/8000\r\n",
-		"bad rtpmap":      "c=IN IP4 127.0.0.1\r\nm=audio 5 RTP/AVP 0\r\na=rtpmap:x PCMU/8000\r\n",
-		"bad crypto":      "c=IN IP4 127.0.0.1\r\nm=audio 5 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:short\r\n",
-		"bad extmap":      "c=IN IP4 127.0.0.1\r\nm=audio 5 RTP/AVP 0\r\na=extmap:0 " + AudioLevelURI + "\r\n",
-		"bad ptime":       "c=IN IP4 127.0.0.1\r\nm=audio 5 RTP/AVP 0\r\na=ptime:0\r\n",
-		"short m":         "m=x\r\n",
-		"oversize answer": strings.Repeat("a=x\r\n", maxSDP),
-	}
-	for name, sdp := range cases {
-		t.Run(name, func(t *testing.T) {
-			_, err := ParseAnswer(sdp)
-			assert.Error(t, err)
-		})
-	}
 }
 
 func TestSenderSendAlloc(t *testing.T) {
