@@ -39,7 +39,7 @@ func TestPacketPathAllocs(t *testing.T) {
 	// Nobody sends to the leg's socket from here on, so this goroutine is
 	// the only producer, as the leg's reader would be.
 	src := netip.MustParseAddrPort("127.0.0.1:" + itoa(portOf(alice.conn)))
-	rd := reader{src: src, srcSet: true}
+	rd := &rtpIn{src: src, srcSet: true}
 	pkt, err := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: alice.seq, Timestamp: alice.ts, SSRC: 0x1234},
 		Payload: make([]byte, 160)}).Marshal()
 	require.NoError(t, err)
@@ -51,15 +51,15 @@ func TestPacketPathAllocs(t *testing.T) {
 		binary.BigEndian.PutUint32(buf[4:], ts)
 		seq++
 		ts += 160
-		l.handleRTP(&rd, mixer.Monotonic(), src, buf)
+		l.handleRTP(rd, nil, mixer.Monotonic(), src, buf)
 	}
 	inbound()
 	before := alice.stats(t, s)
 	require.Zero(t, testing.AllocsPerRun(200, inbound), "inbound RTP")
 	foreign := netip.MustParseAddrPort("127.0.0.1:9")
-	require.Zero(t, testing.AllocsPerRun(200, func() { l.handleRTP(&rd, mixer.Monotonic(), foreign, pkt) }), "foreign source")
+	require.Zero(t, testing.AllocsPerRun(200, func() { l.handleRTP(rd, nil, mixer.Monotonic(), foreign, pkt) }), "foreign source")
 	garbage := []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
-	require.Zero(t, testing.AllocsPerRun(200, func() { l.handleRTP(&rd, mixer.Monotonic(), src, garbage) }), "garbage")
+	require.Zero(t, testing.AllocsPerRun(200, func() { l.handleRTP(rd, nil, mixer.Monotonic(), src, garbage) }), "garbage")
 	after := alice.stats(t, s)
 	// AllocsPerRun runs each function once more than it counts.
 	require.Equal(t, before.PacketsIn+201, after.PacketsIn, "every inbound packet reached the mixer")

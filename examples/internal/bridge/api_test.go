@@ -81,7 +81,8 @@ func TestJoinAnswer(t *testing.T) {
 	getJSON(t, s, "/rooms/r/participants/alice", &p)
 	assert.Equal(t, "PCMA/8000", p.Codec)
 	assert.Equal(t, md.MediaName.Port.Value, p.LocalPort)
-	assert.Equal(t, "127.0.0.1:40000", p.SendTo)
+	assert.False(t, p.Sending, "nothing has come from 127.0.0.1:40000 yet")
+	assert.Empty(t, p.SendTo)
 
 	code, body, _ = call(t, s, "POST", "/rooms/r/participants?id=alice", "application/sdp", offer)
 	assert.Equal(t, http.StatusConflict, code, string(body))

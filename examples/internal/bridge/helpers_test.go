@@ -15,10 +15,23 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// testToken is the API token of the test servers: every test goes
+// through the authorization check, and sees participants' addresses.
+const testToken = "test-token-0123456789abcdef"
+
+// noToken in Config.APIToken makes testServer start a bridge without one.
+const noToken = "-"
+
 // testServer starts a bridge on free ports and closes it when the test ends.
 func testServer(t *testing.T, cfg Config) *Server {
 	t.Helper()
 	cfg.HTTPAddr = "127.0.0.1:0"
+	switch cfg.APIToken {
+	case "":
+		cfg.APIToken = testToken
+	case noToken:
+		cfg.APIToken = ""
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -37,12 +50,28 @@ func call(t *testing.T, s *Server, method, path, contentType string, body []byte
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	if s.cfg.APIToken != "" {
+		req.Header.Set("Authorization", "Bearer "+s.cfg.APIToken)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp.StatusCode, b, resp.Header
+}
+
+// openStream starts a GET of path on s (an event stream) and returns the
+// response, whose body the caller reads and closes.
+func openStream(t *testing.T, s *Server, path string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", "http://"+s.HTTPAddr()+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+s.cfg.APIToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return resp
 }
 
 func mkRoom(t *testing.T, s *Server, name string) {

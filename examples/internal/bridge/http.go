@@ -1,11 +1,14 @@
 package bridge
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -23,8 +26,34 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /rooms/{room}/participants/{id}", s.handleLeave)
 	mux.HandleFunc("GET /rooms/{room}/events", s.handleEvents)
 	mux.HandleFunc("GET /stats", s.handleStats)
-	return mux
+	return s.authorize(mux)
 }
+
+// authorize lets a request through when the bridge has no API token, or
+// when it carries the token as "Authorization: Bearer <token>". The two
+// are compared as SHA-256 digests in constant time, so that neither the
+// token's length nor its bytes leak through timing.
+func (s *Server) authorize(next http.Handler) http.Handler {
+	if s.cfg.APIToken == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(sum[:], s.tokenHash[:]) != 1 || !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="rtpmix-bridge"`)
+			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong API token (Authorization: Bearer <token>)"))
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}
+
+// authenticated reports whether API callers have proven who they are,
+// which every request has when the bridge has a token. Only they see the
+// participants' network addresses: with plain RTP, an address is what a
+// spoofer needs.
+func (s *Server) authenticated() bool { return s.cfg.APIToken != "" }
 
 // statusNotAcceptableHere is SIP's 488, used as HTTP status for offers the
 // bridge understands but cannot accept (no common codec or crypto suite).
@@ -39,6 +68,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, err error) {
+	if errors.Is(err, errBusy) {
+		w.Header().Set("Retry-After", "5") // the load window's length
+	}
 	writeJSON(w, status, map[string]string{"error": err.Error()})
 }
 
@@ -53,7 +85,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, errNoRoom), errors.Is(err, errNoParticipant):
 		return http.StatusNotFound
-	case errors.Is(err, errClosed), errors.Is(err, errNoPorts):
+	case errors.Is(err, errClosed), errors.Is(err, errNoPorts), errors.Is(err, errNoFDs),
+		errors.Is(err, errCapacity), errors.Is(err, errBusy):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
@@ -172,9 +205,11 @@ func (s *Server) handleJoin(w http.ResponseWriter, req *http.Request) {
 	jp := joinParams{id: q.Get("id"), listenOnly: isTrue(q.Get("listen_only"))}
 	l, answer, err := s.join(r, jp, o)
 	if err != nil {
+		s.log.Info("join refused", "room", r.name, "err", err)
 		writeError(w, statusOf(err), err)
 		return
 	}
+	l.start()
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", "/rooms/"+r.name+"/participants/"+l.id)
 	w.WriteHeader(http.StatusCreated)
@@ -204,14 +239,19 @@ func (s *Server) leg(req *http.Request) (*leg, error) {
 
 // participantJSON is GET /rooms/{room}/participants/{id}.
 type participantJSON struct {
-	ID           string  `json:"id"`
-	Room         string  `json:"room"`
-	Codec        string  `json:"codec"`
-	PayloadType  uint8   `json:"payload_type"`
-	SRTP         string  `json:"srtp,omitempty"`
-	LocalPort    int     `json:"local_port"`
+	ID          string `json:"id"`
+	Room        string `json:"room"`
+	Codec       string `json:"codec"`
+	PayloadType uint8  `json:"payload_type"`
+	SRTP        string `json:"srtp,omitempty"`
+	LocalPort   int    `json:"local_port"`
+	// Sending: the peer has proven its address (or the operator trusts
+	// offers) and the bridge sends it media.
+	Sending bool `json:"sending"`
+	// The addresses, only for callers with the API token.
 	SendTo       string  `json:"send_to,omitempty"`
 	Latched      string  `json:"latched,omitempty"`
+	RTCPLatched  string  `json:"rtcp_latched,omitempty"`
 	PacketsIn    uint64  `json:"packets_in"`
 	BytesIn      uint64  `json:"bytes_in"`
 	PacketsOut   uint64  `json:"packets_out"`
@@ -240,16 +280,20 @@ type participantJSON struct {
 	JitterRejected   uint64 `json:"dropped_jitter"`
 	Unsent           uint64 `json:"unsent"`
 	RTCP             struct {
-		SR    uint64 `json:"sr"`
-		RR    uint64 `json:"rr"`
-		Bye   uint64 `json:"bye"`
-		Other uint64 `json:"other"`
-		Bad   uint64 `json:"bad"`
-		Sent  uint64 `json:"sent"`
+		Received   uint64 `json:"received"`
+		SR         uint64 `json:"sr"`
+		RR         uint64 `json:"rr"`
+		Bye        uint64 `json:"bye"`
+		ByeIgnored uint64 `json:"bye_ignored"`
+		Other      uint64 `json:"other"`
+		Bad        uint64 `json:"bad"`
+		NotMuxed   uint64 `json:"dropped_not_muxed"`
+		Sent       uint64 `json:"sent"`
 	} `json:"rtcp"`
 }
 
-func (l *leg) json() participantJSON {
+// json describes the leg; showAddrs adds its network addresses.
+func (l *leg) json(showAddrs bool) participantJSON {
 	st := l.p.Stats()
 	j := participantJSON{
 		ID: l.id, Room: l.room.name, Codec: st.InCodec, PayloadType: l.offer.payloadType,
@@ -260,9 +304,10 @@ func (l *leg) json() participantJSON {
 		DelayMillis:  float64(st.Jitter.Delay.Microseconds()) / 1000,
 		TalkMillis:   st.TalkTime.Milliseconds(), Level: st.Level, Talking: st.Talking,
 		Muted: st.Muted, Deaf: st.Deaf, ListenOnly: st.ListenOnly,
-		Garbage: l.garbage.Load(), Foreign: l.foreign.Load(), Malformed: st.Malformed,
+		Garbage: l.cnt.garbage.Load(), Foreign: l.cnt.foreign.Load(), Malformed: st.Malformed,
 		WrongPayloadType: st.WrongPayloadType, SRTPAuthFailures: st.SRTPAuthFailures,
-		SRTPReplays: st.SRTPReplays, JitterRejected: st.JitterRejected, Unsent: l.unsent.Load(),
+		SRTPReplays: st.SRTPReplays, JitterRejected: st.JitterRejected, Unsent: l.cnt.unsent.Load(),
+		Sending: l.out.proven.Load(),
 	}
 	l.gainMu.Lock()
 	j.GainInDB, j.GainOutDB = l.gainIn, l.gainOut
@@ -270,14 +315,20 @@ func (l *leg) json() participantJSON {
 	if l.offer.crypto != nil {
 		j.SRTP = l.offer.crypto.Keys.Profile.String()
 	}
-	if d := l.dst.Load(); d != nil {
-		j.SendTo = d.String()
+	if showAddrs {
+		for _, a := range []struct {
+			to *string
+			p  *netip.AddrPort
+		}{{&j.SendTo, l.out.dst.Load()}, {&j.Latched, l.latched.Load()}, {&j.RTCPLatched, l.rtcpLatched.Load()}} {
+			if a.p != nil {
+				*a.to = a.p.String()
+			}
+		}
 	}
-	if a := l.latched.Load(); a != nil {
-		j.Latched = a.String()
-	}
-	j.RTCP.SR, j.RTCP.RR, j.RTCP.Bye = l.rtcpSR.Load(), l.rtcpRR.Load(), l.rtcpBye.Load()
-	j.RTCP.Other, j.RTCP.Bad, j.RTCP.Sent = l.rtcpOther.Load(), l.rtcpBad.Load(), l.rtcpSent.Load()
+	c := &l.cnt
+	j.RTCP.Received, j.RTCP.SR, j.RTCP.RR = c.rtcpAccepted.Load(), c.rtcpSR.Load(), c.rtcpRR.Load()
+	j.RTCP.Bye, j.RTCP.ByeIgnored, j.RTCP.Other = c.rtcpBye.Load(), c.byeIgnored.Load(), c.rtcpOther.Load()
+	j.RTCP.Bad, j.RTCP.NotMuxed, j.RTCP.Sent = c.rtcpBad.Load(), c.rtcpNotMuxed.Load(), c.rtcpSent.Load()
 	return j
 }
 
@@ -289,7 +340,7 @@ func (s *Server) handleListParticipants(w http.ResponseWriter, req *http.Request
 	}
 	out := []participantJSON{}
 	for _, l := range r.legList() {
-		out = append(out, l.json())
+		out = append(out, l.json(s.authenticated()))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -300,7 +351,7 @@ func (s *Server) handleGetParticipant(w http.ResponseWriter, req *http.Request) 
 		writeError(w, statusOf(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, l.json())
+	writeJSON(w, http.StatusOK, l.json(s.authenticated()))
 }
 
 // patchJSON is the body of PATCH: absent fields are left as they are.
@@ -351,7 +402,7 @@ func (s *Server) handlePatchParticipant(w http.ResponseWriter, req *http.Request
 	}
 	s.log.Info("participant changed", "room", l.room.name, "id", l.id, "muted", p.Muted != nil && *p.Muted,
 		"deaf", p.Deaf != nil && *p.Deaf)
-	writeJSON(w, http.StatusOK, l.json())
+	writeJSON(w, http.StatusOK, l.json(s.authenticated()))
 }
 
 func (s *Server) handleLeave(w http.ResponseWriter, req *http.Request) {
@@ -374,14 +425,27 @@ func (s *Server) handleEvents(w http.ResponseWriter, req *http.Request) {
 		writeError(w, statusOf(err), err)
 		return
 	}
+	// Streams hold a connection each for as long as they last: at most
+	// half of the connection cap, so that the rest stays for requests.
+	if n := s.streams.Add(1); n > int64(s.cfg.HTTPMaxConns/2) {
+		s.streams.Add(-1)
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("%w: %d event streams are open, the limit", errCapacity, n-1))
+		return
+	}
+	defer s.streams.Add(-1)
 	rc := http.NewResponseController(w)
+	// The server's read and write timeouts bound whole requests; a stream
+	// lasts as long as the room. Its reads stop (the client has sent its
+	// request), and each write gets its own deadline (writeEvent).
+	if err := rc.SetReadDeadline(time.Time{}); err != nil {
+		return
+	}
 	sub := r.subscribe()
 	defer r.unsubscribe(sub)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, ": rtpmix events for room "+r.name+"\n\n")
-	if err := rc.Flush(); err != nil {
+	if !s.writeEvent(rc, w, []byte(": rtpmix events for room "+r.name+"\n\n")) {
 		return
 	}
 	for {
@@ -420,6 +484,7 @@ func (s *Server) writeEvent(rc *http.ResponseController, w io.Writer, msg []byte
 
 // statsJSON is GET /stats.
 type statsJSON struct {
+	HTTP         httpStatsJSON  `json:"http"`
 	Rooms        int            `json:"rooms"`
 	Participants int            `json:"participants"`
 	PacketsIn    uint64         `json:"packets_in"`
@@ -427,6 +492,16 @@ type statsJSON struct {
 	Dropped      uint64         `json:"dropped_garbage_foreign"`
 	PerRoom      []roomTickJSON `json:"per_room"`
 	Uptime       float64        `json:"uptime_s"`
+}
+
+// httpStatsJSON is the API's connection cap at work.
+type httpStatsJSON struct {
+	Open     int    `json:"open"`
+	Max      int    `json:"max"`
+	Streams  int64  `json:"event_streams"`
+	Accepted uint64 `json:"accepted"`
+	Shed     uint64 `json:"shed"`
+	Refused  uint64 `json:"refused"`
 }
 
 type roomTickJSON struct {
@@ -440,6 +515,9 @@ type roomTickJSON struct {
 func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
 	out := statsJSON{PerRoom: []roomTickJSON{}, PacketsIn: s.goneIn.Load(), PacketsOut: s.goneOut.Load(),
 		Uptime: time.Since(s.started).Seconds()}
+	cs := s.conns.stats()
+	out.HTTP = httpStatsJSON{Open: cs.Open, Max: s.cfg.HTTPMaxConns, Streams: s.streams.Load(),
+		Accepted: cs.Accepted, Shed: cs.Shed, Refused: cs.Refused}
 	for _, r := range s.roomList() {
 		st := r.conf.Stats()
 		out.Rooms++
@@ -449,7 +527,7 @@ func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
 			ps := l.p.Stats()
 			out.PacketsIn += ps.PacketsIn
 			out.PacketsOut += ps.PacketsOut
-			out.Dropped += l.garbage.Load() + l.foreign.Load()
+			out.Dropped += l.cnt.garbage.Load() + l.cnt.foreign.Load()
 		}
 		out.PerRoom = append(out.PerRoom, roomTickJSON{Name: r.name, Participants: len(legs),
 			TickP50Micros: st.Timing.P50.Microseconds(), TickP99Micros: st.Timing.P99.Microseconds(),

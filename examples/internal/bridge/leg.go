@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -31,20 +32,33 @@ const socketBuffer = 1 << 20
 // leg is one participant's transport: its UDP sockets, the goroutines that
 // read them and hand packets to the mixer, the sink the mixer sends through,
 // and its RTCP state.
+//
+// Who owns what: the RTP socket's reader owns an rtpIn (its latch); exactly
+// one goroutine owns the rtcpIn (the RTCP socket's reader, or the RTP
+// socket's under rtcp-mux; see start); the tick goroutine sends through
+// out; the housekeeping goroutine sends reports under rtcpMu. What they
+// share is atomic or under a mutex of its own.
 type leg struct {
 	s     *Server
 	room  *room
 	id    string
 	p     *mixer.Participant // set once after Join, before start
 	offer *offer
+	fds   int // sockets held: 1 under rtcp-mux, else 2
 
 	rtp, rtcp *net.UDPConn // rtcp is nil under rtcp-mux
 
-	// dst and rtcpDst are where media and reports go; nil until the source
-	// latches for a comedia (c=0.0.0.0) offer.
-	dst, rtcpDst atomic.Pointer[netip.AddrPort]
-	// latched and rtcpLatched are the accepted source addresses, for stats.
-	// The reader goroutines keep their own copies for the per-packet check.
+	out outbound
+	cnt counters
+	seq inboundSeq
+
+	// rtcpIn is the inbound RTCP state; start hands it to the one
+	// goroutine that reads RTCP. Nothing else may touch it after start.
+	rtcpIn *rtcpIn
+
+	// latched is the RTP reader's latch, published for the RTCP reader's
+	// source check and for stats; rtcpLatched is the RTCP reader's, for
+	// stats. Each is written once.
 	latched, rtcpLatched atomic.Pointer[netip.AddrPort]
 
 	lastRecv   atomic.Int64 // mixer.Monotonic of the last authentic packet
@@ -52,28 +66,11 @@ type leg struct {
 	closing    atomic.Bool
 	closeOnce  sync.Once
 
-	// Counted here rather than in the mixer because these packets never
-	// reach it.
-	garbage, foreign, unsent                    atomic.Uint64
-	rtcpSR, rtcpRR, rtcpBye, rtcpOther, rtcpBad atomic.Uint64
-	rtcpSent                                    atomic.Uint64
-	outPackets, outOctets                       atomic.Uint64
-	outTS                                       atomic.Uint32
-	outTSAt                                     atomic.Int64
-	outOverhead                                 int
-	lsr                                         atomic.Uint32 // middle 32 bits of the last SR's NTP time
-	lsrAt                                       atomic.Int64  // when it arrived (mixer.Monotonic)
-	clockRate                                   int
+	// From the peer's last sender report, for the DLSR of ours.
+	lsr   atomic.Uint32 // middle 32 bits of its NTP time
+	lsrAt atomic.Int64  // when it arrived (mixer.Monotonic)
 
-	// Inbound sequence accounting (RFC 3550 A.3) for receiver reports:
-	// written by the RTP reader, read by the reporter.
-	inMu                    sync.Mutex
-	inSSRC                  uint32
-	haveSeq                 bool
-	baseSeq, maxSeq, cycles uint32
-	received                uint64
-	// what the last receiver report covered, for its fraction lost
-	priorExpected, priorReceived uint64
+	clockRate int
 
 	// rtcpMu serialises outbound reports (the SRTCP protector and buffer).
 	rtcpMu   sync.Mutex
@@ -83,10 +80,68 @@ type leg struct {
 	// The gains last set through the API (the mixer does not report them).
 	gainMu          sync.Mutex
 	gainIn, gainOut float64
+}
 
-	// rtcpUnprot belongs to whichever goroutine reads RTCP (the RTCP
-	// socket's, or the RTP socket's under rtcp-mux).
-	rtcpUnprot *srtp.Unprotector
+// outbound is where the leg sends and what it has sent. dst and rtcpDst
+// stay nil until the peer has proven the address (leg.prove); the tick
+// goroutine reads dst for every packet.
+type outbound struct {
+	dst, rtcpDst atomic.Pointer[netip.AddrPort]
+	proven       atomic.Bool
+	packets      atomic.Uint64
+	octets       atomic.Uint64
+	ts           atomic.Uint32
+	tsAt         atomic.Int64
+	overhead     int // SRTP bytes per packet, not payload
+}
+
+// counters are the drops and RTCP counts that never reach the mixer.
+type counters struct {
+	garbage, foreign, unsent atomic.Uint64
+	// rtcpNotMuxed: RTCP on the RTP port of a leg without rtcp-mux.
+	rtcpNotMuxed atomic.Uint64
+	// rtcpAccepted counts RTCP datagrams that passed the source check,
+	// SRTCP and parsing; the rest count as foreign, garbage or rtcpBad.
+	rtcpAccepted                                atomic.Uint64
+	rtcpSR, rtcpRR, rtcpBye, rtcpOther, rtcpBad atomic.Uint64
+	// byeIgnored: BYEs that named no SSRC the peer has proven its own.
+	byeIgnored atomic.Uint64
+	rtcpSent   atomic.Uint64
+}
+
+// inboundSeq is RFC 3550 A.3's sequence accounting of the inbound stream,
+// for receiver reports: written by the RTP reader, read by the reporter
+// and by the RTCP reader (the SSRC a BYE must name).
+type inboundSeq struct {
+	mu                      sync.Mutex
+	ssrc                    uint32
+	have                    bool
+	baseSeq, maxSeq, cycles uint32
+	received                uint64
+	// what the last receiver report covered, for its fraction lost
+	priorExpected, priorReceived uint64
+}
+
+// rtpIn is the RTP socket reader's latch, kept off the shared struct so
+// that the per-packet check touches no atomics.
+type rtpIn struct {
+	src    netip.AddrPort
+	srcSet bool
+}
+
+// rtcpIn is a leg's inbound RTCP state. One goroutine owns it (the SRTCP
+// context keeps per-SSRC replay and rollover state that is not safe for
+// concurrent use): the RTCP socket's reader, or under rtcp-mux the RTP
+// socket's. RTCP that arrives on the RTP port of a leg without rtcp-mux is
+// dropped, never handed across.
+type rtcpIn struct {
+	unprot *srtp.Unprotector // nil for plain RTP
+	src    netip.AddrPort
+	srcSet bool
+	// ssrc is the sender SSRC of the peer's first accepted report: a
+	// listen-only peer sends no RTP, so its BYE can name only this one.
+	ssrc     uint32
+	haveSSRC bool
 }
 
 // openLeg binds the participant's sockets. out and in are the SRTP keys of
@@ -94,11 +149,15 @@ type leg struct {
 // contexts, since the mixer's SRTP contexts belong to the tick and the
 // inbound reader.
 func (s *Server) openLeg(r *room, id string, o *offer, out, in *srtp.Keys) (*leg, error) {
-	l := &leg{s: s, room: r, id: id, offer: o, clockRate: o.format.ClockRate}
-	if !o.rtpDst.Addr().IsUnspecified() {
+	l := &leg{s: s, room: r, id: id, offer: o, clockRate: o.format.ClockRate, rtcpIn: &rtcpIn{}, fds: 2}
+	if o.rtcpMux {
+		l.fds = 1
+	}
+	if s.cfg.TrustOfferAddress && !o.rtpDst.Addr().IsUnspecified() {
 		d, rd := o.rtpDst, o.rtcpDst
-		l.dst.Store(&d)
-		l.rtcpDst.Store(&rd)
+		l.out.rtcpDst.Store(&rd)
+		l.out.dst.Store(&d)
+		l.out.proven.Store(true)
 	}
 	if out != nil {
 		p, err := srtp.NewProtector(*out)
@@ -109,14 +168,15 @@ func (s *Server) openLeg(r *room, id string, o *offer, out, in *srtp.Keys) (*leg
 		if err != nil {
 			return nil, err
 		}
-		l.rtcpProt, l.rtcpUnprot = p, u
-		l.outOverhead = p.RTPOverhead()
+		l.rtcpProt, l.rtcpIn.unprot = p, u
+		l.out.overhead = p.RTPOverhead()
 	}
 	var err error
 	l.rtp, l.rtcp, err = s.bindPair(o.rtcpMux)
 	if err != nil {
 		return nil, err
 	}
+	s.ownPorts(l, true)
 	// Room for a burst (a stall of the reader, a flood) before the kernel
 	// drops datagrams uncounted; the kernel may cap it (net.core.rmem_max).
 	_ = l.rtp.SetReadBuffer(socketBuffer)
@@ -127,28 +187,46 @@ func (s *Server) openLeg(r *room, id string, o *offer, out, in *srtp.Keys) (*leg
 }
 
 // bindPair binds an RTP socket and, unless mux, an RTCP socket on the next
-// port, within the configured range or anywhere.
+// port, within the configured range or anywhere. It skips ports that an
+// offer names as its destination, so that no leg is ever bound where
+// another leg sends.
 func (s *Server) bindPair(mux bool) (*net.UDPConn, *net.UDPConn, error) {
 	ip := s.mediaIP
-	try := func(port int) (*net.UDPConn, *net.UDPConn, bool) {
-		a, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+	var lastErr error
+	bind := func(port int) (*net.UDPConn, bool) {
+		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
 		if err != nil {
-			return nil, nil, false
+			lastErr = err
+			return nil, false
 		}
-		if mux {
-			return a, nil, true
+		if s.isTarget(uint16(c.LocalAddr().(*net.UDPAddr).Port)) {
+			_ = c.Close()
+			return nil, false
+		}
+		return c, true
+	}
+	try := func(port int) (*net.UDPConn, *net.UDPConn, bool) {
+		a, ok := bind(port)
+		if !ok || mux {
+			return a, nil, ok
 		}
 		p := a.LocalAddr().(*net.UDPAddr).Port
 		if p >= 65535 || (s.cfg.PortMax != 0 && p+1 > s.cfg.PortMax) {
 			_ = a.Close()
 			return nil, nil, false
 		}
-		b, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p+1))))
-		if err != nil {
+		b, ok := bind(p + 1)
+		if !ok {
 			_ = a.Close()
 			return nil, nil, false
 		}
 		return a, b, true
+	}
+	noPorts := func(what string) error {
+		if errors.Is(lastErr, syscall.EMFILE) || errors.Is(lastErr, syscall.ENFILE) {
+			return fmt.Errorf("%w: binding a media socket: %v", errNoFDs, lastErr)
+		}
+		return fmt.Errorf("%w%s", errNoPorts, what)
 	}
 	if s.cfg.PortMin == 0 {
 		for range 64 {
@@ -156,7 +234,7 @@ func (s *Server) bindPair(mux bool) (*net.UDPConn, *net.UDPConn, error) {
 				return a, b, nil
 			}
 		}
-		return nil, nil, errNoPorts
+		return nil, nil, noPorts("")
 	}
 	lo := s.cfg.PortMin + s.cfg.PortMin%2 // RTP on even ports (RFC 3550 §11)
 	n := (s.cfg.PortMax - lo + 1) / 2
@@ -169,7 +247,7 @@ func (s *Server) bindPair(mux bool) (*net.UDPConn, *net.UDPConn, error) {
 			return a, b, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("%w %d-%d", errNoPorts, s.cfg.PortMin, s.cfg.PortMax)
+	return nil, nil, noPorts(fmt.Sprintf(" %d-%d", s.cfg.PortMin, s.cfg.PortMax))
 }
 
 func (l *leg) rtpPort() int { return l.rtp.LocalAddr().(*net.UDPAddr).Port }
@@ -181,24 +259,31 @@ func (l *leg) rtcpPort() int {
 	return l.rtcp.LocalAddr().(*net.UDPAddr).Port
 }
 
-// start runs the reader goroutines.
+// start runs the reader goroutines and hands the inbound RTCP state to the
+// one that reads RTCP: the RTCP socket's, or the RTP socket's under
+// rtcp-mux.
 func (l *leg) start() {
+	var muxed *rtcpIn
+	if l.rtcp == nil {
+		muxed = l.rtcpIn
+	}
 	l.s.wg.Add(1)
 	go func() {
 		defer l.s.wg.Done()
-		l.readLoop(l.rtp, false)
+		l.readLoop(l.rtp, &rtpIn{}, muxed)
 	}()
 	if l.rtcp != nil {
 		l.s.wg.Add(1)
 		go func() {
 			defer l.s.wg.Done()
-			l.readLoop(l.rtcp, true)
+			l.readLoop(l.rtcp, nil, l.rtcpIn)
 		}()
 	}
 }
 
 func (l *leg) closeSockets() {
 	l.closeOnce.Do(func() {
+		l.s.ownPorts(l, false)
 		_ = l.rtp.Close()
 		if l.rtcp != nil {
 			_ = l.rtcp.Close()
@@ -206,15 +291,16 @@ func (l *leg) closeSockets() {
 	})
 }
 
-// readLoop reads batches of datagrams from c until it is closed. It owns
-// the participant's inbound side (the mixer's jitter buffer producer).
-func (l *leg) readLoop(c *net.UDPConn, rtcpOnly bool) {
+// readLoop reads batches of datagrams from c until it is closed. With rp
+// it is the RTP socket's reader (the mixer's jitter buffer producer), and
+// with rc also the RTCP reader under rtcp-mux; with rp nil it is the RTCP
+// socket's reader.
+func (l *leg) readLoop(c *net.UDPConn, rp *rtpIn, rc *rtcpIn) {
 	pc := ipv4.NewPacketConn(c)
 	msgs := make([]ipv4.Message, readBatch)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, maxDatagram)}
 	}
-	var rd reader
 	for {
 		n, err := pc.ReadBatch(msgs, 0)
 		if err != nil {
@@ -234,34 +320,39 @@ func (l *leg) readLoop(c *net.UDPConn, rtcpOnly bool) {
 			}
 			src := ua.AddrPort()
 			b := msgs[i].Buffers[0][:msgs[i].N]
-			if rtcpOnly {
-				l.handleRTCP(&rd, now, src, b)
+			if rp == nil {
+				l.handleRTCP(rc, now, src, b)
 			} else {
-				l.handleRTP(&rd, now, src, b)
+				l.handleRTP(rp, rc, now, src, b)
 			}
 		}
 	}
 }
 
-// reader is a reader goroutine's latch state, kept off the shared struct
-// so the per-packet check touches no atomics.
-type reader struct {
-	src, rtcpSrc       netip.AddrPort
-	srcSet, rtcpSrcSet bool
+// isRTCP tells RTCP from RTP on a shared port (RFC 5761 §4): RTCP packet
+// types 192..223 sit where RTP would have marker and payload type 64..95.
+func isRTCP(b []byte) bool {
+	return len(b) >= 2 && b[0]>>6 == 2 && b[1] >= 192 && b[1] <= 223
 }
 
-// handleRTP takes one datagram from the RTP socket.
-func (l *leg) handleRTP(rd *reader, now time.Duration, src netip.AddrPort, b []byte) {
+// handleRTP takes one datagram from the RTP socket. rc is the leg's RTCP
+// state under rtcp-mux (this goroutine owns it then), else nil: RTCP on
+// the RTP port of a leg without rtcp-mux is dropped and counted.
+func (l *leg) handleRTP(rp *rtpIn, rc *rtcpIn, now time.Duration, src netip.AddrPort, b []byte) {
+	if isRTCP(b) {
+		if rc == nil {
+			l.cnt.rtcpNotMuxed.Add(1)
+			return
+		}
+		l.handleRTCP(rc, now, src, b)
+		return
+	}
 	if len(b) < 12 || b[0]>>6 != 2 {
-		l.garbage.Add(1)
+		l.cnt.garbage.Add(1)
 		return
 	}
-	if b[1] >= 192 && b[1] <= 223 { // RTCP packet types 192..223 under rtcp-mux (RFC 5761 §4)
-		l.handleRTCP(rd, now, src, b)
-		return
-	}
-	if rd.srcSet && src != rd.src {
-		l.foreign.Add(1)
+	if rp.srcSet && src != rp.src {
+		l.cnt.foreign.Add(1)
 		return
 	}
 	seq := binary.BigEndian.Uint16(b[2:])
@@ -269,24 +360,61 @@ func (l *leg) handleRTP(rd *reader, now time.Duration, src netip.AddrPort, b []b
 	if !authentic(l.p.WriteRTP(b)) {
 		return // dropped and counted by the mixer (malformed, payload type, SRTP)
 	}
-	if !rd.srcSet {
-		rd.src, rd.srcSet = src, true
+	if !rp.srcSet {
+		rp.src, rp.srcSet = src, true
 		a := src
 		l.latched.Store(&a)
-		if l.dst.Load() == nil { // comedia: answer where the peer sends from
-			d := src
-			l.dst.Store(&d)
-			if l.offer.rtcpMux {
-				l.rtcpDst.Store(&d)
-			} else {
-				rd := netip.AddrPortFrom(src.Addr(), src.Port()+1)
-				l.rtcpDst.Store(&rd)
-			}
-		}
 		l.s.log.Debug("leg latched", "room", l.room.name, "id", l.id, "src", src.String())
+		l.prove(src, true)
 	}
 	l.lastRecv.Store(int64(now))
 	l.noteSeq(ssrc, seq)
+}
+
+// prove enables sending once an authentic packet (RTP, or RTCP that passed
+// its checks) has arrived from src: symmetric RTP, so that an offer
+// naming somebody else's address makes the bridge send nothing there.
+//
+// For an offer with an address, media then goes to the offered address
+// and port, provided src is on the offered host: the port may differ,
+// because senders like ffmpeg send from another port than they receive on.
+// A packet from another host (a NAT, or someone else) latches the inbound
+// side but sends nothing; peers behind NAT offer c=0.0.0.0 (comedia) and
+// are answered where they send from. onRTPPort says src sent to the RTP
+// socket, whose source is then also where RTP goes for comedia.
+func (l *leg) prove(src netip.AddrPort, onRTPPort bool) {
+	if l.out.proven.Load() {
+		return
+	}
+	o := l.offer
+	if !o.rtpDst.Addr().IsUnspecified() {
+		if src.Addr() != o.rtpDst.Addr() && src.Addr() != o.rtcpDst.Addr() {
+			return
+		}
+		if l.out.proven.CompareAndSwap(false, true) {
+			d, rd := o.rtpDst, o.rtcpDst
+			l.out.rtcpDst.Store(&rd)
+			l.out.dst.Store(&d)
+			l.s.log.Debug("leg sending", "room", l.room.name, "id", l.id, "dst", d.String(), "proof_from", src.String())
+		}
+		return
+	}
+	// Comedia: answer where the peer sends from.
+	if !onRTPPort { // RTCP on its own socket names only where RTCP goes
+		a := src
+		l.out.rtcpDst.CompareAndSwap(nil, &a)
+		return
+	}
+	if l.out.proven.CompareAndSwap(false, true) {
+		d := src
+		rd := d
+		if !o.rtcpMux {
+			rd = netip.AddrPortFrom(src.Addr(), src.Port()+1)
+		}
+		l.out.rtcpDst.CompareAndSwap(nil, &rd)
+		l.out.dst.Store(&d)
+		l.s.log.Debug("leg sending", "room", l.room.name, "id", l.id, "dst", d.String(), "comedia", true)
+	}
 }
 
 // authentic reports whether WriteRTP's result means the packet came from
@@ -302,37 +430,46 @@ func authentic(err error) bool {
 
 // noteSeq keeps RFC 3550 A.1's extended highest sequence number.
 func (l *leg) noteSeq(ssrc uint32, seq uint16) {
-	l.inMu.Lock()
-	defer l.inMu.Unlock()
-	if !l.haveSeq || ssrc != l.inSSRC {
-		l.inSSRC, l.haveSeq = ssrc, true
-		l.baseSeq, l.maxSeq, l.cycles, l.received = uint32(seq), uint32(seq), 0, 0
-		l.priorExpected, l.priorReceived = 0, 0
+	q := &l.seq
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.have || ssrc != q.ssrc {
+		q.ssrc, q.have = ssrc, true
+		q.baseSeq, q.maxSeq, q.cycles, q.received = uint32(seq), uint32(seq), 0, 0
+		q.priorExpected, q.priorReceived = 0, 0
 	}
-	l.received++
+	q.received++
 	s := uint32(seq)
-	if d := uint16(seq - uint16(l.maxSeq)); d != 0 && d < 0x8000 {
-		if s < l.maxSeq {
-			l.cycles += 1 << 16
+	if d := uint16(seq - uint16(q.maxSeq)); d != 0 && d < 0x8000 {
+		if s < q.maxSeq {
+			q.cycles += 1 << 16
 		}
-		l.maxSeq = s
+		q.maxSeq = s
 	}
+}
+
+// inboundSSRC is the SSRC of the peer's authenticated RTP, if any.
+func (l *leg) inboundSSRC() (uint32, bool) {
+	l.seq.mu.Lock()
+	defer l.seq.mu.Unlock()
+	return l.seq.ssrc, l.seq.have
 }
 
 // WriteRTP is the mixer.Sink: it sends one outbound packet from the tick
 // goroutine. UDP sends do not block for long on a local socket; an error
-// is counted by the mixer.
+// is counted by the mixer. Before the peer has proven its address nothing
+// is sent (counted as unsent).
 func (l *leg) WriteRTP(pkt []byte) error {
-	dst := l.dst.Load()
+	dst := l.out.dst.Load()
 	if dst == nil {
-		l.unsent.Add(1)
+		l.cnt.unsent.Add(1)
 		return nil
 	}
 	if len(pkt) >= 12 {
-		l.outTS.Store(binary.BigEndian.Uint32(pkt[4:]))
-		l.outTSAt.Store(int64(mixer.Monotonic()))
-		l.outPackets.Add(1)
-		l.outOctets.Add(uint64(max(0, len(pkt)-rtpHeaderLen(pkt)-l.outOverhead)))
+		l.out.ts.Store(binary.BigEndian.Uint32(pkt[4:]))
+		l.out.tsAt.Store(int64(mixer.Monotonic()))
+		l.out.packets.Add(1)
+		l.out.octets.Add(uint64(max(0, len(pkt)-rtpHeaderLen(pkt)-l.out.overhead)))
 	}
 	_, err := l.rtp.WriteToUDPAddrPort(pkt, *dst)
 	return err

@@ -75,6 +75,17 @@ func (p *pcmuPeer) send(t *testing.T, n int, freq float64) {
 	}
 }
 
+// report sends an RTCP receiver report from p's RTCP socket, as a listener
+// does to show it is there: it proves p's address, after which the bridge
+// sends p media.
+func (p *pcmuPeer) report(t *testing.T) {
+	t.Helper()
+	rr, err := (&rtcp.ReceiverReport{SSRC: 0x4321}).Marshal()
+	require.NoError(t, err)
+	_, err = p.rtcpC.WriteToUDP(rr, p.rtcpTo)
+	require.NoError(t, err)
+}
+
 func (p *pcmuPeer) stats(t *testing.T, s *Server) participantJSON {
 	var j participantJSON
 	getJSON(t, s, "/rooms/r/participants/"+p.id, &j)
@@ -96,6 +107,8 @@ func TestMediaAndRTCP(t *testing.T) {
 	mkRoom(t, s, "r")
 	alice := joinPCMU(t, s, "r", "alice")
 	bob := joinPCMU(t, s, "r", "bob")
+	bob.report(t) // bob only listens: his report proves his address
+	eventually(t, 2*time.Second, func() bool { return bob.stats(t, s).Sending }, "bob's report did not prove his address")
 
 	got := make(chan int, 1)
 	go func() { // count bob's packets that carry alice (CSRC)
@@ -182,8 +195,7 @@ func TestIdleAndBye(t *testing.T) {
 	s := testServer(t, Config{Idle: 400 * time.Millisecond})
 	mkRoom(t, s, "r")
 
-	resp, err := http.Get("http://" + s.HTTPAddr() + "/rooms/r/events")
-	require.NoError(t, err)
+	resp := openStream(t, s, "/rooms/r/events")
 	defer resp.Body.Close()
 	events := make(chan string, 64)
 	go func() {
@@ -257,7 +269,7 @@ func TestSlowEventClient(t *testing.T) {
 	c, err := net.Dial("tcp", s.HTTPAddr())
 	require.NoError(t, err)
 	defer c.Close()
-	_, err = c.Write([]byte("GET /rooms/r/events HTTP/1.1\r\nHost: x\r\n\r\n"))
+	_, err = c.Write([]byte("GET /rooms/r/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + testToken + "\r\n\r\n"))
 	require.NoError(t, err)
 	for i := range 30 {
 		p := joinPCMU(t, s, "r", "p"+itoa(i))

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -18,9 +19,12 @@ type room struct {
 
 	mu     sync.Mutex
 	legs   map[string]*leg
+	count  int // participants joined or joining, within MaxRoomParticipants
 	subs   map[*subscriber]struct{}
 	closed bool
 	done   chan struct{}
+
+	load roomLoad
 
 	// sseDropped counts events not delivered to subscribers that fell
 	// behind, over the room's life.
@@ -41,6 +45,28 @@ func newRoom(s *Server, conf *mixer.Conference) *room {
 		legs: map[string]*leg{}, subs: map[*subscriber]struct{}{},
 		done: make(chan struct{}),
 	}
+}
+
+// reserve takes a place in the room for a join, or says why there is
+// none: the room is full, or its ticks are over budget now.
+func (r *room) reserve() error {
+	if err := r.load.check(r.conf.Stats(), r.s.cfg.TickBudget); err != nil {
+		return fmt.Errorf("room %q: %w", r.name, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.count >= r.s.cfg.MaxRoomParticipants {
+		return fmt.Errorf("%w: room %q has %d participants, its limit", errCapacity, r.name, r.count)
+	}
+	r.count++
+	return nil
+}
+
+// release gives back a place taken by reserve.
+func (r *room) release() {
+	r.mu.Lock()
+	r.count--
+	r.mu.Unlock()
 }
 
 func (r *room) add(l *leg) bool {

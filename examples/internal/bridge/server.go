@@ -3,6 +3,8 @@ package bridge
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -40,17 +42,26 @@ import (
 //
 // Concurrency: all methods are safe for concurrent use.
 type Server struct {
-	cfg     Config
+	cfg     settings
 	log     *slog.Logger
 	mediaIP netip.Addr
 	engine  *mixer.Engine
 
-	httpSrv *http.Server
-	ln      net.Listener
+	httpSrv   *http.Server
+	ln        net.Listener
+	conns     *connLimiter
+	tokenHash [sha256.Size]byte // of Config.APIToken, when set
+	streams   atomic.Int64      // open event streams
 
 	mu       sync.Mutex
 	rooms    map[string]*room
 	legCount int
+	legFDs   int // sockets the legs hold, within cfg.mediaFDs
+	// ports are the bridge's own media ports; targets counts the ports of
+	// its media IP that offers name as their destination (bindPair skips
+	// them, so that a leg never sends into another).
+	ports    map[uint16]struct{}
+	targets  map[uint16]int
 	closed   bool
 	nextID   uint64
 	nextPort int
@@ -65,24 +76,46 @@ type Server struct {
 
 // New validates cfg and returns a Server; Start makes it listen.
 func New(cfg Config) (*Server, error) {
-	cfg, err := cfg.withDefaults()
+	st, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		mediaIP: netip.MustParseAddr(cfg.MediaIP),
+		cfg:     st,
+		log:     st.Logger,
+		mediaIP: st.mediaIP,
 		rooms:   map[string]*room{},
+		ports:   map[uint16]struct{}{},
+		targets: map[uint16]int{},
 		done:    make(chan struct{}),
 	}
+	if st.APIToken != "" {
+		s.tokenHash = sha256.Sum256([]byte(st.APIToken))
+	}
+	s.conns = newConnLimiter(st.HTTPMaxConns)
 	s.httpSrv = &http.Server{
 		Handler:           s.routes(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		ReadHeaderTimeout: min(maxHeaderWait, st.HTTPReadTimeout),
+		ReadTimeout:       st.HTTPReadTimeout,
+		WriteTimeout:      st.HTTPWriteTimeout,
+		IdleTimeout:       st.HTTPIdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ConnState:         s.conns.track,
+		TLSConfig:         st.tls,
+		// HTTP/1.1 only, also over TLS: the connection cap and the event
+		// streams' per-write deadlines work per connection.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ErrorLog:     slog.NewLogLogger(st.Logger.Handler(), slog.LevelWarn),
 	}
 	return s, nil
 }
+
+// maxHeaderWait bounds reading a request's headers; maxHeaderBytes their
+// size (the API's requests carry a few hundred bytes of headers).
+const (
+	maxHeaderWait  = 5 * time.Second
+	maxHeaderBytes = 16 << 10
+)
 
 // Start binds the HTTP listener, starts the mixing engine and the
 // housekeeping loops (idle removal, RTCP reports), and serves in the
@@ -92,7 +125,14 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("bridge: listen %s: %w", s.cfg.HTTPAddr, err)
 	}
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() && s.cfg.APIToken == "" {
+		_ = ln.Close() // New checked the name; this is what it resolved to
+		return fmt.Errorf("bridge: the API listens on %s, beyond loopback, without an API token", a)
+	}
 	s.ln = ln
+	if s.cfg.tls != nil {
+		ln = tls.NewListener(ln, s.httpSrv.TLSConfig)
+	}
 	s.started = time.Now()
 	s.engine = mixer.NewEngine(mixer.EngineConfig{Workers: s.cfg.Workers})
 	s.wg.Add(2)
@@ -106,8 +146,9 @@ func (s *Server) Start() error {
 		defer s.wg.Done()
 		s.housekeeping()
 	}()
-	s.log.Info("bridge listening", "http", ln.Addr().String(), "media_ip", s.cfg.MediaIP,
-		"ports", fmt.Sprintf("%d-%d", s.cfg.PortMin, s.cfg.PortMax), "workers", s.cfg.Workers, "idle", s.cfg.Idle)
+	s.log.Info("bridge listening", "http", ln.Addr().String(), "tls", s.cfg.tls != nil, "token", s.cfg.APIToken != "",
+		"media_ip", s.cfg.MediaIP, "ports", fmt.Sprintf("%d-%d", s.cfg.PortMin, s.cfg.PortMax),
+		"media_fds", s.cfg.mediaFDs, "workers", s.cfg.Workers, "idle", s.cfg.Idle)
 	return nil
 }
 
@@ -177,6 +218,9 @@ func (s *Server) housekeeping() {
 		case <-t.C:
 		}
 		now := mixer.Monotonic()
+		for _, r := range s.roomList() {
+			r.load.sample(now, r.conf.Stats())
+		}
 		for _, l := range s.allLegs() {
 			if s.cfg.Idle > 0 && now-time.Duration(l.lastRecv.Load()) > s.cfg.Idle {
 				s.removeLeg(l, "idle")
@@ -217,10 +261,11 @@ func (s *Server) createRoom(p roomParams) (*room, error) {
 		return nil, fmt.Errorf("room name must be 1..64 characters")
 	}
 	cfg := mixer.ConferenceConfig{
-		Name:        p.Name,
-		SampleRate:  p.SampleRate,
-		Ptime:       time.Duration(p.PtimeMillis) * time.Millisecond,
-		MaxSpeakers: p.MaxSpeakers,
+		Name:          p.Name,
+		SampleRate:    p.SampleRate,
+		Ptime:         time.Duration(p.PtimeMillis) * time.Millisecond,
+		MaxSpeakers:   p.MaxSpeakers,
+		OverloadShare: s.cfg.TickBudget,
 	}
 	if cfg.SampleRate == 0 {
 		cfg.SampleRate = s.cfg.SampleRate
@@ -239,7 +284,7 @@ func (s *Server) createRoom(p roomParams) (*room, error) {
 	case s.rooms[p.Name] != nil:
 		return nil, fmt.Errorf("%w: %q", errRoomExists, p.Name)
 	case len(s.rooms) >= s.cfg.MaxRooms:
-		return nil, fmt.Errorf("room limit %d reached", s.cfg.MaxRooms)
+		return nil, fmt.Errorf("%w: the bridge's room limit (%d) is reached", errCapacity, s.cfg.MaxRooms)
 	}
 	conf, err := s.engine.NewConference(cfg)
 	if err != nil {
@@ -297,36 +342,74 @@ type joinParams struct {
 }
 
 // join negotiates o, opens the participant's sockets and joins it to r.
-// It returns the SDP answer.
+// It returns the leg, not yet started (the caller starts it once the
+// answer is on its way), and the SDP answer.
 func (s *Server) join(r *room, jp joinParams, o *offer) (*leg, []byte, error) {
 	if s.cfg.RequireSRTP && o.crypto == nil {
 		return nil, nil, fmt.Errorf("%w: this bridge requires SRTP (RTP/SAVP with a=crypto)", errNotAcceptable)
 	}
-	s.mu.Lock()
-	switch {
-	case s.closed:
-		s.mu.Unlock()
-		return nil, nil, errClosed
-	case s.legCount >= s.cfg.MaxParticipants:
-		s.mu.Unlock()
-		return nil, nil, fmt.Errorf("participant limit %d reached", s.cfg.MaxParticipants)
-	}
-	s.nextID++
-	if jp.id == "" {
-		jp.id = "p" + strconv.FormatUint(s.nextID, 10)
-	}
-	s.legCount++ // reserved; released on failure or leave
-	s.mu.Unlock()
-	release := func() {
-		s.mu.Lock()
-		s.legCount--
-		s.mu.Unlock()
+	if err := s.checkTarget(o); err != nil {
+		return nil, nil, err
 	}
 	if len(jp.id) > 64 {
-		release()
 		return nil, nil, fmt.Errorf("participant id longer than 64 characters")
 	}
+	fds := 2
+	if o.rtcpMux {
+		fds = 1
+	}
+	id, err := s.reserve(jp.id, fds)
+	if err != nil {
+		return nil, nil, err
+	}
+	jp.id = id
+	if err := r.reserve(); err != nil {
+		s.release(fds)
+		return nil, nil, err
+	}
+	l, answer, err := s.joinReserved(r, jp, o)
+	if err != nil {
+		r.release()
+		s.release(fds)
+		return nil, nil, err
+	}
+	return l, answer, nil
+}
 
+// reserve takes a participant slot and fds file descriptors from the
+// bridge's budgets, and names the participant if id is empty.
+func (s *Server) reserve(id string, fds int) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return "", errClosed
+	case s.legCount >= s.cfg.MaxParticipants:
+		return "", fmt.Errorf("%w: the bridge's participant limit (%d) is reached", errCapacity, s.cfg.MaxParticipants)
+	case s.legFDs+fds > s.cfg.mediaFDs:
+		return "", fmt.Errorf("%w: file descriptors: the legs hold %d sockets of the %d this process may use for media "+
+			"(limit %d, less %d for HTTP connections and %d for the process): raise ulimit -n",
+			errCapacity, s.legFDs, s.cfg.mediaFDs, s.cfg.FileLimit, s.cfg.HTTPMaxConns, fdReserve)
+	}
+	s.nextID++
+	if id == "" {
+		id = "p" + strconv.FormatUint(s.nextID, 10)
+	}
+	s.legCount++
+	s.legFDs += fds
+	return id, nil
+}
+
+// release returns what reserve took.
+func (s *Server) release(fds int) {
+	s.mu.Lock()
+	s.legCount--
+	s.legFDs -= fds
+	s.mu.Unlock()
+}
+
+// joinReserved is join once the participant's slots are reserved.
+func (s *Server) joinReserved(r *room, jp joinParams, o *offer) (*leg, []byte, error) {
 	listenOnly := jp.listenOnly || o.direction == "recvonly" || o.direction == "inactive"
 	deaf := o.direction == "sendonly" || o.direction == "inactive"
 
@@ -335,16 +418,16 @@ func (s *Server) join(r *room, jp joinParams, o *offer) (*leg, []byte, error) {
 	if o.format.Name == "opus" {
 		pc.Encoder = codec.Config{Bitrate: 32000, FEC: true, PacketLossPercent: 5}
 	}
+	s.target(o, true) // before binding, so that this leg is not bound where it sends
 	l, err := s.openLeg(r, jp.id, o, pc.OutSRTP, pc.InSRTP)
 	if err != nil {
-		release()
+		s.target(o, false)
 		return nil, nil, err
 	}
 	pc.Sink = l
 	p, err := r.conf.Join(pc)
 	if err != nil {
 		l.closeSockets()
-		release()
 		if errors.Is(err, mixer.ErrDuplicateID) {
 			return nil, nil, fmt.Errorf("%w: %q", errDuplicateID, jp.id)
 		}
@@ -354,7 +437,6 @@ func (s *Server) join(r *room, jp joinParams, o *offer) (*leg, []byte, error) {
 	if !r.add(l) {
 		p.Leave()
 		l.closeSockets()
-		release()
 		return nil, nil, fmt.Errorf("%w: %q", errNoRoom, r.name)
 	}
 	answer, err := buildAnswer(o, answerParams{
@@ -362,13 +444,15 @@ func (s *Server) join(r *room, jp joinParams, o *offer) (*leg, []byte, error) {
 		ptimeMillis: int(r.conf.Config().Ptime / time.Millisecond),
 		listenOnly:  listenOnly, deaf: deaf,
 	})
-	if err != nil {
-		s.removeLeg(l, "answer failed")
+	if err != nil { // not started: undo by hand, join releases the slots
+		l.closing.Store(true)
+		r.remove(l)
+		p.Leave()
+		l.closeSockets()
 		return nil, nil, err
 	}
-	l.start()
 	s.log.Info("participant joined", "room", r.name, "id", jp.id, "codec", o.format.SDPName(),
-		"pt", o.payloadType, "srtp", o.crypto != nil, "rtp_port", l.rtpPort(), "send_to", o.rtpDst.String(),
+		"pt", o.payloadType, "srtp", o.crypto != nil, "rtp_port", l.rtpPort(), "offer_addr", o.rtpDst.String(),
 		"listen_only", listenOnly)
 	return l, answer, nil
 }
@@ -389,9 +473,8 @@ func (s *Server) removeLeg(l *leg, reason string) {
 		l.p.Leave()
 	}
 	l.closeSockets()
-	s.mu.Lock()
-	s.legCount--
-	s.mu.Unlock()
+	l.room.release()
+	s.release(l.fds)
 	s.log.Info("participant left", "room", l.room.name, "id", l.id, "reason", reason)
 }
 
