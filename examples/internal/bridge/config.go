@@ -84,7 +84,8 @@ type Config struct {
 	// few seconds took longer (its recent tick p99 is over budget) or the
 	// mixer has shed speakers because of load, so that joins stop before
 	// the tick overruns its ptime. It is also the mixer's
-	// ConferenceConfig.OverloadShare. Default 0.8.
+	// ConferenceConfig.OverloadShare. Default 0.8; negative turns the join
+	// check off (the mixer then keeps its own default).
 	TickBudget float64
 	// FileLimit is how many file descriptors the process may open. Default
 	// its RLIMIT_NOFILE soft limit. HTTPMaxConns and a reserve for the
@@ -197,8 +198,8 @@ func (c Config) withDefaults() (settings, error) {
 	if c.TickBudget == 0 {
 		c.TickBudget = 0.8
 	}
-	if c.TickBudget < 0 || c.TickBudget > 1 {
-		return st, fmt.Errorf("bridge: tick budget %v (want a share of ptime in (0, 1])", c.TickBudget)
+	if c.TickBudget > 1 {
+		return st, fmt.Errorf("bridge: tick budget %v (want a share of ptime in (0, 1], or negative for none)", c.TickBudget)
 	}
 	if c.FileLimit <= 0 {
 		var rl syscall.Rlimit

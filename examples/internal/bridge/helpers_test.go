@@ -23,9 +23,16 @@ const testToken = "test-token-0123456789abcdef"
 const noToken = "-"
 
 // testServer starts a bridge on free ports and closes it when the test ends.
-func testServer(t *testing.T, cfg Config) *Server {
+// Unless cfg says otherwise it has no tick budget for joins: on a loaded
+// machine (make test runs packages in parallel, under -race) a tick may be
+// descheduled past any budget, and a refused join would fail a test about
+// something else. TestTickBudget tests the budget.
+func testServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
 	cfg.HTTPAddr = "127.0.0.1:0"
+	if cfg.TickBudget == 0 {
+		cfg.TickBudget = -1
+	}
 	switch cfg.APIToken {
 	case "":
 		cfg.APIToken = testToken

@@ -4,21 +4,22 @@ import (
 	"container/list"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 )
 
 // connLimiter caps the API's open connections. It follows each connection
 // through http.Server's ConnState hook, in one list per state, oldest
-// first. When a new connection takes the count over the cap it sheds, in
-// this order: the oldest idle keep-alive connection (its client reconnects
-// when it has something to ask), the oldest connection that has not yet
-// sent a whole request (idle TCP connections and slow senders of headers,
-// which the attacker holds longest), else the new connection itself (every
-// other one is serving a request; those are bounded by the server's read
-// and write timeouts). A real client's connection turns active within a
-// round trip of connecting, so a flood of idle connections churns through
-// the cap without taking its place.
+// first. When a new connection takes the count over the cap it sheds an
+// idle keep-alive connection (its client reconnects when it has something
+// to ask), else one that has not yet sent a whole request (idle TCP
+// connections, slow senders of headers), else the new connection itself
+// (every other one is serving a request; those are bounded by the server's
+// read and write timeouts). Among the oldest few of a kind it picks the
+// one whose source address holds the most connections, so that a crowd
+// from one address churns through the cap without taking the place of a
+// client from another that has just connected and not yet been read.
 //
 // Concurrency: track is called by the http.Server from its goroutines; it
 // and Stats are safe for concurrent use.
@@ -28,16 +29,22 @@ type connLimiter struct {
 	mu       sync.Mutex
 	conns    map[net.Conn]*list.Element
 	byState  [3]list.List // fresh, active, idle; values are tracked
+	perAddr  map[netip.Addr]int
 	shed     atomic.Uint64
 	refused  atomic.Uint64
 	accepted atomic.Uint64
 }
 
-// tracked is a connection and the list it is in.
+// tracked is a connection, its source address and the list it is in.
 type tracked struct {
 	c     net.Conn
+	addr  netip.Addr
 	state int
 }
+
+// victimSample is how many of the oldest connections of a kind are
+// compared for the busiest source address.
+const victimSample = 16
 
 const (
 	connFresh = iota
@@ -46,7 +53,7 @@ const (
 )
 
 func newConnLimiter(max int) *connLimiter {
-	return &connLimiter{max: max, conns: map[net.Conn]*list.Element{}}
+	return &connLimiter{max: max, conns: map[net.Conn]*list.Element{}, perAddr: map[netip.Addr]int{}}
 }
 
 // track is the http.Server's ConnState hook.
@@ -83,19 +90,50 @@ func (cl *connLimiter) track(c net.Conn, state http.ConnState) {
 
 // pickVictim chooses the connection to shed for the new one, c.
 func (cl *connLimiter) pickVictim(c net.Conn) net.Conn {
-	if e := cl.byState[connIdle].Front(); e != nil {
-		return e.Value.(tracked).c
-	}
-	if e := cl.byState[connFresh].Front(); e != nil && e.Value.(tracked).c != c {
-		return e.Value.(tracked).c
+	for _, state := range []int{connIdle, connFresh} {
+		if v := cl.busiest(state, c); v != nil {
+			return v
+		}
 	}
 	return c
 }
 
+// busiest returns, among the oldest victimSample connections in state
+// other than c, the one whose address holds the most connections (the
+// oldest of those), or nil.
+func (cl *connLimiter) busiest(state int, c net.Conn) net.Conn {
+	var best *tracked
+	n := 0
+	for e := cl.byState[state].Front(); e != nil && n < victimSample; e = e.Next() {
+		t := e.Value.(tracked)
+		if t.c == c {
+			continue
+		}
+		n++
+		if best == nil || cl.perAddr[t.addr] > cl.perAddr[best.addr] {
+			best = &t
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.c
+}
+
 // move puts c at the back (newest end) of the list for state.
 func (cl *connLimiter) move(c net.Conn, state int) {
-	cl.forget(c)
-	cl.conns[c] = cl.byState[state].PushBack(tracked{c: c, state: state})
+	t := tracked{c: c, state: state}
+	if e, ok := cl.conns[c]; ok {
+		old := e.Value.(tracked)
+		t.addr = old.addr
+		cl.byState[old.state].Remove(e)
+	} else {
+		if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+			t.addr = a.AddrPort().Addr().Unmap()
+		}
+		cl.perAddr[t.addr]++
+	}
+	cl.conns[c] = cl.byState[state].PushBack(t)
 }
 
 func (cl *connLimiter) forget(c net.Conn) {
@@ -103,8 +141,12 @@ func (cl *connLimiter) forget(c net.Conn) {
 	if !ok {
 		return
 	}
-	cl.byState[e.Value.(tracked).state].Remove(e)
+	t := e.Value.(tracked)
+	cl.byState[t.state].Remove(e)
 	delete(cl.conns, c)
+	if cl.perAddr[t.addr]--; cl.perAddr[t.addr] <= 0 {
+		delete(cl.perAddr, t.addr)
+	}
 }
 
 // connStats is a snapshot of the limiter.

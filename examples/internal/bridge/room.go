@@ -50,8 +50,10 @@ func newRoom(s *Server, conf *mixer.Conference) *room {
 // reserve takes a place in the room for a join, or says why there is
 // none: the room is full, or its ticks are over budget now.
 func (r *room) reserve() error {
-	if err := r.load.check(r.conf.Stats(), r.s.cfg.TickBudget); err != nil {
-		return fmt.Errorf("room %q: %w", r.name, err)
+	if b := r.s.cfg.TickBudget; b > 0 {
+		if err := r.load.check(r.conf.Stats(), b); err != nil {
+			return fmt.Errorf("room %q: %w", r.name, err)
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

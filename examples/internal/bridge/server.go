@@ -265,7 +265,7 @@ func (s *Server) createRoom(p roomParams) (*room, error) {
 		SampleRate:    p.SampleRate,
 		Ptime:         time.Duration(p.PtimeMillis) * time.Millisecond,
 		MaxSpeakers:   p.MaxSpeakers,
-		OverloadShare: s.cfg.TickBudget,
+		OverloadShare: max(s.cfg.TickBudget, 0), // 0: the mixer's default
 	}
 	if cfg.SampleRate == 0 {
 		cfg.SampleRate = s.cfg.SampleRate
