@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -19,7 +20,11 @@ import (
 
 func main() {
 	var cfg bridge.Config
-	flag.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "control API listen address (host:port; port 0 picks one)")
+	flag.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "control API listen address (host:port; port 0 picks one); beyond loopback it needs an API token")
+	tokenFile := flag.String("api-token-file", "", "file holding the API bearer token (else $"+tokenEnv+"); required when -http is not loopback")
+	flag.StringVar(&cfg.TLSCertFile, "tls-cert", "", "PEM certificate chain: serve the API over HTTPS (with -tls-key)")
+	flag.StringVar(&cfg.TLSKeyFile, "tls-key", "", "PEM private key of -tls-cert")
+	flag.IntVar(&cfg.HTTPMaxConns, "http-max-conns", 512, "most open API connections (idle ones are shed first)")
 	flag.StringVar(&cfg.MediaIP, "media-ip", "127.0.0.1", "IPv4 address media sockets bind and SDP answers advertise")
 	flag.IntVar(&cfg.PortMin, "port-min", 0, "lowest UDP media port (0 with -port-max 0: any free port)")
 	flag.IntVar(&cfg.PortMax, "port-max", 0, "highest UDP media port")
@@ -27,11 +32,15 @@ func main() {
 	flag.IntVar(&cfg.Workers, "workers", 0, "mixer engine workers (0: GOMAXPROCS)")
 	flag.DurationVar(&cfg.RTCPInterval, "rtcp-interval", 5*time.Second, "interval of RTCP sender/receiver reports (negative: off)")
 	flag.BoolVar(&cfg.RequireSRTP, "require-srtp", false, "refuse offers without SDES a=crypto (488)")
+	flag.BoolVar(&cfg.TrustOfferAddress, "trust-offer-address", false,
+		"send to an offer's address at once, before anything arrived from it (lets whoever can join aim media at any address)")
 	flag.IntVar(&cfg.SampleRate, "sample-rate", 0, "default room mix rate (0: chosen from participants' codecs)")
 	flag.DurationVar(&cfg.Ptime, "ptime", 20*time.Millisecond, "default room packet time (10, 20, 40 or 60 ms)")
 	flag.IntVar(&cfg.MaxSpeakers, "max-speakers", 3, "default number of talkers mixed at once")
 	flag.IntVar(&cfg.MaxRooms, "max-rooms", 1000, "most rooms clients may create")
-	flag.IntVar(&cfg.MaxParticipants, "max-participants", 10000, "most participants over all rooms")
+	flag.IntVar(&cfg.MaxParticipants, "max-participants", 10000, "most participants over all rooms (also bounded by the file limit)")
+	flag.IntVar(&cfg.MaxRoomParticipants, "max-room-participants", 1000, "most participants in one room")
+	flag.Float64Var(&cfg.TickBudget, "tick-budget", 0.8, "share of ptime a room's tick may take before joins are refused (negative: no check)")
 	flag.IntVar(&cfg.SSEBuffer, "sse-buffer", 64, "events an SSE client may lag before its events are dropped")
 	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	jsonLogs := flag.Bool("log-json", false, "log JSON instead of text")
@@ -53,10 +62,36 @@ func main() {
 	}
 	cfg.Logger = slog.New(h)
 
+	tok, err := apiToken(*tokenFile)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bridge: %v\n", err)
+		os.Exit(2)
+	}
+	cfg.APIToken = tok
 	if err := run(cfg); err != nil {
 		cfg.Logger.Error("bridge failed", "err", err)
 		os.Exit(1)
 	}
+}
+
+// tokenEnv names the environment variable that may hold the API token (a
+// flag would show it to anyone who can list processes).
+const tokenEnv = "RTPMIX_API_TOKEN"
+
+// apiToken reads the API token from path, else from the environment.
+func apiToken(path string) (string, error) {
+	if path == "" {
+		return os.Getenv(tokenEnv), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("-api-token-file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("-api-token-file %s is empty", path)
+	}
+	return tok, nil
 }
 
 func run(cfg bridge.Config) error {

@@ -33,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
 	"github.com/rtpmix/rtpmix/codec"
@@ -420,6 +421,21 @@ func newPeer(sp spec, api, testdata string) (*peer, error) {
 		}
 	}
 
+	if sp.listen {
+		// A listener sends no RTP: its first RTCP receiver report proves its
+		// address to the bridge, which sends media only where something
+		// authentic came from (the talkers' first RTP does the same).
+		rr, err := (&rtcp.ReceiverReport{SSRC: fnv32(sp.name)}).Marshal()
+		if err == nil && p.prot != nil {
+			rr, err = p.prot.ProtectRTCP(nil, rr)
+		}
+		if err == nil {
+			_, err = p.conn.WriteToUDP(rr, p.bridge)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("receiver report: %w", err)
+		}
+	}
 	if p.jb, err = jitter.New(jitter.Config{ClockRate: f.ClockRate}); err != nil {
 		return nil, err
 	}
@@ -441,6 +457,13 @@ func newPeer(sp spec, api, testdata string) (*peer, error) {
 	return p, nil
 }
 
+// fnv32 is the SSRC of the participant name.
+func fnv32(name string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return h.Sum32()
+}
+
 // payloadOf returns frame i of src, which loops.
 func payloadOf(src *rtpclient.Source, i int) []byte {
 	payload, _ := src.Frame(i)
@@ -450,9 +473,7 @@ func payloadOf(src *rtpclient.Source, i int) []byte {
 // send paces the talker's frames every ptime and hands each to the
 // simulated network: lost, or sent after its simulated extra delay.
 func (p *peer) send(ctx context.Context, t0 time.Time, n int) {
-	h := fnv.New32a()
-	h.Write([]byte(p.name))
-	ssrc := h.Sum32()
+	ssrc := fnv32(p.name)
 	minTransit := time.Duration(1 << 62)
 	for _, s := range p.trace.Sent {
 		if !s.Lost && s.Transit < minTransit {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -100,7 +101,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	api := &client{base: strings.TrimRight(cfg.BridgeURL, "/"), http: &http.Client{Timeout: 10 * time.Second}}
+	api := &client{base: strings.TrimRight(cfg.BridgeURL, "/"), http: &http.Client{Timeout: 10 * time.Second},
+		token: os.Getenv("RTPMIX_API_TOKEN")}
 
 	silence := map[string]*rtpclient.Source{}
 	for _, c := range cfg.Codecs {
@@ -324,38 +326,34 @@ func (p *participant) join(ctx context.Context, api *client, cfg Config, silence
 	return nil
 }
 
-// sendReports sends every leg's RTCP receiver report every interval until
-// ctx ends.
+// sendReports sends every leg's RTCP receiver report at once, then every
+// interval until ctx ends: the first one proves a listener's address to
+// the bridge, which sends media only where something authentic came from.
 func sendReports(ctx context.Context, parts []*participant, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 		for _, p := range parts {
-			b, err := p.rcv.ReceiverReport(p.ssrc)
-			if err == nil && p.rtcpProt != nil {
-				b, err = p.rtcpProt.ProtectRTCP(nil, b)
-			}
-			if err == nil {
-				_, err = p.conn.WriteToUDP(b, p.remote)
-			}
-			if err != nil {
+			if err := p.rcv.SendReport(p.ssrc, p.remote, p.rtcpProt); err != nil {
 				log.Warn("RTCP report", "id", p.id, "err", err)
 				continue
 			}
 			p.rtcpSent++
 		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
-// client speaks the bridge's HTTP API.
+// client speaks the bridge's HTTP API, with the bearer token a bridge
+// reachable beyond loopback requires (from $RTPMIX_API_TOKEN).
 type client struct {
-	base string
-	http *http.Client
+	base  string
+	http  *http.Client
+	token string
 }
 
 // statusError is a non-2xx answer with the bridge's {"error": ...} reason.
@@ -379,6 +377,9 @@ func (c *client) do(ctx context.Context, method, path, ctype string, body []byte
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

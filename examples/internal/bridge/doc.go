@@ -17,23 +17,38 @@
 // what the mixer's single-producer jitter buffer wants. Reads go through
 // golang.org/x/net/ipv4's ReadBatch (recvmmsg on Linux).
 //
-// # Address latching
+// # Addresses
 //
-// Media is sent to the address of the offer's c= and m= lines (RTCP to
-// port+1, a=rtcp or the RTP port under rtcp-mux); an offer with 0.0.0.0
-// receives media at the address it sends from (comedia). Inbound, a leg
-// latches to the source address of the first packet that is authentic: for
-// SRTP one that authenticates, for RTP one that parses with the negotiated
-// payload type. From then on packets from any other address are dropped and
-// counted (ParticipantStats "foreign"). The source port is not required to
-// equal the offer's port because many senders (ffmpeg among them) send from
-// another port than they receive on.
+// Inbound, a leg latches to the source address of the first packet that is
+// authentic: for SRTP one that authenticates, for RTP one that parses with
+// the negotiated payload type. From then on packets from any other address
+// are dropped and counted (ParticipantStats "foreign"). The source port is
+// not required to equal the offer's port because many senders (ffmpeg
+// among them) send from another port than they receive on, and NATs
+// rewrite addresses. With plain RTP, whoever sends first takes the latch.
 //
-// # Liveness
+// Outbound is symmetric RTP: nothing is sent until an authentic packet
+// (RTP, or RTCP that passed the checks below, such as a listener's first
+// receiver report) has arrived from the offer's host; then media goes to
+// the offer's c= and m= address (RTCP to port+1, a=rtcp, or the RTP port
+// under rtcp-mux). An offer naming someone else's address therefore makes
+// the bridge send nothing there. An offer with 0.0.0.0 (comedia) is
+// answered at the address it sends from. Config.TrustOfferAddress sends at
+// once instead. Offers naming the bridge's own ports, its HTTP port, a
+// multicast or broadcast group are refused (488).
 //
-// A participant that sends neither RTP nor RTCP for Config.Idle is removed,
-// as is one that sends an RTCP BYE for its stream. Listen-only endpoints
-// keep their leg alive with RTCP receiver reports, as RFC 3550 endpoints do.
+// # RTCP
+//
+// RTCP is read by one goroutine per leg, which alone owns the leg's SRTCP
+// context: the RTCP socket's reader, or the RTP socket's under rtcp-mux.
+// RTCP that arrives on the RTP port of a leg without rtcp-mux is dropped
+// and counted. RTCP is accepted from the address RTCP latched to; before
+// that, under rtcp-mux only from the RTP latch, for SRTP legs from any
+// address whose SRTCP authenticates, and for plain legs from the RTP
+// latch's host with the RTCP port, or before any RTP from the offer's
+// host. A BYE removes the participant only when it names the SSRC of the
+// peer's authenticated RTP or of its first accepted report (a listen-only
+// peer sends no RTP).
 //
 // # Concurrency
 //

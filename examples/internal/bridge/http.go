@@ -64,6 +64,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // not HTML: "<token>" reads better than "\u003ctoken\u003e"
 	_ = enc.Encode(v)
 }
 
@@ -249,11 +250,13 @@ type participantJSON struct {
 	// offers) and the bridge sends it media.
 	Sending bool `json:"sending"`
 	// The addresses, only for callers with the API token.
-	SendTo       string  `json:"send_to,omitempty"`
-	Latched      string  `json:"latched,omitempty"`
-	RTCPLatched  string  `json:"rtcp_latched,omitempty"`
-	PacketsIn    uint64  `json:"packets_in"`
-	BytesIn      uint64  `json:"bytes_in"`
+	SendTo      string `json:"send_to,omitempty"`
+	Latched     string `json:"latched,omitempty"`
+	RTCPLatched string `json:"rtcp_latched,omitempty"`
+	PacketsIn   uint64 `json:"packets_in"`
+	BytesIn     uint64 `json:"bytes_in"`
+	// Out: what the bridge sent; the mix it made before the peer proved
+	// its address is counted in Unsent instead.
 	PacketsOut   uint64  `json:"packets_out"`
 	BytesOut     uint64  `json:"bytes_out"`
 	Loss         uint64  `json:"loss"`
@@ -298,7 +301,7 @@ func (l *leg) json(showAddrs bool) participantJSON {
 	j := participantJSON{
 		ID: l.id, Room: l.room.name, Codec: st.InCodec, PayloadType: l.offer.payloadType,
 		LocalPort: l.rtpPort(),
-		PacketsIn: st.PacketsIn, BytesIn: st.BytesIn, PacketsOut: st.PacketsOut, BytesOut: st.BytesOut,
+		PacketsIn: st.PacketsIn, BytesIn: st.BytesIn, PacketsOut: l.out.packets.Load(), BytesOut: l.out.bytes.Load(),
 		Loss: st.Jitter.Lost, Late: st.Jitter.Late, Concealed: st.Concealed, FECRecovered: st.FECRecovered,
 		JitterMillis: float64(st.Jitter.JitterDuration.Microseconds()) / 1000,
 		DelayMillis:  float64(st.Jitter.Delay.Microseconds()) / 1000,
@@ -524,9 +527,8 @@ func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
 		legs := r.legList()
 		out.Participants += len(legs)
 		for _, l := range legs {
-			ps := l.p.Stats()
-			out.PacketsIn += ps.PacketsIn
-			out.PacketsOut += ps.PacketsOut
+			out.PacketsIn += l.p.Stats().PacketsIn
+			out.PacketsOut += l.out.packets.Load()
 			out.Dropped += l.cnt.garbage.Load() + l.cnt.foreign.Load()
 		}
 		out.PerRoom = append(out.PerRoom, roomTickJSON{Name: r.name, Participants: len(legs),

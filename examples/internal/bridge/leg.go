@@ -88,8 +88,9 @@ type leg struct {
 type outbound struct {
 	dst, rtcpDst atomic.Pointer[netip.AddrPort]
 	proven       atomic.Bool
-	packets      atomic.Uint64
-	octets       atomic.Uint64
+	packets      atomic.Uint64 // sent (the mixer's PacketsOut also counts unsent ones)
+	bytes        atomic.Uint64
+	octets       atomic.Uint64 // payload octets, for sender reports
 	ts           atomic.Uint32
 	tsAt         atomic.Int64
 	overhead     int // SRTP bytes per packet, not payload
@@ -469,6 +470,7 @@ func (l *leg) WriteRTP(pkt []byte) error {
 		l.out.ts.Store(binary.BigEndian.Uint32(pkt[4:]))
 		l.out.tsAt.Store(int64(mixer.Monotonic()))
 		l.out.packets.Add(1)
+		l.out.bytes.Add(uint64(len(pkt)))
 		l.out.octets.Add(uint64(max(0, len(pkt)-rtpHeaderLen(pkt)-l.out.overhead)))
 	}
 	_, err := l.rtp.WriteToUDPAddrPort(pkt, *dst)

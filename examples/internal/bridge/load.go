@@ -9,10 +9,14 @@ import (
 )
 
 // loadWindow is how far back a room's recent tick timing reaches, and
-// loadSamples how many snapshots cover it.
+// loadSamples how many snapshots cover it. loadMinTicks is how many ticks
+// the window must hold before it is judged: a room's first ticks (and a
+// start on a busy machine, when the engine skips ticks and counts them as
+// overruns) say nothing about what it can carry.
 const (
-	loadWindow  = 5 * time.Second
-	loadSamples = 6
+	loadWindow   = 5 * time.Second
+	loadSamples  = 6
+	loadMinTicks = 50
 )
 
 // roomLoad keeps snapshots of a room's cumulative tick counters, taken by
@@ -42,10 +46,11 @@ func (l *roomLoad) sample(now time.Duration, st mixer.ConferenceStats) {
 
 // check refuses a join while the room is over its tick budget now: more
 // than 1% of its ticks since the oldest snapshot (up to loadWindow ago, or
-// the room's start) took longer than budget×ptime, that is its recent tick
-// p99 is over budget (at least two such ticks, so that one stall of a
-// busy machine does not refuse joins), or the mixer's overload control
-// has taken speakers away. The error wraps errBusy.
+// the room's start; at least loadMinTicks of them) took longer than
+// budget×ptime, that is its recent tick p99 is over budget (at least two
+// such ticks, so that one stall of a busy machine does not refuse joins),
+// or the mixer's overload control has taken speakers away. The error
+// wraps errBusy.
 func (l *roomLoad) check(st mixer.ConferenceStats, budget float64) error {
 	l.mu.Lock()
 	var base loadSample
@@ -55,6 +60,9 @@ func (l *roomLoad) check(st mixer.ConferenceStats, budget float64) error {
 	l.mu.Unlock()
 	ticks, over := st.Ticks-base.ticks, st.Overruns-base.overruns
 	limit := time.Duration(float64(st.Ptime) * budget)
+	if ticks < loadMinTicks {
+		return nil
+	}
 	if over >= 2 && over*100 > ticks {
 		return fmt.Errorf("%w: %d of its last %d ticks took longer than %v (%.0f%% of its %v ptime)",
 			errBusy, over, ticks, limit, budget*100, st.Ptime)

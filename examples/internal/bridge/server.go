@@ -27,7 +27,9 @@ import (
 // Server is the bridge: an HTTP control API, a mixer.Engine and the UDP legs
 // of every participant.
 //
-// HTTP routes (JSON unless noted; errors are {"error": "reason"}):
+// HTTP routes (JSON unless noted; errors are {"error": "reason"}; with
+// Config.APIToken every route answers 401 without "Authorization: Bearer
+// <token>"; a join past a limit gets 503 with the limit named):
 //
 //	POST   /rooms                               {"name","sample_rate","ptime_ms","max_speakers"} → 201 room
 //	GET    /rooms                               → [room]
@@ -466,9 +468,8 @@ func (s *Server) removeLeg(l *leg, reason string) {
 	}
 	l.room.remove(l)
 	if l.p != nil {
-		st := l.p.Stats()
-		s.goneIn.Add(st.PacketsIn)
-		s.goneOut.Add(st.PacketsOut)
+		s.goneIn.Add(l.p.Stats().PacketsIn)
+		s.goneOut.Add(l.out.packets.Load())
 		l.sendBye()
 		l.p.Leave()
 	}

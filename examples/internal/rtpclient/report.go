@@ -1,9 +1,13 @@
 package rtpclient
 
 import (
+	"errors"
 	"math"
+	"net"
 
 	"github.com/pion/rtcp"
+
+	"github.com/rtpmix/rtpmix/srtp"
 )
 
 // ReceiverReport returns an RTCP receiver report (RFC 3550 §6.4.2) from the
@@ -36,4 +40,24 @@ func (r *Receiver) ReceiverReport(ssrc uint32) ([]byte, error) {
 	}
 	r.mu.Unlock()
 	return rr.Marshal()
+}
+
+// SendReport sends the ReceiverReport from the Receiver's socket to to,
+// as SRTCP with prot when it is not nil (prot belongs to the caller's
+// goroutine for the call). Listeners send one as soon as they have joined
+// and then every few seconds: the bridge sends media only to an address
+// that something authentic has come from (symmetric RTP), and removes
+// legs it hears nothing from. Safe to call while Run reads the socket.
+func (r *Receiver) SendReport(ssrc uint32, to *net.UDPAddr, prot *srtp.Protector) error {
+	if r.conn == nil {
+		return errors.New("rtpclient: SendReport on a Receiver without a socket")
+	}
+	b, err := r.ReceiverReport(ssrc)
+	if err == nil && prot != nil {
+		b, err = prot.ProtectRTCP(nil, b)
+	}
+	if err == nil {
+		_, err = r.conn.WriteToUDP(b, to)
+	}
+	return err
 }

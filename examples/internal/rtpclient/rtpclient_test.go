@@ -360,6 +360,38 @@ func TestPaceStopsAndShares(t *testing.T) {
 	}, 2*time.Second, 10*time.Millisecond)
 }
 
+// TestSendReport: the report goes out of the Receiver's own socket (the
+// address the offer named), as SRTCP when given a protector.
+func TestSendReport(t *testing.T) {
+	conn, peer := listen(t), listen(t)
+	r, err := NewReceiver(conn, ReceiverConfig{ClockRate: 8000})
+	require.NoError(t, err)
+	keys, err := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
+	require.NoError(t, err)
+	prot, err := srtp.NewProtector(keys)
+	require.NoError(t, err)
+	unprot, err := srtp.NewUnprotector(keys)
+	require.NoError(t, err)
+	require.NoError(t, r.SendReport(77, addr(peer), nil))
+	require.NoError(t, r.SendReport(78, addr(peer), prot))
+	buf := make([]byte, 1500)
+	for _, want := range []uint32{77, 78} {
+		require.NoError(t, peer.SetReadDeadline(time.Now().Add(2*time.Second)))
+		n, from, err := peer.ReadFromUDP(buf)
+		require.NoError(t, err)
+		assert.Equal(t, addr(conn).String(), from.String())
+		b := buf[:n]
+		if want == 78 {
+			b, err = unprot.UnprotectRTCP(nil, b)
+			require.NoError(t, err, "SRTCP")
+		}
+		pkts, err := rtcp.Unmarshal(b)
+		require.NoError(t, err)
+		assert.Equal(t, want, pkts[0].(*rtcp.ReceiverReport).SSRC)
+	}
+	assert.Error(t, (&Receiver{}).SendReport(1, addr(peer), nil))
+}
+
 func TestReceiverReport(t *testing.T) {
 	r, err := NewReceiver(nil, ReceiverConfig{ClockRate: 8000, PayloadType: 0})
 	require.NoError(t, err)
