@@ -295,6 +295,7 @@ func TestOffersAimedAtTheBridge(t *testing.T) {
 		"the HTTP port":                 offerSDP(httpPort, "RTP/AVP", "0"),
 		"multicast":                     offerSDPAt(netip.MustParseAddrPort("224.0.0.1:40000"), "RTP/AVP", "0"),
 		"broadcast":                     offerSDPAt(netip.MustParseAddrPort("255.255.255.255:40000"), "RTP/AVP", "0"),
+		"RTCP to 0.0.0.0 (this host)":   offerSDP(40000, "RTP/AVP", "0", "a=rtcp:40001 IN IP4 0.0.0.0"),
 	}
 	for name, offer := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -12,6 +12,10 @@ import (
 // multicast or broadcast group, or the bridge host's loopback when the
 // bridge serves other hosts.
 func (s *Server) checkTarget(o *offer) error {
+	if !o.rtpDst.Addr().IsUnspecified() && o.rtcpDst.Addr().IsUnspecified() {
+		// Sending to 0.0.0.0 reaches this host: the bridge itself.
+		return fmt.Errorf("%w: a=rtcp address %s with a c= address", errNotAcceptable, o.rtcpDst.Addr())
+	}
 	for _, d := range []netip.AddrPort{o.rtpDst, o.rtcpDst} {
 		a := d.Addr()
 		switch {
@@ -32,10 +36,11 @@ func (s *Server) checkTarget(o *offer) error {
 func (s *Server) isSelf(d netip.AddrPort) bool {
 	a, port := d.Addr(), d.Port()
 	if s.ln != nil {
+		// An API on all interfaces is reached at any local address, of
+		// which the bridge knows its media IP and loopback.
 		if h, ok := s.ln.Addr().(*net.TCPAddr); ok && int(port) == h.Port {
 			ha, _ := netip.AddrFromSlice(h.IP)
-			ha = ha.Unmap()
-			if a == s.mediaIP || a == ha || ha.IsUnspecified() || a.IsLoopback() {
+			if a == s.mediaIP || a == ha.Unmap() || a.IsLoopback() {
 				return true
 			}
 		}
