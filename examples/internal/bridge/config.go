@@ -80,12 +80,12 @@ type Config struct {
 	// MaxRoomParticipants bounds one room. Default 1000.
 	MaxRoomParticipants int
 	// TickBudget is the share of ptime a room's tick may take. A join is
-	// refused (503) while more than 1% of the room's ticks in the last
-	// few seconds took longer (its recent tick p99 is over budget) or the
-	// mixer has shed speakers because of load, so that joins stop before
-	// the tick overruns its ptime. It is also the mixer's
-	// ConferenceConfig.OverloadShare. Default 0.8; negative turns the join
-	// check off (the mixer then keeps its own default).
+	// refused (503) while more than 1% of the room's ticks in the last one
+	// to two seconds took longer or were skipped (its recent tick p99 is
+	// over budget), so that joins stop before the tick overruns its
+	// ptime. It is also the mixer's ConferenceConfig.OverloadShare, where
+	// its overload control starts shedding speakers. Default 0.8; negative
+	// turns the join check off (the mixer then keeps its own default).
 	TickBudget float64
 	// FileLimit is how many file descriptors the process may open. Default
 	// its RLIMIT_NOFILE soft limit. HTTPMaxConns and a reserve for the

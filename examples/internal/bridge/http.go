@@ -70,7 +70,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, err error) {
 	if errors.Is(err, errBusy) {
-		w.Header().Set("Retry-After", "5") // the load window's length
+		w.Header().Set("Retry-After", "2") // when the load window has moved on
 	}
 	writeJSON(w, status, map[string]string{"error": err.Error()})
 }

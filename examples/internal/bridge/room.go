@@ -40,18 +40,20 @@ type subscriber struct {
 }
 
 func newRoom(s *Server, conf *mixer.Conference) *room {
-	return &room{
+	r := &room{
 		s: s, name: conf.Name(), conf: conf,
 		legs: map[string]*leg{}, subs: map[*subscriber]struct{}{},
 		done: make(chan struct{}),
 	}
+	r.load.sample(mixer.Monotonic(), conf.Stats())
+	return r
 }
 
 // reserve takes a place in the room for a join, or says why there is
 // none: the room is full, or its ticks are over budget now.
 func (r *room) reserve() error {
 	if b := r.s.cfg.TickBudget; b > 0 {
-		if err := r.load.check(r.conf.Stats(), b); err != nil {
+		if err := r.load.check(mixer.Monotonic(), r.conf.Stats(), b); err != nil {
 			return fmt.Errorf("room %q: %w", r.name, err)
 		}
 	}
