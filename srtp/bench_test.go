@@ -280,6 +280,11 @@ const overheadBlock = 256
 // runOverhead reports medians over blocks, not means: a block that the
 // scheduler interrupted is an outlier to drop, not a cost to average in.
 func runOverhead(b *testing.B, ours, pion func(seq0 int), prepare func(seq0 int)) {
+	runOverheadNamed(b, "rtpmix", "pion", ours, pion, prepare)
+}
+
+// runOverheadNamed is runOverhead with the two sides' metric names.
+func runOverheadNamed(b *testing.B, oursName, otherName string, ours, pion func(seq0 int), prepare func(seq0 int)) {
 	blocks := (b.N + overheadBlock - 1) / overheadBlock
 	tOurs := make([]float64, blocks)
 	tPion := make([]float64, blocks)
@@ -309,8 +314,8 @@ func runOverhead(b *testing.B, ours, pion func(seq0 int), prepare func(seq0 int)
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(median(tOurs), "ns/pkt-rtpmix")
-	b.ReportMetric(median(tPion), "ns/pkt-pion")
+	b.ReportMetric(median(tOurs), "ns/pkt-"+oursName)
+	b.ReportMetric(median(tPion), "ns/pkt-"+otherName)
 	b.ReportMetric(100*(median(ratio)-1), "overhead%")
 }
 
@@ -345,6 +350,180 @@ func BenchmarkSetup(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkSSRCChurn is an authenticated peer sending every packet under a
+// new SSRC into an Unprotector at its bound (DefaultMaxSSRCs): one op is
+// one new SSRC, evicting another, with the context rebuilds amortised in.
+// Compare with BenchmarkUnprotectRTP for a packet of a known SSRC.
+func BenchmarkSSRCChurn(b *testing.B) {
+	for _, p := range []Profile{ProfileAESCM128HMACSHA1_80, ProfileAEADAES128GCM} {
+		b.Run(p.String(), func(b *testing.B) {
+			k := testKeys(p, 55)
+			un, err := NewUnprotector(k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			const batch = 1024
+			tmpl := testRTP(1, 0, 100, 0)
+			size := len(tmpl) + p.RTPOverhead()
+			store := make([]byte, batch*size)
+			pkts := make([][]byte, batch)
+			ssrc := uint32(0)
+			refill := func() {
+				pr, err := NewProtector(k)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for j := range pkts {
+					buf := store[j*size : j*size+len(tmpl) : (j+1)*size]
+					copy(buf, tmpl)
+					ssrc++
+					binary.BigEndian.PutUint32(buf[8:], ssrc)
+					if pkts[j], err = pr.ProtectRTP(buf[:0], buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			refill()
+			for j := range 2 * DefaultMaxSSRCs { // reach the bound first
+				if _, err := un.UnprotectRTP(pkts[j][:0], pkts[j], nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			refill()
+			var hdr rtp.Header
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				j := i % batch
+				if j == 0 && i > 0 {
+					b.StopTimer()
+					refill()
+					b.StartTimer()
+				}
+				if _, err := un.UnprotectRTP(pkts[j][:0], pkts[j], &hdr); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(un.rx.rebuilds)/float64(b.N), "rebuilds/op")
+		})
+	}
+}
+
+// BenchmarkRebuild is one rebuild of an Unprotector's pion context with
+// both tables full at DefaultMaxSSRCs: what the churn above pays every
+// rebuildAt evictions.
+func BenchmarkRebuild(b *testing.B) {
+	for _, p := range []Profile{ProfileAESCM128HMACSHA1_80, ProfileAEADAES128GCM} {
+		b.Run(p.String(), func(b *testing.B) {
+			k := testKeys(p, 56)
+			un, err := NewUnprotector(k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for s := range uint32(DefaultMaxSSRCs) {
+				pr, err := NewProtector(k)
+				if err != nil {
+					b.Fatal(err)
+				}
+				out, err := pr.ProtectRTP(nil, testRTP(1, s+1, 20, 0))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := un.UnprotectRTP(out[:0], out, nil); err != nil {
+					b.Fatal(err)
+				}
+				out, err = pr.ProtectRTCP(nil, testRTCP(s+1, 1))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := un.UnprotectRTCP(out[:0], out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := un.rx.rebuild(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLockOverhead measures what the mutex of Unprotector and
+// Protector costs per packet, uncontended: the public call against its
+// body without the lock, in interleaved blocks as BenchmarkOverhead does.
+func BenchmarkLockOverhead(b *testing.B) {
+	for _, p := range []Profile{ProfileAESCM128HMACSHA1_80, ProfileAEADAES128GCM} {
+		k := testKeys(p, 57)
+		b.Run(p.String()+"/unprotect", func(b *testing.B) {
+			un, err := NewUnprotector(k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pr, err := NewProtector(k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var hdr rtp.Header
+			tmpl := testRTP(0, 0x5eed, 100, 0)
+			size := len(tmpl) + p.RTPOverhead()
+			// Fresh packets for every block (the replay window): the two
+			// halves of set, one for each side, refilled before each block,
+			// the lower sequence numbers for the side runOverhead runs
+			// first (ours in even blocks).
+			var set [2 * overheadBlock][]byte
+			store := make([]byte, len(set)*size)
+			lockedHalf := 0
+			refill := func(seq0 int) {
+				lockedHalf = (seq0 / overheadBlock) % 2
+				for j := range set {
+					buf := store[j*size : j*size+len(tmpl) : (j+1)*size]
+					copy(buf, tmpl)
+					binary.BigEndian.PutUint16(buf[2:], uint16(2*seq0+j))
+					if set[j], err = pr.ProtectRTP(buf[:0], buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			block := func(half int, f sealFn) {
+				for _, pkt := range set[half*overheadBlock : (half+1)*overheadBlock] {
+					if _, err := f(pkt[:0], pkt); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			locked := func(dst, pkt []byte) ([]byte, error) { return un.UnprotectRTP(dst, pkt, &hdr) }
+			bare := func(dst, pkt []byte) ([]byte, error) { return un.unprotectRTP(dst, pkt, &hdr) }
+			runOverheadNamed(b, "locked", "bare",
+				func(int) { block(lockedHalf, locked) }, func(int) { block(1-lockedHalf, bare) }, refill)
+		})
+		b.Run(p.String()+"/protect", func(b *testing.B) {
+			pr, err := NewProtector(k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tmpl := testRTP(0, 0x5eed, 100, 0)
+			buf := make([]byte, len(tmpl), len(tmpl)+p.RTPOverhead())
+			seq := 0
+			block := func(f sealFn) {
+				for range overheadBlock {
+					copy(buf, tmpl)
+					binary.BigEndian.PutUint16(buf[2:], uint16(seq))
+					seq++
+					if _, err := f(buf[:0], buf[:len(tmpl)]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			runOverheadNamed(b, "locked", "bare",
+				func(int) { block(pr.ProtectRTP) }, func(int) { block(pr.protectRTP) }, nil)
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pion/rtcp"
@@ -25,6 +26,11 @@ type Option func(*options) error
 
 type options struct {
 	replayWindow int
+	maxSSRCs     int
+}
+
+func defaultOptions() options {
+	return options{replayWindow: DefaultReplayWindow, maxSSRCs: DefaultMaxSSRCs}
 }
 
 // ReplayWindow sets how many packets back an Unprotector remembers, per
@@ -41,6 +47,30 @@ func ReplayWindow(n int) Option {
 	}
 }
 
+// MaxSSRCs sets how many SSRCs an Unprotector keeps state for (rollover
+// counter, replay window), in SRTP and in SRTCP each (default
+// DefaultMaxSSRCs, at most 65536). When a packet under a new SSRC
+// authenticates and the bound is reached, the state of the SSRC that
+// least recently authenticated a packet is evicted and counted in
+// Stats.SSRCEvictions. An evicted SSRC that sends again is admitted again
+// like a new one, and once the pion context has been rebuilt without its
+// old state (see the package documentation) it starts afresh: at rollover
+// counter 0, so a stream that had wrapped fails authentication until
+// SetROC, and with an empty replay window, so a packet it sent before the
+// eviction is accepted once more. n must therefore exceed the number of
+// SSRCs a peer legitimately uses in a session; the bound exists for peers
+// that hold the keys and cycle SSRCs to exhaust memory. A Protector
+// ignores it.
+func MaxSSRCs(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > maxMaxSSRCs {
+			return fmt.Errorf("%w: %d not in 1..%d", errMaxSSRCs, n, maxMaxSSRCs)
+		}
+		o.maxSSRCs = n
+		return nil
+	}
+}
+
 // Stats counts the packets a context handled. Bytes are wire bytes: the
 // protected size of what ProtectRTP returned or UnprotectRTP was given.
 type Stats struct {
@@ -50,15 +80,19 @@ type Stats struct {
 	Replays                uint64 // ErrReplay, SRTP and SRTCP
 	ShortPackets           uint64 // ErrShortPacket
 	OtherErrors            uint64 // malformed headers, exhausted keys, ...
+	// SSRCEvictions counts SSRC states an Unprotector dropped to stay
+	// within MaxSSRCs, SRTP and SRTCP. Outside an attack or a trunk that
+	// outgrew the bound it stays 0.
+	SSRCEvictions uint64
 }
 
-// counters are written by the one goroutine that owns the context and read
-// by Stats from any goroutine, hence atomics; a single writer needs no more.
+// counters are written under the context's lock and read by Stats without
+// it, from any goroutine, hence atomics.
 type counters struct {
 	rtpPackets, rtpBytes   atomic.Uint64
 	rtcpPackets, rtcpBytes atomic.Uint64
 	auth, replays, short   atomic.Uint64
-	other                  atomic.Uint64
+	other, evictions       atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -67,37 +101,22 @@ func (c *counters) snapshot() Stats {
 		RTCPPackets: c.rtcpPackets.Load(), RTCPBytes: c.rtcpBytes.Load(),
 		AuthFailures: c.auth.Load(), Replays: c.replays.Load(),
 		ShortPackets: c.short.Load(), OtherErrors: c.other.Load(),
+		SSRCEvictions: c.evictions.Load(),
 	}
-}
-
-// newContext builds the pion context shared by both directions.
-func newContext(k Keys, window int, replayed *bool) (*pionsrtp.Context, error) {
-	if err := k.Validate(); err != nil {
-		return nil, err
-	}
-	var opts []pionsrtp.ContextOption
-	if len(k.MKI) > 0 {
-		opts = append(opts, pionsrtp.MasterKeyIndicator(k.MKI))
-	}
-	if window > 0 {
-		opts = append(opts,
-			pionsrtp.SRTPReplayDetectorFactory(replayFactory(window, replayed)),
-			pionsrtp.SRTCPReplayDetectorFactory(replayFactory(window, replayed)))
-	}
-	ctx, err := pionsrtp.CreateContext(k.MasterKey, k.MasterSalt, k.Profile.pion(), opts...)
-	if err != nil {
-		return nil, fmt.Errorf("srtp: creating %s context: %w", k.Profile, err)
-	}
-	return ctx, nil
 }
 
 // Protector protects outbound RTP and RTCP with one master key, for any
-// number of SSRCs (each keeps its own rollover counter and SRTCP index).
+// number of SSRCs (each keeps its own rollover counter and SRTCP index;
+// the application chooses the SSRCs it sends, so their number is its to
+// bound).
 //
-// Concurrency: ProtectRTP, ProtectRTCP, SetROC and ROC must be called from
-// one goroutine at a time (pion's context is not safe for concurrent use);
-// Stats, Profile and the overhead methods may be called from any goroutine.
+// Concurrency: a Protector is safe for concurrent use by any number of
+// goroutines. ProtectRTP, ProtectRTCP, SetROC and ROC serialise on an
+// internal mutex (pion's context is not safe for concurrent use, and
+// packets of one SSRC must be numbered in one order anyway); Stats,
+// Profile and the overhead methods take no lock.
 type Protector struct {
+	mu      sync.Mutex
 	ctx     *pionsrtp.Context
 	hdr     rtp.Header  // scratch: pion allocates one per call when given nil
 	rtcpHdr rtcp.Header // likewise
@@ -109,13 +128,13 @@ type Protector struct {
 // NewProtector returns a Protector for k. Options are accepted for
 // symmetry with NewUnprotector; none changes protection today.
 func NewProtector(k Keys, opts ...Option) (*Protector, error) {
-	var o options
+	o := defaultOptions()
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
 	}
-	ctx, err := newContext(k, 0, nil)
+	ctx, err := newContext(k, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +158,13 @@ func (p *Protector) RTCPOverhead() int { return p.profile.RTCPOverhead() + p.mki
 // The first packet of an SSRC starts its rollover counter at 0 (see
 // SetROC).
 func (p *Protector) ProtectRTP(dst, pkt []byte) ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.protectRTP(dst, pkt)
+}
+
+// protectRTP is ProtectRTP under the lock.
+func (p *Protector) protectRTP(dst, pkt []byte) ([]byte, error) {
 	if cryptexProfile(pkt) {
 		p.stats.other.Add(1)
 		return nil, errCryptexProfile
@@ -157,6 +183,8 @@ func (p *Protector) ProtectRTP(dst, pkt []byte) ([]byte, error) {
 // len(pkt)+RTCPOverhead(), as for ProtectRTP. Each SSRC's SRTCP index
 // counts from 1.
 func (p *Protector) ProtectRTCP(dst, pkt []byte) ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	out, err := p.ctx.EncryptRTCP(dst, pkt, &p.rtcpHdr)
 	if err != nil {
 		return nil, p.fail(err, pkt, true)
@@ -193,40 +221,51 @@ func cryptexProfile(pkt []byte) bool {
 }
 
 // ROC returns the rollover counter of ssrc and whether ssrc has been seen.
-func (p *Protector) ROC(ssrc uint32) (uint32, bool) { return p.ctx.ROC(ssrc) }
+func (p *Protector) ROC(ssrc uint32) (uint32, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ctx.ROC(ssrc)
+}
 
 // SetROC sets the rollover counter of ssrc, for a stream that continues
 // under a new Protector (re-keying) or joins a running session.
-func (p *Protector) SetROC(ssrc, roc uint32) { p.ctx.SetROC(ssrc, roc) }
+func (p *Protector) SetROC(ssrc, roc uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ctx.SetROC(ssrc, roc)
+}
 
 // Stats returns a snapshot of the counters; safe from any goroutine.
 func (p *Protector) Stats() Stats { return p.stats.snapshot() }
 
-// Unprotector verifies and decrypts inbound SRTP and SRTCP for any number
-// of SSRCs, each with its own rollover counter and replay windows. State
-// for an SSRC is created only by a packet that authenticates, so forged
-// packets cannot fill memory.
+// Unprotector verifies and decrypts inbound SRTP and SRTCP for up to
+// MaxSSRCs SSRCs (DefaultMaxSSRCs), each with its own rollover counter and
+// replay windows. State for an SSRC is created only by a packet that
+// authenticates (or by SetROC), so forged packets cannot fill memory; an
+// authenticated peer that cycles SSRCs evicts its own older ones.
 //
-// Concurrency: UnprotectRTP, UnprotectRTCP, AddKey, SetROC and ROC must be
-// called from one goroutine at a time; Stats, Profile and the overhead
-// methods may be called from any goroutine.
+// Concurrency: an Unprotector is safe for concurrent use by any number of
+// goroutines, so that, say, the RTP and the RTCP reader of a leg without
+// rtcp-mux may both hand it SRTCP. UnprotectRTP, UnprotectRTCP, AddKey,
+// SetROC and ROC serialise on an internal mutex; Stats, Profile and the
+// overhead methods take no lock. Buffers are the caller's: two calls at
+// once must not share dst, pkt or hdr.
 type Unprotector struct {
-	ctx      *pionsrtp.Context
-	hdr      rtp.Header
-	rtcpHdr  rtcp.Header
-	replayed bool // raised by replayWindow during the current call
-	profile  Profile
-	mkiLen   int
+	mu      sync.Mutex
+	rx      *pionReceiver // guarded by mu
+	profile Profile
+	mkiLen  int
 	// Overheads including the MKI, cached for the length checks.
 	rtpOverhead, rtcpOverhead int
 	stats                     counters
 }
 
 // NewUnprotector returns an Unprotector for k with replay protection of
-// DefaultReplayWindow packets unless ReplayWindow says otherwise. If k has
-// an MKI, every packet must carry one (see AddKey for more keys).
+// DefaultReplayWindow packets and state for DefaultMaxSSRCs SSRCs unless
+// the ReplayWindow and MaxSSRCs options say otherwise. If k has an MKI,
+// every packet must carry one (see AddKey for more keys).
 func NewUnprotector(k Keys, opts ...Option) (*Unprotector, error) {
-	o := options{replayWindow: DefaultReplayWindow}
+	o := defaultOptions()
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -234,11 +273,11 @@ func NewUnprotector(k Keys, opts ...Option) (*Unprotector, error) {
 	}
 	u := &Unprotector{profile: k.Profile, mkiLen: len(k.MKI)}
 	u.rtpOverhead, u.rtcpOverhead = u.RTPOverhead(), u.RTCPOverhead()
-	ctx, err := newContext(k, o.replayWindow, &u.replayed)
+	rx, err := newPionReceiver(k, o.replayWindow, o.maxSSRCs, &u.stats)
 	if err != nil {
 		return nil, err
 	}
-	u.ctx = ctx
+	u.rx = rx
 	return u, nil
 }
 
@@ -259,7 +298,9 @@ func (u *Unprotector) AddKey(k Keys) error {
 	if len(k.MKI) != u.mkiLen {
 		return fmt.Errorf("%w: %d, context has %d", errMKIMismatch, len(k.MKI), u.mkiLen)
 	}
-	if err := u.ctx.AddCipherForMKI(k.MKI, k.MasterKey, k.MasterSalt); err != nil {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if err := u.rx.addKey(k); err != nil {
 		return fmt.Errorf("srtp: adding key: %w", err)
 	}
 	return nil
@@ -285,17 +326,23 @@ func (u *Unprotector) RTCPOverhead() int { return u.profile.RTCPOverhead() + u.m
 // another error for a malformed header. On error the packet is dropped and
 // no state changes, but an in-place buffer may hold garbage.
 func (u *Unprotector) UnprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, error) {
-	if hdr == nil {
-		hdr = &u.hdr
-	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.unprotectRTP(dst, pkt, hdr)
+}
+
+// unprotectRTP is UnprotectRTP under the lock.
+func (u *Unprotector) unprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, error) {
 	// Checked here, not left to pion, because pion's length errors are
 	// formatted (allocated) and garbage is what a flood would send.
 	if n, ok := rtpHeaderLen(pkt); !ok || len(pkt) < n+u.rtpOverhead {
 		u.stats.short.Add(1)
 		return nil, ErrShortPacket
 	}
-	u.replayed = false
-	out, err := u.ctx.DecryptRTP(dst, pkt, hdr)
+	if hdr == nil {
+		hdr = &u.rx.hdr
+	}
+	out, err := u.rx.decryptRTP(dst, pkt, hdr)
 	if err != nil {
 		return nil, u.fail(err)
 	}
@@ -308,12 +355,13 @@ func (u *Unprotector) UnprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, er
 // (compound) RTCP packet; in place when dst = pkt[:0]. Errors are as for
 // UnprotectRTP; the SRTCP index is replay-checked per SSRC.
 func (u *Unprotector) UnprotectRTCP(dst, pkt []byte) ([]byte, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	if len(pkt) < 8+u.rtcpOverhead {
 		u.stats.short.Add(1)
 		return nil, ErrShortPacket
 	}
-	u.replayed = false
-	out, err := u.ctx.DecryptRTCP(dst, pkt, &u.rtcpHdr)
+	out, err := u.rx.decryptRTCP(dst, pkt)
 	if err != nil {
 		return nil, u.fail(err)
 	}
@@ -326,7 +374,7 @@ func (u *Unprotector) UnprotectRTCP(dst, pkt []byte) ([]byte, error) {
 // success path pays nothing for telling the errors apart.
 func (u *Unprotector) fail(err error) error {
 	switch {
-	case u.replayed:
+	case u.rx.hooks.takeReplayed():
 		u.stats.replays.Add(1)
 		return ErrReplay
 	case errors.Is(err, pionsrtp.ErrFailedToVerifyAuthTag):
@@ -340,12 +388,23 @@ func (u *Unprotector) fail(err error) error {
 	return fmt.Errorf("%w: %w", errPacket, err)
 }
 
-// ROC returns the rollover counter of ssrc and whether ssrc has been seen.
-func (u *Unprotector) ROC(ssrc uint32) (uint32, bool) { return u.ctx.ROC(ssrc) }
+// ROC returns the rollover counter of ssrc and whether ssrc holds state
+// (it does from its first authenticated packet, or SetROC, until evicted).
+func (u *Unprotector) ROC(ssrc uint32) (uint32, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.rx.roc(ssrc)
+}
 
 // SetROC sets the rollover counter of ssrc, for joining a stream whose
-// sender has already wrapped its sequence number (RFC 3711 §3.3.1).
-func (u *Unprotector) SetROC(ssrc, roc uint32) { u.ctx.SetROC(ssrc, roc) }
+// sender has already wrapped its sequence number (RFC 3711 §3.3.1). If
+// ssrc holds no state, SetROC creates it, within MaxSSRCs like a new SSRC
+// whose packet authenticated.
+func (u *Unprotector) SetROC(ssrc, roc uint32) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.rx.setROC(ssrc, roc)
+}
 
 // Stats returns a snapshot of the counters; safe from any goroutine.
 func (u *Unprotector) Stats() Stats { return u.stats.snapshot() }

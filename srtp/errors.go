@@ -36,6 +36,7 @@ var (
 	errMKINone        = errors.New("srtp: context was created without MKI")
 	errMaterialLen    = errors.New("srtp: wrong DTLS keying material length")
 	errReplayWindow   = errors.New("srtp: replay window out of range")
+	errMaxSSRCs       = errors.New("srtp: SSRC bound out of range")
 	errLifetime       = errors.New("srtp: key lifetime out of range")
 	errSyntax         = errors.New("srtp: malformed crypto attribute")
 	errTag            = errors.New("srtp: crypto tag must be 1..9 decimal digits")

@@ -74,7 +74,7 @@ func Example() {
 	// AES_CM_128_HMAC_SHA1_80: 27 bytes on the wire, ssrc 0x1234 seq 1, payload "hello"
 	// true srtp: replayed packet
 	// true srtp: authentication failed
-	// {RTPPackets:1 RTPBytes:27 RTCPPackets:0 RTCPBytes:0 AuthFailures:1 Replays:1 ShortPackets:0 OtherErrors:0}
+	// {RTPPackets:1 RTPBytes:27 RTCPPackets:0 RTCPBytes:0 AuthFailures:1 Replays:1 ShortPackets:0 OtherErrors:0 SSRCEvictions:0}
 }
 
 // Keys for both directions from DTLS-SRTP exported keying material.

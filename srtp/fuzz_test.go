@@ -131,3 +131,167 @@ func FuzzParseSDES(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSRTCPChurn drives one Unprotector, bounded to 2 SSRCs so that
+// evictions and rebuilds come within a few operations, through a sequence
+// of operations read from ops: genuine SRTCP under one of 8 SSRCs, a
+// replay of a delivered packet, genuine SRTP and SRTCP under a new SSRC
+// (churn), data as SRTCP or SRTP (forged, or a real packet the corpus
+// holds), and a genuine SRTCP packet with data's bytes written over part
+// of it. Whatever the input: no panic; a genuine packet never delivered is
+// accepted; a replay is refused while its SSRC keeps the state that
+// accepted it; a refused packet changes no state; the tables stay within
+// the bound and every call is counted once.
+func FuzzSRTCPChurn(f *testing.F) {
+	for i, p := range allProfiles {
+		pr, err := NewProtector(testKeys(p, 41))
+		if err != nil {
+			f.Fatal(err)
+		}
+		// A real packet under an SSRC the genuine senders never use.
+		real, err := pr.ProtectRTCP(nil, testRTCP(0xF0000000, 2))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(byte(i), []byte{0, 8, 16, 3, 3, 3, 4, 2, 0, 4, 12, 5, 7, 7, 7, 0, 10, 3, 3, 3, 3, 3, 3, 0, 2}, real)
+		f.Add(byte(i), []byte{5, 13, 21, 6, 4, 4, 1, 9}, []byte{0x80, 200, 0, 6, 0, 0, 0, 1, 0xff})
+	}
+	f.Add(byte(0), []byte{4, 6}, []byte{})
+	// SSRC 1 keeps sending while new SSRCs evict each other past a
+	// rebuild; then its delivered packets are replayed.
+	keep := []byte{}
+	for range 20 {
+		keep = append(keep, 0, 3)
+	}
+	for i := range 16 {
+		keep = append(keep, byte(2+8*i))
+	}
+	f.Add(byte(1), keep, []byte{})
+	f.Fuzz(func(t *testing.T, sel byte, ops, data []byte) {
+		if len(ops) > 128 {
+			ops = ops[:128]
+		}
+		p := allProfiles[int(sel)%len(allProfiles)]
+		k := testKeys(p, 41)
+		un, err := NewUnprotector(k, MaxSSRCs(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, err := NewProtector(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type delivered struct {
+			pkt   []byte
+			ssrc  uint32
+			epoch int // of the SSRC's state when it was accepted
+		}
+		var ring []delivered
+		// epoch[ssrc] changes whenever ssrc is seen without state, so a
+		// replay of a packet of the same epoch is one its state accepted.
+		epoch := map[uint32]int{}
+		calls := 0
+		newSSRC := uint32(0x10000)
+		accept := func(what string, pkt []byte, ssrc uint32, rtcp bool) {
+			var err error
+			if rtcp {
+				_, err = un.UnprotectRTCP(nil, pkt)
+			} else {
+				_, err = un.UnprotectRTP(nil, pkt, nil)
+			}
+			calls++
+			if err != nil {
+				t.Fatalf("%s under SSRC %#x refused: %v", what, ssrc, err)
+			}
+			if rtcp {
+				ring = append(ring, delivered{pkt, ssrc, epoch[ssrc]})
+				if len(ring) > 16 {
+					ring = ring[1:]
+				}
+			}
+		}
+		// refusable runs a call that may fail; if it does, nothing changed.
+		refusable := func(f func() error) {
+			rtpN, rtcpN, stale, rebuilds := un.rx.rtp.Len(), un.rx.rtcp.Len(), un.rx.stale, un.rx.rebuilds
+			rtpHead, rtcpHead := un.rx.rtp.head, un.rx.rtcp.head
+			calls++
+			if f() != nil && (un.rx.rtp.Len() != rtpN || un.rx.rtcp.Len() != rtcpN || un.rx.stale != stale ||
+				un.rx.rebuilds != rebuilds || un.rx.rtp.head != rtpHead || un.rx.rtcp.head != rtcpHead) {
+				t.Fatal("a refused packet changed the SSRC state")
+			}
+		}
+		for _, op := range ops {
+			arg := int(op >> 3)
+			switch op & 7 {
+			case 0, 1: // genuine SRTCP under one of 8 SSRCs
+				ssrc := uint32(1 + arg%8)
+				out, err := pr.ProtectRTCP(nil, testRTCP(ssrc, 1+arg%3))
+				if err != nil {
+					t.Fatal(err)
+				}
+				accept("genuine SRTCP", out, ssrc, true)
+			case 2: // replay
+				if len(ring) == 0 {
+					continue
+				}
+				d := ring[arg%len(ring)]
+				calls++
+				_, err := un.UnprotectRTCP(nil, d.pkt)
+				if epoch[d.ssrc] == d.epoch && err != ErrReplay {
+					t.Fatalf("replay under SSRC %#x with the state that accepted it: %v", d.ssrc, err)
+				}
+			case 3: // churn: a new SSRC, SRTP and SRTCP
+				newSSRC++
+				out, err := pr.ProtectRTP(nil, testRTP(uint16(arg), newSSRC, 20, 0))
+				if err != nil {
+					t.Fatal(err)
+				}
+				accept("churn SRTP", out, newSSRC, false)
+				out, err = pr.ProtectRTCP(nil, testRTCP(newSSRC, 1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				accept("churn SRTCP", out, newSSRC, true)
+			case 4: // data as SRTCP
+				refusable(func() error { _, err := un.UnprotectRTCP(nil, data); return err })
+			case 5: // a genuine packet with data written over part of it
+				ssrc := uint32(1 + arg%8)
+				out, err := pr.ProtectRTCP(nil, testRTCP(ssrc, 1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				orig := bytes.Clone(out)
+				if len(out) > 0 {
+					copy(out[arg%len(out):], data)
+				}
+				if bytes.Equal(out, orig) {
+					accept("genuine SRTCP (overwritten by the same bytes)", out, ssrc, true)
+					continue
+				}
+				refusable(func() error { _, err := un.UnprotectRTCP(nil, out); return err })
+			case 6: // data as SRTP
+				refusable(func() error { _, err := un.UnprotectRTP(nil, data, nil); return err })
+			case 7: // a new SSRC in SRTCP only
+				newSSRC++
+				out, err := pr.ProtectRTCP(nil, testRTCP(newSSRC, 2))
+				if err != nil {
+					t.Fatal(err)
+				}
+				accept("churn SRTCP", out, newSSRC, true)
+			}
+			for _, d := range ring {
+				if un.rx.rtcp.lookup(d.ssrc) == nil {
+					epoch[d.ssrc]++
+				}
+			}
+			if un.rx.rtp.Len() > 2 || un.rx.rtcp.Len() > 2 || un.rx.stale >= un.rx.rebuildAt {
+				t.Fatalf("beyond the bound: %d SRTP, %d SRTCP SSRCs, %d stale",
+					un.rx.rtp.Len(), un.rx.rtcp.Len(), un.rx.stale)
+			}
+		}
+		st := un.Stats()
+		if n := st.RTPPackets + st.RTCPPackets + st.AuthFailures + st.Replays + st.ShortPackets + st.OtherErrors; n != uint64(calls) {
+			t.Fatalf("%d calls, %d counted (%+v)", calls, n, st)
+		}
+	})
+}

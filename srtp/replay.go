@@ -1,33 +1,24 @@
 package srtp
 
-import "github.com/pion/transport/v5/replaydetector"
-
 // replayWindow is the receiver's sliding window of RFC 3711 §3.3.2 over
-// packet indices (48-bit ROC||SEQ for SRTP, the 31-bit SRTCP index),
-// plugged into pion through its replay-detector factory. It stands in for
-// pion's own detector for three reasons. It raises a flag when it rejects,
-// which is how a replay is told apart from other failures without matching
-// pion's unexported error. It builds its bitmap only when the first packet
-// is accepted: pion asks for a detector for every packet of an SSRC it has
-// no state for, before authentication, so forgeries under random SSRCs
-// would otherwise each cost a window. And it is a few branches on one
-// word for the default size, where pion's is a general big integer.
+// packet indices (48-bit ROC||SEQ for SRTP, the 31-bit SRTCP index). It is
+// part of an ssrcState, which pion.go hands to pion as the SSRC's replay
+// detector in place of pion's own, for three reasons. It raises a flag
+// when it rejects, which is how a replay is told apart from other failures
+// without matching pion's unexported error. It builds its bitmap only when
+// the first packet is accepted: pion asks for a detector for every packet
+// of an SSRC it has no state for, before authentication, so forgeries
+// under random SSRCs must not each cost a window. And it is a few branches
+// on one word for the default size, where pion's is a general big integer.
 //
-// Bit d of bits records whether index latest-d has been accepted.
-// FuzzReplayWindow holds it to pion's replaydetector decision for
-// decision.
+// Bit d of bits records whether index latest-d has been accepted. A size
+// of 0 turns replay protection off: every index passes. FuzzReplayWindow
+// holds it to pion's replaydetector decision for decision.
 type replayWindow struct {
 	size   uint64
 	latest uint64
 	bits   []uint64 // nil until the first acceptance
 	one    [1]uint64
-	hit    *bool
-}
-
-func replayFactory(size int, hit *bool) func() replaydetector.ReplayDetector {
-	return func() replaydetector.ReplayDetector {
-		return &replayWindow{size: uint64(size), hit: hit}
-	}
 }
 
 // check reports whether index may be accepted: ahead of the window, or
@@ -42,6 +33,9 @@ func (w *replayWindow) check(index uint64) bool {
 
 // accept records index, sliding the window forward when it is the newest.
 func (w *replayWindow) accept(index uint64) bool {
+	if w.size == 0 {
+		return false // off: nothing to remember, and check passes all
+	}
 	if w.bits == nil {
 		if w.size <= 64 {
 			w.bits = w.one[:]
@@ -81,31 +75,4 @@ func (w *replayWindow) slide(n uint64) {
 		}
 		w.bits[i] = v
 	}
-}
-
-// CheckSeq and Accept are the two-phase API pion uses: check before
-// authenticating, accept after.
-func (w *replayWindow) CheckSeq(index uint64) replaydetector.Token {
-	if !w.check(index) {
-		*w.hit = true
-		return replaydetector.Rejected(index)
-	}
-	return replaydetector.Passed(index)
-}
-
-func (w *replayWindow) Accept(t replaydetector.Token) bool {
-	if !t.Passed() {
-		return false
-	}
-	return w.accept(t.Seq())
-}
-
-// Check is the older one-phase API, kept because the factory's type
-// requires it; pion prefers CheckSeq and Accept when they exist.
-func (w *replayWindow) Check(index uint64) (func() bool, bool) {
-	if !w.check(index) {
-		*w.hit = true
-		return func() bool { return false }, false
-	}
-	return func() bool { return w.accept(index) }, true
 }

@@ -17,15 +17,16 @@ var windowSizes = []int{1, 2, 63, 64, 65, 100, 128, 129, 1000, MaxReplayWindow}
 // step (floored at 0) and, when auth is set and the check passed, the
 // index is accepted as an authenticated packet would be.
 type windowPair struct {
-	ours  *replayWindow
+	ours  *ssrcState
 	pion  replaydetector.CheckAccepter
 	index uint64
-	hit   bool
+	hooks pionHooks
 }
 
 func newWindowPair(size int) *windowPair {
 	p := &windowPair{}
-	p.ours = replayFactory(size, &p.hit)().(*replayWindow)
+	p.hooks.window = uint64(size)
+	p.ours = p.hooks.factory().(*ssrcState)
 	p.pion = replaydetector.New(uint(size), 1<<48-1).(replaydetector.CheckAccepter)
 	return p
 }
@@ -36,17 +37,22 @@ func (p *windowPair) step(t testing.TB, step int64, auth bool) {
 		next = 0
 	}
 	p.index = uint64(next)
-	p.hit = false
+	p.hooks.replayed, p.hooks.accepted = false, nil
 	a, b := p.ours.CheckSeq(p.index), p.pion.CheckSeq(p.index)
 	if a.Passed() != b.Passed() {
 		t.Fatalf("index %d: ours passed=%v, pion passed=%v", p.index, a.Passed(), b.Passed())
 	}
-	if p.hit == a.Passed() {
-		t.Fatalf("index %d: replay flag %v with passed=%v", p.index, p.hit, a.Passed())
+	if p.hooks.replayed == a.Passed() {
+		t.Fatalf("index %d: replay flag %v with passed=%v", p.index, p.hooks.replayed, a.Passed())
 	}
 	if auth {
-		p.ours.Accept(a)
-		p.pion.Accept(b)
+		latest := p.ours.Accept(a)
+		if latest != p.pion.Accept(b) {
+			t.Fatalf("index %d: ours and pion disagree on whether it is the latest", p.index)
+		}
+		if a.Passed() && (p.hooks.accepted != p.ours || p.ours.index < p.index) {
+			t.Fatalf("index %d: acceptance not reported (index %d)", p.index, p.ours.index)
+		}
 	}
 }
 
@@ -75,8 +81,7 @@ func TestReplayWindowMatchesPion(t *testing.T) {
 
 func TestReplayWindowEdges(t *testing.T) {
 	for _, size := range []int{64, 200} {
-		var hit bool
-		w := replayFactory(size, &hit)().(*replayWindow)
+		w := &replayWindow{size: uint64(size)}
 		assert.True(t, w.check(1000), "empty window passes anything")
 		assert.Nil(t, w.bits, "no bitmap before the first acceptance")
 		w.accept(1000)
@@ -112,10 +117,10 @@ func FuzzReplayWindow(f *testing.F) {
 }
 
 func TestReplayWindowOneAllocation(t *testing.T) {
-	var hit bool
 	for _, size := range []int{64, 1000} {
-		w := replayFactory(size, &hit)().(*replayWindow)
-		w.accept(1)
+		h := pionHooks{window: uint64(size)}
+		w := h.newState()
+		w.window.accept(1)
 		i := uint64(2)
 		allocs := testing.AllocsPerRun(100, func() {
 			tok := w.CheckSeq(i)
