@@ -25,8 +25,9 @@
 // ROC) takes an internal mutex, so calls on one value run one at a time;
 // Stats, Profile and the overhead methods take no lock. A leg without
 // rtcp-mux whose RTP and RTCP readers both hand SRTCP to one Unprotector
-// needs nothing more. Uncontended, the lock costs a few nanoseconds per
-// packet against the microsecond of the cipher. The buffers passed in
+// needs nothing more. Uncontended, the lock costs up to 10 ns per packet
+// (BenchmarkLockOverhead), against the 150 to 400 ns the cipher takes for
+// a 20 ms audio packet. The buffers passed in
 // (dst, pkt, hdr) belong to the call: concurrent calls must not share
 // them. Keys, Crypto and Profile are values, safe to read from anywhere.
 //

@@ -26,12 +26,14 @@ import (
 
 // pionHooks is how a pion call reports, through the detectors it calls,
 // what it did with per-SSRC state. replayed, accepted and created report
-// one call each: whoever reads one clears it (takeReplayed, the
-// decrypt methods, setROC), so that the success path of a packet of a
-// known SSRC writes nothing here but what pion's Accept writes.
+// one call each: whoever reads one clears it (takeReplayed, track,
+// setROC), so that the success path of a packet of the SSRC that sent
+// the last one writes nothing here.
 type pionHooks struct {
-	replayed bool       // a detector rejected the index as a replay
-	accepted *ssrcState // the detector that accepted: its packet authenticated
+	replayed bool // a detector rejected the index as a replay
+	// accepted is the detector that accepted (its packet authenticated)
+	// unless it is its table's most recent already: the steady state.
+	accepted *ssrcState
 	created  *ssrcState // the last state the factory handed out
 	// transplant, while rebuilding, is the state the factory hands out next.
 	transplant *ssrcState
@@ -84,7 +86,9 @@ func (s *ssrcState) Accept(t replaydetector.Token) bool {
 	if !t.Passed() {
 		return false
 	}
-	s.hooks.accepted = s
+	if !s.recent {
+		s.hooks.accepted = s
+	}
 	s.authenticated(t.Seq())
 	return s.window.accept(t.Seq())
 }
@@ -179,11 +183,8 @@ func newPionReceiver(k Keys, window, maxSSRCs int, c *counters) (*pionReceiver, 
 // the caller takes hooks.replayed.
 func (rx *pionReceiver) decryptRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, error) {
 	out, err := rx.ctx.DecryptRTP(dst, pkt, hdr)
-	if err == nil {
-		if s := rx.hooks.accepted; s != rx.rtp.head || s == nil {
-			rx.track(&rx.rtp, hdr.SSRC)
-		}
-		rx.hooks.accepted = nil
+	if err == nil && rx.hooks.accepted != nil {
+		rx.track(&rx.rtp, hdr.SSRC)
 	}
 	return out, err
 }
@@ -193,28 +194,21 @@ func (rx *pionReceiver) decryptRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, er
 func (rx *pionReceiver) decryptRTCP(dst, pkt []byte) ([]byte, error) {
 	ssrc := binary.BigEndian.Uint32(pkt[4:]) // the state pion keys by; read before dst may overwrite pkt
 	out, err := rx.ctx.DecryptRTCP(dst, pkt, &rx.rtcpHdr)
-	if err == nil {
-		if s := rx.hooks.accepted; s != rx.rtcp.head || s == nil {
-			rx.track(&rx.rtcp, ssrc)
-		}
-		rx.hooks.accepted = nil
+	if err == nil && rx.hooks.accepted != nil {
+		rx.track(&rx.rtcp, ssrc)
 	}
 	return out, err
 }
 
-// track updates t after a packet under ssrc authenticated and its
-// state is not the most recent (the steady state, which the decrypt
-// methods handle inline): the SSRC becomes the most recent, and is
-// admitted if it is new, which may evict another and so rebuild the
+// track updates t after a packet under ssrc authenticated whose state
+// was not its table's most recent (the steady state, which costs the
+// decrypt methods one comparison): the SSRC becomes the most recent, and
+// is admitted if it is new, which may evict another and so rebuild the
 // context.
 func (rx *pionReceiver) track(t *ssrcTable, ssrc uint32) {
 	s := rx.hooks.accepted
-	switch {
-	case s == nil:
-		// pion accepted without asking its detector: not the pion this
-		// was written for. Nothing to track; TestSSRCChurn would fail.
-		return
-	case s.live:
+	rx.hooks.accepted = nil
+	if s.live {
 		t.touch(s)
 		return
 	}

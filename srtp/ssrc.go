@@ -27,6 +27,7 @@ type ssrcState struct {
 	// ROC<<16) until its first packet.
 	indexed bool
 	live    bool // in a table; false once evicted
+	recent  bool // the head of its table: the SSRC that authenticated last
 	// index is the highest authenticated packet index: ROC<<16|SEQ for
 	// SRTP, the 31-bit SRTCP index for SRTCP.
 	index  uint64
@@ -151,8 +152,10 @@ func (t *ssrcTable) pushFront(s *ssrcState) {
 		s.next, s.prev = t.head, t.head.prev
 		t.head.prev.next = s
 		t.head.prev = s
+		t.head.recent = false
 	}
 	t.head = s
+	s.recent = true
 }
 
 func (t *ssrcTable) unlink(s *ssrcState) {
@@ -162,9 +165,11 @@ func (t *ssrcTable) unlink(s *ssrcState) {
 		s.prev.next, s.next.prev = s.next, s.prev
 		if t.head == s {
 			t.head = s.next
+			t.head.recent = true
 		}
 	}
 	s.prev, s.next = nil, nil
+	s.recent = false
 }
 
 func (t *ssrcTable) insert(s *ssrcState) {

@@ -38,6 +38,7 @@ func checkTable(t *testing.T, tab *ssrcTable, m *tableModel) {
 	got := []uint32{}
 	tab.each(func(s *ssrcState) {
 		require.True(t, s.live)
+		require.Equal(t, s == tab.head, s.recent, "recent is the head alone")
 		require.Same(t, s, tab.lookup(s.ssrc), "lookup %#x", s.ssrc)
 		got = append(got, s.ssrc)
 	})
@@ -89,6 +90,7 @@ func TestSSRCTableModel(t *testing.T) {
 				if evicted {
 					require.Equal(t, want, ev.ssrc)
 					require.False(t, ev.live)
+					require.False(t, ev.recent)
 					require.Nil(t, tab.lookup(want))
 				}
 			case r < 8:
@@ -101,6 +103,7 @@ func TestSSRCTableModel(t *testing.T) {
 				i := rng.IntN(len(m.order))
 				ssrc := m.order[i]
 				tab.remove(states[ssrc])
+				require.False(t, states[ssrc].recent)
 				m.order = slices.Delete(m.order, i, i+1)
 			}
 			if op%97 == 0 || max <= 3 {
