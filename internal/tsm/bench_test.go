@@ -57,3 +57,51 @@ func BenchmarkFrame(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkChange times one Shorten or Lengthen call alone, on a FIFO
+// holding 30 ms of history and one 20 ms frame, restored before every
+// call (a copy of 50 ms, included): a voiced frame (the pitch search and
+// splice), digital silence (a silent splice) and loud noise (searched and
+// declined, the dearest refusal). The frame is the most periodic one of
+// the clip's most voiced second; MB/s counts the frame's bytes.
+func BenchmarkChange(b *testing.B) {
+	for _, rate := range []int{16000, 48000} {
+		ms := rate / 1000
+		x := voicedClip(b, "bob", rate)
+		voiced := x[len(x)/2-30*ms : len(x)/2+20*ms]
+		cases := []struct {
+			name  string
+			audio []int16
+			o     op
+			want  func(Stats) uint64
+		}{
+			{"voiced/shorten", voiced, shorten, func(s Stats) uint64 { return s.PitchSplices }},
+			{"voiced/lengthen", voiced, lengthen, func(s Stats) uint64 { return s.PitchSplices }},
+			{"silence/shorten", make([]int16, 50*ms), shorten, func(s Stats) uint64 { return s.SilentSplices }},
+			{"noise/declined", lcgNoise(50*ms, 10000, 9), shorten, func(s Stats) uint64 { return s.Declined }},
+		}
+		for _, c := range cases {
+			b.Run(strconv.Itoa(rate/1000)+"kHz/"+c.name, func(b *testing.B) {
+				f := newFIFO(b, rate)
+				restore := func() {
+					f.start, f.end, f.hist = 30*ms, 50*ms, 30*ms
+					copy(f.buf, c.audio)
+				}
+				f.Write(c.audio) // the background estimate, as in use
+				b.SetBytes(int64(2 * 20 * ms))
+				b.ReportAllocs()
+				for b.Loop() {
+					restore()
+					if c.o == shorten {
+						f.Shorten(15 * ms)
+					} else {
+						f.Lengthen(15 * ms)
+					}
+				}
+				if c.want(f.Stats()) == 0 {
+					b.Fatalf("the %s path did not run: %+v", c.name, f.Stats())
+				}
+			})
+		}
+	}
+}

@@ -2,7 +2,6 @@ package tsm
 
 import (
 	"math"
-	"sort"
 	"strconv"
 	"sync"
 	"testing"
@@ -275,8 +274,6 @@ func abs(x int) int {
 	return x
 }
 
-func pow(a, b float64) float64 { return math.Pow(a, b) }
-
 func sinAt(i, rate int, freq float64) float64 {
 	return math.Sin(2 * math.Pi * freq * float64(i) / float64(rate))
 }
@@ -330,22 +327,6 @@ func pitch(x []int16, s, n, rate int) (float64, bool) {
 		frac = min(max(0.5*(a-c)/den, -0.5), 0.5)
 	}
 	return float64(best) + frac, true
-}
-
-// medianF0 returns the median fundamental frequency (Hz) over the voiced
-// 40 ms windows of x, every 10 ms, and how many there were.
-func medianF0(x []int16, rate int) (float64, int) {
-	var f0 []float64
-	for s := rate / 50; s+rate/25 <= len(x); s += rate / 100 {
-		if p, ok := pitch(x, s, rate/25, rate); ok {
-			f0 = append(f0, float64(rate)/p)
-		}
-	}
-	if len(f0) == 0 {
-		return 0, 0
-	}
-	sort.Float64s(f0)
-	return f0[len(f0)/2], len(f0)
 }
 
 var voicedCache sync.Map // name → float64

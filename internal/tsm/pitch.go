@@ -137,16 +137,18 @@ func ncc(a, b []int16) float64 {
 // (len(y)+2)·d samples before end.
 func decimate(y []float32, x []int16, end, d int) {
 	blk := x[end-(len(y)+2)*d : end]
-	sum := func(i int) int32 {
+	sum := func(b []int16) int32 {
 		var s int32
-		for _, v := range blk[i*d : (i+1)*d] {
+		for _, v := range b {
 			s += int32(v)
 		}
 		return s
 	}
-	b0, b1 := sum(0), sum(1)
+	b0, b1 := sum(blk[:d]), sum(blk[d:2*d])
+	blk = blk[2*d:]
 	for i := range y {
-		b2 := sum(i + 2)
+		b2 := sum(blk[:d])
+		blk = blk[d:]
 		y[i] = float32(b0 + 2*b1 + b2)
 		b0, b1 = b1, b2
 	}
@@ -214,15 +216,16 @@ func dotF(a, b []float32) float32 {
 func dot(a, b []int16) int64 {
 	b = b[:len(a)] // bounds check hint
 	var s0, s1, s2, s3 int64
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += int64(int32(a[i]) * int32(b[i]))
-		s1 += int64(int32(a[i+1]) * int32(b[i+1]))
-		s2 += int64(int32(a[i+2]) * int32(b[i+2]))
-		s3 += int64(int32(a[i+3]) * int32(b[i+3]))
+	for len(a) >= 4 && len(b) >= 4 {
+		s0 += int64(int32(a[0]) * int32(b[0]))
+		s1 += int64(int32(a[1]) * int32(b[1]))
+		s2 += int64(int32(a[2]) * int32(b[2]))
+		s3 += int64(int32(a[3]) * int32(b[3]))
+		a, b = a[4:], b[4:]
 	}
-	for ; i < len(a); i++ {
-		s0 += int64(int32(a[i]) * int32(b[i]))
+	b = b[:len(a)] // bounds check hint
+	for i, v := range a {
+		s0 += int64(int32(v) * int32(b[i]))
 	}
-	return s0 + s1 + s2 + s3
+	return (s0 + s1) + (s2 + s3)
 }

@@ -130,17 +130,17 @@ func (f *FIFO) applyLengthen(sp splice) {
 // either end, so it is symmetric and each output lies between its two
 // inputs (inclusive), which cannot overflow.
 func crossfade(dst, to []int16) {
-	n := len(dst)
-	to = to[:n] // bounds check hint: to is as long as dst
-	if n == 0 {
+	to = to[:len(dst)] // bounds check hint: to is as long as dst
+	if len(dst) == 0 {
 		return
 	}
-	// w = (2j+1)/(2n) in Q16, stepped in Q32 to stay exact for any n.
-	step := (uint64(1) << 32) / uint64(n)
+	// w = (2j+1)/(2n) in Q15, stepped in Q32 so it stays exact for any n.
+	// a·(2^15-w) + b·w is a convex combination: within int32 for int16 a, b.
+	step := (uint64(1) << 32) / uint64(len(dst))
 	acc := step / 2
-	for j := range dst {
-		w := int64(acc >> 16)
-		dst[j] = int16((int64(dst[j])*(1<<16-w) + int64(to[j])*w + 1<<15) >> 16)
+	for j, a := range dst {
+		w := int32(acc >> 17)
+		dst[j] = int16((int32(a)*(1<<15-w) + int32(to[j])*w + 1<<14) >> 15)
 		acc += step
 	}
 }
