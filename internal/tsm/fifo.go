@@ -131,6 +131,8 @@ func (f *FIFO) AvailableBuffer() []int16 {
 // all of p unless that would exceed Cap, in which case the rest is refused
 // (a caller that prefers to drop the oldest audio calls Discard first).
 // Write also feeds the noise-floor estimate that tells silence from speech.
+// p may be the FIFO's own AvailableBuffer, appended to; no other part of
+// the FIFO's memory.
 func (f *FIFO) Write(p []int16) int {
 	n := min(len(p), f.Available())
 	if n == 0 {

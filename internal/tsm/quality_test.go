@@ -128,40 +128,51 @@ func nccAt(x []int16, s, n, lag int) float64 {
 }
 
 // Talkspurts of every talker (4 s of each clip; 1.5 s with -short or
-// -race), alternately shortened and lengthened
-// by up to 15 ms on every 20 ms frame (far more change than a jitter
-// buffer asks for): no 10 ms window of the output is further than 10 dB
-// (log-spectral distance) from some window of the original near where it
-// came from, where the same number of hard cuts is 15 dB or more away;
-// and no sample step exceeds the original's largest.
+// -race), clean and over -49 dBFS of background noise, alternately
+// shortened and lengthened by up to 15 ms on every 20 ms frame (far more
+// change than a jitter buffer asks for): no 10 ms window of the output is
+// further than 10 dB (log-spectral distance) from some window of the
+// original near where it came from, where the same number of hard cuts is
+// 15 dB or more away (12 dB in noise, which fills the spectrum a click
+// would); and no sample step exceeds the original's largest. Pauses are
+// used: over noise too, once the background is learned.
 func TestSpeechSplices(t *testing.T) {
 	for _, name := range clips {
 		for _, rate := range qualityRates() {
-			t.Run(name+"/"+strconv.Itoa(rate), func(t *testing.T) {
-				x := clip(t, name, rate)
-				x = x[:min(len(x), 4*rate)]
-				if testing.Short() || raceEnabled {
-					x = x[:3*rate/2]
-				}
-				f := newFIFO(t, rate)
-				req := rate * 15 / 1000
-				out, edits := stream(t, f, x, rate/50, func(i int, f *FIFO) int {
-					if i%2 == 0 {
-						return -f.Shorten(req)
+			for _, noisy := range []bool{false, true} {
+				label := name + "/" + strconv.Itoa(rate) + map[bool]string{false: "/clean", true: "/noisy"}[noisy]
+				t.Run(label, func(t *testing.T) {
+					x := clip(t, name, rate)
+					x = append([]int16(nil), x[:min(len(x), 4*rate)]...)
+					if testing.Short() || raceEnabled {
+						x = x[:3*rate/2]
 					}
-					return f.Lengthen(req)
+					if noisy {
+						for i, v := range lcgNoise(len(x), 200, uint32(rate)) {
+							x[i] = int16(max(-32768, min(32767, int(x[i])+int(v))))
+						}
+					}
+					f := newFIFO(t, rate)
+					req := rate * 15 / 1000
+					out, edits := stream(t, f, x, rate/50, func(i int, f *FIFO) int {
+						if i%2 == 0 {
+							return -f.Shorten(req)
+						}
+						return f.Lengthen(req)
+					})
+					st := f.Stats()
+					assert.Greater(t, st.PitchSplices, uint64(10*len(x)/rate), "pitch splices at least 10 a second")
+					assert.Greater(t, st.SilentSplices, uint64(5*len(x)/rate), "silent splices at least 5 a second")
+					so := newSpectrogram(x, rate, rate/4000)
+					d := worstMismatchSpec(so, out, rate, edits)
+					assert.Less(t, d, 10.0)
+					cut, cuts := hardCuts(x, rate*7/1000, rate/25)
+					ctl := worstMismatchSpec(so, cut, rate, cuts)
+					assert.Greater(t, ctl, map[bool]float64{false: 15, true: 12}[noisy], "the measure sees hard cuts")
+					assert.LessOrEqual(t, maxStep(out), maxStep(x))
+					t.Logf("%+v; worst spectral distance %.1f dB (hard cuts %.1f)", st, d, ctl)
 				})
-				st := f.Stats()
-				assert.Greater(t, st.PitchSplices, uint64(10*len(x)/rate), "pitch splices at least 10 a second")
-				so := newSpectrogram(x, rate, rate/4000)
-				d := worstMismatchSpec(so, out, rate, edits)
-				assert.Less(t, d, 10.0)
-				cut, cuts := hardCuts(x, rate*7/1000, rate/25)
-				ctl := worstMismatchSpec(so, cut, rate, cuts)
-				assert.Greater(t, ctl, 15.0, "the measure sees hard cuts")
-				assert.LessOrEqual(t, maxStep(out), maxStep(x))
-				t.Logf("%+v; worst spectral distance %.1f dB (hard cuts %.1f)", st, d, ctl)
-			})
+			}
 		}
 	}
 }

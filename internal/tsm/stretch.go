@@ -38,24 +38,24 @@ type splice struct {
 	voiced          bool
 }
 
-// Shorten removes up to max pending samples and returns how many it
-// removed: one pitch period (or a multiple, whichever of the periods up to
-// max matches best) of voiced audio, or up to max samples of silence or
+// Shorten removes up to n pending samples and returns how many it
+// removed: one pitch period (or a multiple, whichever of the lags up to n
+// matches best) of voiced audio, or up to n samples of silence or
 // background noise. It removes nothing when neither is found: no period
 // whose copies correlate (normalised cross-correlation at least 0.9), a
 // transient or onset, or too little pending audio (see the package doc for
 // how much a change needs). Len shrinks by exactly the returned count.
-func (f *FIFO) Shorten(max int) int {
-	return f.change(shorten, max)
+func (f *FIFO) Shorten(n int) int {
+	return f.change(shorten, n)
 }
 
-// Lengthen inserts up to max samples into the pending audio and returns how
+// Lengthen inserts up to n samples into the pending audio and returns how
 // many it inserted, under the same rules as Shorten: one pitch period of
-// voiced audio (it may repeat a period already played) or up to max samples
+// voiced audio (it may repeat a period already played) or up to n samples
 // of silence or background noise, never past Cap. Len grows by exactly the
 // returned count.
-func (f *FIFO) Lengthen(max int) int {
-	return f.change(lengthen, max)
+func (f *FIFO) Lengthen(n int) int {
+	return f.change(lengthen, n)
 }
 
 func (f *FIFO) change(o op, maxN int) int {
