@@ -131,7 +131,7 @@ func NewRoom(cfg RoomConfig) (*Room, error) {
 		if err != nil {
 			return nil, err
 		}
-		p, err := c.Join(mixer.ParticipantConfig{In: f, InPayloadType: pt, Out: f, OutPayloadType: pt,
+		p, err := c.Join(mixer.ParticipantConfig{In: f, InPayloadType: mixer.PT(pt), Out: f, OutPayloadType: mixer.PT(pt),
 			InAudioLevelID: levelExtID, InSRTP: &in, OutSRTP: &out, Sink: &r.Out})
 		if err != nil {
 			return nil, err

@@ -29,7 +29,7 @@ func TestConferenceConfigValidation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewConference(tc.cfg)
-			assert.ErrorIs(t, err, errConfig)
+			assert.ErrorIs(t, err, ErrConfig)
 		})
 	}
 }
@@ -37,13 +37,13 @@ func TestConferenceConfigValidation(t *testing.T) {
 func TestJoinValidation(t *testing.T) {
 	c := newTestConference(t, ConferenceConfig{})
 	_, err := c.Join(ParticipantConfig{})
-	assert.ErrorIs(t, err, errConfig)
+	assert.ErrorIs(t, err, ErrConfig)
 	_, err = c.Join(ParticipantConfig{In: codec.Format{Name: "G729", ClockRate: 8000}, Out: pcmu})
 	assert.ErrorIs(t, err, codec.ErrUnknownFormat)
 	_, err = c.Join(ParticipantConfig{In: pcmu, Out: pcmu, GainIn: 40})
-	assert.ErrorIs(t, err, errConfig)
+	assert.ErrorIs(t, err, ErrConfig)
 	_, err = c.Join(ParticipantConfig{In: pcmu, Out: pcmu, InAudioLevelID: 15})
-	assert.ErrorIs(t, err, errConfig)
+	assert.ErrorIs(t, err, ErrConfig)
 	_, err = c.Join(ParticipantConfig{ID: "x", In: pcmu, Out: pcmu})
 	require.NoError(t, err)
 	_, err = c.Join(ParticipantConfig{ID: "x", In: pcmu, Out: pcmu})
@@ -257,10 +257,10 @@ func TestBadInputCounted(t *testing.T) {
 	run(c, all, now, 2*time.Second, nil)
 
 	as, ss, os := a.p.Stats(), s.p.Stats(), o.p.Stats()
-	assert.GreaterOrEqual(t, as.Malformed, uint64(100))
-	assert.GreaterOrEqual(t, as.WrongPayloadType, uint64(50))
-	assert.GreaterOrEqual(t, ss.SRTPAuthFailures+ss.SRTPOther, uint64(50))
-	assert.GreaterOrEqual(t, ss.SRTPReplays, uint64(50))
+	assert.GreaterOrEqual(t, as.Refused.Short+as.Refused.Version, uint64(100))
+	assert.GreaterOrEqual(t, as.Refused.PayloadType, uint64(50))
+	assert.GreaterOrEqual(t, ss.Refused.SRTPAuth+ss.Refused.SRTPMalformed, uint64(50))
+	assert.GreaterOrEqual(t, ss.Refused.SRTPReplay, uint64(50))
 	assert.GreaterOrEqual(t, as.Jitter.Resyncs, uint64(1))
 	t.Logf("opus decode errors %d", os.DecodeErrors)
 	tail := l.got[len(l.got)-8000:]
@@ -280,7 +280,7 @@ func TestConcurrentControl(t *testing.T) {
 	var mu sync.Mutex
 	var parts []*Participant
 	for i := 0; i < 4; i++ {
-		p, err := c.Join(ParticipantConfig{In: pcmu, InPayloadType: 0, Out: pcmu, InAudioLevelID: levelExtID})
+		p, err := c.Join(ParticipantConfig{In: pcmu, Out: pcmu, InAudioLevelID: levelExtID})
 		require.NoError(t, err)
 		parts = append(parts, p)
 	}
@@ -326,7 +326,7 @@ func TestConcurrentControl(t *testing.T) {
 			_ = p.SetGainOut(float64(n%7) - 3)
 			_ = p.Stats()
 			_ = c.Stats()
-			if q, err := c.Join(ParticipantConfig{In: opf, InPayloadType: 111, Out: pcma, OutPayloadType: 8}); err == nil {
+			if q, err := c.Join(ParticipantConfig{In: opf, InPayloadType: PT(111), Out: pcma, OutPayloadType: PT(8)}); err == nil {
 				time.Sleep(200 * time.Microsecond)
 				q.Leave()
 				_ = q.WriteRTPAt(0, []byte{1, 2, 3})

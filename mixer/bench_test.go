@@ -117,7 +117,7 @@ func benchConference(b *testing.B, f codec.Format, pt uint8, n int, allTalk bool
 	for i := range senders {
 		in, _ := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
 		out, _ := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
-		p, err := c.Join(ParticipantConfig{In: f, InPayloadType: pt, Out: f, OutPayloadType: pt,
+		p, err := c.Join(ParticipantConfig{In: f, InPayloadType: PT(pt), Out: f, OutPayloadType: PT(pt),
 			InAudioLevelID: levelExtID, InSRTP: &in, OutSRTP: &out, Sink: sink})
 		require.NoError(b, err)
 		prot, err := srtp.NewProtector(in)

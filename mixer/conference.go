@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/rtpmix/rtpmix/codec"
-	"github.com/rtpmix/rtpmix/codec/resample"
-	"github.com/rtpmix/rtpmix/internal/pcm"
 	"github.com/rtpmix/rtpmix/jitter"
 	"github.com/rtpmix/rtpmix/srtp"
 )
@@ -37,6 +35,10 @@ type Conference struct {
 
 	// managed: ticked by an Engine, which enables overload control.
 	managed bool
+
+	// Derived from cfg at NewConference.
+	talkParams talkParams
+	silence    silencePolicy
 
 	// Tick state, owned by the ticking goroutine.
 	rate      int
@@ -84,6 +86,9 @@ func NewConference(cfg ConferenceConfig) (*Conference, error) {
 		acc:     make([]int32, maxFrame),
 		csrc:    make([]uint32, 0, 2*maxCSRC),
 		csrcLvl: make([]uint8, 0, 2*maxCSRC),
+
+		talkParams: newTalkParams(cfg.Talk, cfg.Ptime),
+		silence:    silencePolicy{mode: cfg.Silence, noiseLevel: cfg.ComfortNoiseLevel},
 	}
 	c.setRate(cfg.SampleRate)
 	if c.rate == 0 {
@@ -121,21 +126,26 @@ func (c *Conference) enqueue(f func(*Conference, time.Duration)) {
 // built here, in the caller's goroutine, so errors come back at once; the
 // participant is mixed from the next tick. WriteRTP may be called as soon as
 // Join returns.
+//
+// Errors: ErrConfig for a configuration that cannot work (the message says
+// which field and numbers; a cause found by package codec, srtp or jitter is
+// wrapped as well), ErrDuplicateID, ErrClosed.
 func (c *Conference) Join(cfg ParticipantConfig) (*Participant, error) {
 	if cfg.In.Name == "" || cfg.Out.Name == "" {
-		return nil, fmt.Errorf("%w: participant needs In and Out formats", errConfig)
+		return nil, fmt.Errorf("%w: participant needs In and Out formats", ErrConfig)
 	}
 	if _, ok := codec.Lookup(cfg.In.SDPName()); !ok {
-		return nil, fmt.Errorf("mixer: inbound %w: %s", codec.ErrUnknownFormat, cfg.In.SDPName())
+		return nil, fmt.Errorf("%w: inbound %w: %s", ErrConfig, codec.ErrUnknownFormat, cfg.In.SDPName())
 	}
 	if _, ok := codec.Lookup(cfg.Out.SDPName()); !ok {
-		return nil, fmt.Errorf("mixer: outbound %w: %s", codec.ErrUnknownFormat, cfg.Out.SDPName())
+		return nil, fmt.Errorf("%w: outbound %w: %s", ErrConfig, codec.ErrUnknownFormat, cfg.Out.SDPName())
 	}
-	if cfg.InPayloadType > 127 || cfg.OutPayloadType > 127 || cfg.CNPayloadType > 127 {
-		return nil, fmt.Errorf("%w: payload types must be 0..127", errConfig)
+	if err := resolvePayloadTypes(&cfg); err != nil {
+		return nil, err
 	}
 	if cfg.InAudioLevelID > 14 || cfg.OutAudioLevelID > 14 || cfg.OutCSRCLevelsID > 14 {
-		return nil, fmt.Errorf("%w: one-byte extension IDs are 1..14", errConfig)
+		return nil, fmt.Errorf("%w: extension IDs %d, %d, %d (one-byte IDs are 1..14)",
+			ErrConfig, cfg.InAudioLevelID, cfg.OutAudioLevelID, cfg.OutCSRCLevelsID)
 	}
 	gIn, err := gainQ16(cfg.GainIn)
 	if err != nil {
@@ -173,7 +183,7 @@ func (c *Conference) Join(cfg ParticipantConfig) (*Participant, error) {
 		c.mu.Lock()
 		delete(c.ids, cfg.ID)
 		c.mu.Unlock()
-		return nil, err
+		return nil, fmt.Errorf("%w: participant %s: %w", ErrConfig, cfg.ID, err)
 	}
 	c.mu.Lock()
 	c.list = append(c.list[:len(c.list):len(c.list)], p)
@@ -182,22 +192,25 @@ func (c *Conference) Join(cfg ParticipantConfig) (*Participant, error) {
 	return p, nil
 }
 
+// newParticipant builds a participant for cfg (validated, defaults applied)
+// at the conference's current rate.
 func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate int) (*Participant, error) {
 	p := &Participant{conf: c, id: cfg.ID, cfg: cfg}
-	p.gainIn.Store(gIn)
-	p.gainOut.Store(gOut)
-	p.muted.Store(cfg.Muted)
-	p.deaf.Store(cfg.Deaf)
-	p.level, p.smooth = 127, 127
-	p.stats.level.Store(127)
+	p.ctl.gainIn.Store(gIn)
+	p.ctl.gainOut.Store(gOut)
+	p.ctl.muted.Store(cfg.Muted)
+	p.ctl.deaf.Store(cfg.Deaf)
+	inPT, _ := cfg.InPayloadType.Value()
+	outPT, _ := cfg.OutPayloadType.Value()
 
 	jc := mergeJitter(c.cfg.Jitter, cfg.Jitter)
 	jc.ClockRate = cfg.In.ClockRate
 	jb, err := jitter.New(jc)
 	if err != nil {
-		return nil, fmt.Errorf("mixer: participant %s: %w", cfg.ID, err)
+		return nil, err
 	}
-	p.jb = jb
+	in := &p.in
+	in.jb, in.pt, in.cnPT, in.levelID = jb, inPT, cfg.CNPayloadType, cfg.InAudioLevelID
 	if cfg.InSRTP != nil {
 		var opts []srtp.Option
 		switch w := cfg.SRTPReplayWindow; {
@@ -206,38 +219,36 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 		case w > 0:
 			opts = append(opts, srtp.ReplayWindow(w))
 		}
-		u, err := srtp.NewUnprotector(*cfg.InSRTP, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("mixer: participant %s inbound SRTP: %w", cfg.ID, err)
+		if in.unprotect, err = srtp.NewUnprotector(*cfg.InSRTP, opts...); err != nil {
+			return nil, fmt.Errorf("inbound SRTP: %w", err)
 		}
-		p.unprotect = u
 	}
+
+	p.dq.init(jb, cfg.In, cfg.CNPayloadType)
+	p.talk.init()
+	p.spk.init()
+	p.own = newEncodeChain()
+
+	o := &p.out
 	if cfg.OutSRTP != nil {
-		pr, err := srtp.NewProtector(*cfg.OutSRTP)
-		if err != nil {
-			return nil, fmt.Errorf("mixer: participant %s outbound SRTP: %w", cfg.ID, err)
+		if o.protect, err = srtp.NewProtector(*cfg.OutSRTP); err != nil {
+			return nil, fmt.Errorf("outbound SRTP: %w", err)
 		}
-		p.protect = pr
 	}
-	p.out.ssrc = cfg.SSRC
-	for p.out.ssrc == 0 {
-		p.out.ssrc = rand.Uint32()
+	o.ssrc = cfg.SSRC
+	for o.ssrc == 0 {
+		o.ssrc = rand.Uint32()
 	}
-	p.out.seq = uint16(rand.Uint32())
-	p.out.ts = rand.Uint32()
-	p.out.tsStep = uint32(cfg.Out.FrameSamples(c.cfg.Ptime))
-	p.out.marker = true
-	p.pkt = make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)
-	p.payload = make([]byte, 0, maxPayload)
-	p.arena = make([]byte, 0, maxPending*2*maxPayload)
-	p.pcmFrame = make([]int16, maxFrame)
-	p.contrib = make([]int16, maxFrame)
-	p.mix = make([]int16, maxFrame)
-	p.resBuf = make([]int16, 0, maxFrame)
-	p.fifo = make([]int16, maxDecoded+maxFrame)
-	p.decBuf = make([]int16, 0, maxDecoded)
+	o.seq = uint16(rand.Uint32())
+	o.ts = rand.Uint32()
+	o.tsStep = uint32(cfg.Out.FrameSamples(c.cfg.Ptime))
+	o.marker = true
+	o.pt, o.levelID, o.csrcLevelsID = outPT, cfg.OutAudioLevelID, cfg.OutCSRCLevelsID
+	o.sink = cfg.Sink
+	o.pkt = make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)
+
 	if err := p.setup(rate, c.cfg.Ptime); err != nil {
-		return nil, fmt.Errorf("mixer: participant %s: %w", cfg.ID, err)
+		return nil, err
 	}
 	return p, nil
 }
@@ -275,84 +286,6 @@ func mergeJitter(base, over jitter.Config) jitter.Config {
 	return base
 }
 
-// setup builds the decoder, encoder and resamplers for the conference rate.
-// It runs at Join (in the caller's goroutine, before the participant is
-// shared) and in the tick when the automatic rate changes.
-func (p *Participant) setup(rate int, ptime time.Duration) error {
-	if p.rate == rate && p.dec != nil {
-		return nil
-	}
-	// Decode straight at the conference rate when the codec can (Opus
-	// decodes at 8–48 kHz); otherwise at its own rate and resample.
-	dec, err := codec.NewDecoder(p.cfg.In.SDPName(), codec.Config{SampleRate: rate, Channels: 1, Ptime: ptime})
-	if err != nil {
-		dec, err = codec.NewDecoder(p.cfg.In.SDPName(), codec.Config{Channels: 1, Ptime: ptime})
-		if err != nil {
-			return fmt.Errorf("inbound decoder: %w", err)
-		}
-	}
-	p.dec = dec
-	p.fec, _ = dec.(codec.FECDecoder)
-	p.decRate = dec.SampleRate()
-	p.inRes = nil
-	if p.decRate != rate {
-		if p.inRes, err = resample.New(p.decRate, rate, 1); err != nil {
-			return fmt.Errorf("inbound resampler: %w", err)
-		}
-	}
-	p.encRate = encoderRate(p.cfg.Out, rate)
-	p.outRes = nil
-	if p.encRate != rate {
-		if p.outRes, err = resample.New(rate, p.encRate, 1); err != nil {
-			return fmt.Errorf("outbound resampler: %w", err)
-		}
-	}
-	// The own encoder serves the participant while it speaks (its mix
-	// leaves its own voice out, so it cannot share the group's encoder).
-	if p.enc, err = newEncoder(p.cfg.Out, p.cfg.Encoder, rate, ptime); err != nil {
-		return err
-	}
-	p.rate = rate
-	p.frame = codec.FrameSamples(rate, ptime)
-	p.fifoLen, p.owed = 0, 0
-	p.limiter = newLimiter(rate)
-	return nil
-}
-
-func newEncoder(out codec.Format, ec codec.Config, rate int, ptime time.Duration) (codec.Encoder, error) {
-	if ec.Complexity == 0 {
-		// libopus's default (9) costs about 300 µs per 20 ms frame here;
-		// 5 costs a third of that with little audible difference for speech.
-		ec.Complexity = DefaultComplexity
-	}
-	ec.SampleRate = encoderRate(out, rate)
-	ec.Channels = 1
-	ec.Ptime = ptime
-	enc, err := codec.NewEncoder(out.SDPName(), ec)
-	if err != nil {
-		return nil, fmt.Errorf("outbound encoder: %w", err)
-	}
-	return enc, nil
-}
-
-// newLimiter returns the output limiter for a conference rate.
-func newLimiter(rate int) pcm.Limiter {
-	l, err := pcm.NewLimiter(pcm.LimiterConfig{SampleRate: rate})
-	if err != nil {
-		return pcm.Limiter{} // the 48 kHz defaults; rates are validated before this
-	}
-	return *l
-}
-
-// encoderRate is the PCM rate an encoder for f takes in a conference at
-// rate: Opus encodes any of the conference rates directly, G.711 needs 8 kHz.
-func encoderRate(f codec.Format, rate int) int {
-	if f.ClockRate == 48000 { // Opus: 8, 12, 16, 24 or 48 kHz input
-		return rate
-	}
-	return f.ClockRate
-}
-
 // naturalRate is the audio bandwidth a format carries, for the automatic
 // conference rate.
 func naturalRate(f codec.Format) int {
@@ -373,7 +306,7 @@ func (c *Conference) add(p *Participant, now time.Duration) {
 			// Join built the same codecs at another rate, so this cannot
 			// fail for a registered codec; keep the participant silent
 			// rather than crash the room.
-			p.stats.decodeErrors.Add(1)
+			inc(&p.dq.decodeErrors)
 		}
 	}
 	c.assignGroup(p)
@@ -394,8 +327,8 @@ func (c *Conference) remove(p *Participant, now time.Duration) {
 			c.groupList = deleteG(c.groupList, g)
 		}
 	}
-	if p.talking {
-		c.emit(Event{Type: TalkingStopped, Participant: p.id, At: now, Level: int(p.smooth)})
+	if p.talk.talking {
+		c.emit(Event{Type: TalkingStopped, Participant: p.id, At: now, Level: int(p.talk.smooth)})
 	}
 	c.mu.Lock()
 	delete(c.ids, p.id)
@@ -462,11 +395,11 @@ func (c *Conference) updateRate() {
 	c.setRate(r)
 	for _, p := range c.parts {
 		if err := p.setup(r, c.cfg.Ptime); err != nil {
-			p.stats.decodeErrors.Add(1)
+			inc(&p.dq.decodeErrors)
 		}
 	}
 	for _, g := range c.groupList {
-		g.setup(c, r)
+		g.setup(r, c.cfg.Ptime)
 	}
 }
 

@@ -144,22 +144,22 @@ func (c ConferenceConfig) withDefaults() (ConferenceConfig, error) {
 	switch c.Ptime {
 	case 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond:
 	default:
-		return c, fmt.Errorf("%w: ptime %v (want 10, 20, 40 or 60 ms)", errConfig, c.Ptime)
+		return c, fmt.Errorf("%w: ptime %v (want 10, 20, 40 or 60 ms)", ErrConfig, c.Ptime)
 	}
 	if c.SampleRate != 0 && !isValidRate(c.SampleRate) {
-		return c, fmt.Errorf("%w: sample rate %d (want 8000, 16000, 24000 or 48000)", errConfig, c.SampleRate)
+		return c, fmt.Errorf("%w: sample rate %d (want 8000, 16000, 24000 or 48000)", ErrConfig, c.SampleRate)
 	}
 	if !isValidRate(c.MaxSampleRate) {
-		return c, fmt.Errorf("%w: max sample rate %d", errConfig, c.MaxSampleRate)
+		return c, fmt.Errorf("%w: max sample rate %d", ErrConfig, c.MaxSampleRate)
 	}
 	if c.MaxSpeakers < 1 || c.MaxSpeakers > maxCSRC {
-		return c, fmt.Errorf("%w: max speakers %d (want 1..%d)", errConfig, c.MaxSpeakers, maxCSRC)
+		return c, fmt.Errorf("%w: max speakers %d (want 1..%d)", ErrConfig, c.MaxSpeakers, maxCSRC)
 	}
 	if c.Talk.StartLevel < 0 || c.Talk.StartLevel > 127 || c.Talk.StopLevel < c.Talk.StartLevel || c.Talk.StopLevel > 127 {
-		return c, fmt.Errorf("%w: talk levels start %d stop %d (want 0 ≤ start ≤ stop ≤ 127)", errConfig, c.Talk.StartLevel, c.Talk.StopLevel)
+		return c, fmt.Errorf("%w: talk levels start %d stop %d (want 0 ≤ start ≤ stop ≤ 127)", ErrConfig, c.Talk.StartLevel, c.Talk.StopLevel)
 	}
 	if c.OverloadShare < 0 || c.OverloadShare > 1 {
-		return c, fmt.Errorf("%w: overload share %v", errConfig, c.OverloadShare)
+		return c, fmt.Errorf("%w: overload share %v", ErrConfig, c.OverloadShare)
 	}
 	return c, nil
 }
@@ -193,12 +193,14 @@ type ParticipantConfig struct {
 	ID string
 
 	// In is the inbound codec (a registered format, e.g. g711.PCMU) and
-	// InPayloadType the payload type it arrives with. Packets with other
-	// payload types are dropped and counted, except CNPayloadType.
+	// InPayloadType the payload type it arrives with; unset, it is
+	// In.PayloadType. Packets with other payload types are dropped and
+	// counted, except CNPayloadType.
 	In            codec.Format
-	InPayloadType uint8
+	InPayloadType PayloadType
 	// CNPayloadType, when non-zero, marks RFC 3389 comfort noise packets,
-	// treated as a silence gap.
+	// treated as a silence gap. (0 is PCMU's static type, never comfort
+	// noise, so a plain number serves.)
 	CNPayloadType uint8
 	// InAudioLevelID is the RFC 6464 extension ID the sender uses (from SDP
 	// a=extmap); 0 when it sends none and levels are computed from PCM.
@@ -209,11 +211,16 @@ type ParticipantConfig struct {
 	// the default (64), negative turns replay protection off.
 	SRTPReplayWindow int
 
-	// Out is the outbound codec, OutPayloadType its payload type, and
-	// Encoder its options (bitrate, complexity, FEC, DTX...). Out.ClockRate
-	// sets the RTP timestamp rate.
+	// Out is the outbound codec, OutPayloadType its payload type (unset:
+	// Out.PayloadType), and Encoder its options (bitrate, complexity, FEC,
+	// DTX...). Out.ClockRate sets the RTP timestamp rate.
+	//
+	// Join refuses payload types that cannot work, naming the numbers:
+	// outside 0..127 or in 72..76 (RTCP's), a number RFC 3551 assigns to
+	// another codec, a codec with a static type left to a Format that says
+	// otherwise, one number for two formats (In and Out, or comfort noise).
 	Out            codec.Format
-	OutPayloadType uint8
+	OutPayloadType PayloadType
 	Encoder        codec.Config
 	// SSRC of the outbound stream; 0 picks a random one.
 	SSRC uint32

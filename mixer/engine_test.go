@@ -22,7 +22,7 @@ func TestEngineTicksOnTime(t *testing.T) {
 	sink := SinkFunc(func(pkt []byte) error { got++; return nil })
 	_, err = c1.Join(ParticipantConfig{In: pcmu, Out: pcmu, Sink: sink})
 	require.NoError(t, err)
-	p2, err := c2.Join(ParticipantConfig{In: pcma, InPayloadType: 8, Out: pcma, OutPayloadType: 8})
+	p2, err := c2.Join(ParticipantConfig{In: pcma, Out: pcma})
 	require.NoError(t, err)
 
 	time.Sleep(400 * time.Millisecond)

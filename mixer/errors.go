@@ -2,17 +2,30 @@ package mixer
 
 import "errors"
 
+// Errors callers branch on. Every error a mixer call returns matches one of
+// these, or an exported sentinel of package srtp, jitter or codec, with
+// errors.Is. WriteRTP returns its errors unwrapped (see Participant.WriteRTP
+// for the list), so refusing a packet allocates nothing and checking the
+// reason costs one comparison.
 var (
-	errConfig = errors.New("mixer: invalid config")
-
+	// ErrConfig reports a configuration that cannot work: an invalid
+	// ConferenceConfig, ParticipantConfig (formats, payload types, extension
+	// IDs, gains, SRTP keys, jitter settings) or gain. The message names the
+	// field and the numbers; the cause, when another package found it, is
+	// wrapped too (codec.ErrUnknownFormat, codec.ErrUnsupported...).
+	ErrConfig = errors.New("mixer: invalid config")
 	// ErrClosed is returned for calls on a participant that has left, or a
 	// conference or engine that is closed.
 	ErrClosed = errors.New("mixer: closed")
 	// ErrDuplicateID: a participant with that ID is already in the conference.
 	ErrDuplicateID = errors.New("mixer: duplicate participant ID")
 
-	// Inbound packet errors, each counted in ParticipantStats.
-	errShortPacket = errors.New("mixer: RTP packet too short or malformed")
-	errPayloadType = errors.New("mixer: unexpected payload type")
-	errPadding     = errors.New("mixer: invalid RTP padding")
+	// ErrMalformed: WriteRTP refused a packet that is not well-formed RTP:
+	// shorter than its header (fixed part, CSRCs, extension), a version
+	// other than 2, bad padding, or an SRTP packet too short for its
+	// authentication tag or malformed. Counted in RefusedStats by cause.
+	ErrMalformed = errors.New("mixer: malformed RTP packet")
+	// ErrPayloadType: WriteRTP refused a packet whose payload type is
+	// neither the participant's inbound one nor its comfort noise one.
+	ErrPayloadType = errors.New("mixer: unexpected payload type")
 )

@@ -22,7 +22,7 @@ func Example() {
 	heard := map[string]int{}
 	join := func(id string) *mixer.Participant {
 		p, err := conf.Join(mixer.ParticipantConfig{
-			ID: id, In: g711.PCMU, InPayloadType: 0, Out: g711.PCMU, OutPayloadType: 0,
+			ID: id, In: g711.PCMU, Out: g711.PCMU,
 			Sink: mixer.SinkFunc(func(pkt []byte) error {
 				var h rtp.Header
 				if _, err := h.Unmarshal(pkt); err == nil && len(h.CSRC) > 0 {

@@ -127,8 +127,8 @@ func newClient(t testing.TB, c *Conference, spec clientSpec) *client {
 	cl.decBuf = make([]int16, 0, 5760)
 
 	pc := ParticipantConfig{
-		ID: spec.id, In: spec.format, InPayloadType: spec.pt,
-		Out: spec.format, OutPayloadType: spec.pt,
+		ID: spec.id, In: spec.format, InPayloadType: PT(spec.pt),
+		Out: spec.format, OutPayloadType: PT(spec.pt),
 		ListenOnly:      spec.listenOnly,
 		Encoder:         codec.Config{FEC: spec.fec, PacketLossPercent: 10},
 		OutAudioLevelID: levelExtID, OutCSRCLevelsID: 2,

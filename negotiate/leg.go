@@ -116,8 +116,8 @@ type answerState struct {
 func (l *Leg) ParticipantConfig(id string) mixer.ParticipantConfig {
 	pc := mixer.ParticipantConfig{
 		ID: id,
-		In: l.Codec, InPayloadType: l.Codec.PayloadType,
-		Out: l.Codec, OutPayloadType: l.Codec.PayloadType,
+		In: l.Codec, InPayloadType: mixer.PT(l.Codec.PayloadType),
+		Out: l.Codec, OutPayloadType: mixer.PT(l.Codec.PayloadType),
 		CNPayloadType:  l.CNPayloadType,
 		InAudioLevelID: l.AudioLevelID, OutAudioLevelID: l.AudioLevelID,
 		ListenOnly: !l.Direction.Recv(),

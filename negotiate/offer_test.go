@@ -13,6 +13,7 @@ import (
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/codec/g711"
 	"github.com/rtpmix/rtpmix/codec/opus"
+	"github.com/rtpmix/rtpmix/mixer"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -276,8 +277,8 @@ func TestParticipantConfig(t *testing.T) {
 	assert.Equal(t, "alice", pc.ID)
 	assert.Equal(t, leg.Codec, pc.In)
 	assert.Equal(t, leg.Codec, pc.Out)
-	assert.Equal(t, uint8(100), pc.InPayloadType)
-	assert.Equal(t, uint8(100), pc.OutPayloadType)
+	assert.Equal(t, mixer.PT(100), pc.InPayloadType)
+	assert.Equal(t, mixer.PT(100), pc.OutPayloadType)
 	assert.Equal(t, uint8(13), pc.CNPayloadType)
 	assert.Equal(t, uint8(4), pc.InAudioLevelID)
 	assert.Equal(t, uint8(4), pc.OutAudioLevelID)

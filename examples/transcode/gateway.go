@@ -132,15 +132,15 @@ func (g *Gateway) Start() (err error) {
 	}
 	a, b := g.legs[0], g.legs[1]
 	a.part, err = g.conf.Join(mixer.ParticipantConfig{
-		ID: "A", In: g711.PCMU, InPayloadType: g.cfg.APayloadType,
-		Out: g711.PCMU, OutPayloadType: g.cfg.APayloadType, Sink: a,
+		ID: "A", In: g711.PCMU, InPayloadType: mixer.PT(g.cfg.APayloadType),
+		Out: g711.PCMU, OutPayloadType: mixer.PT(g.cfg.APayloadType), Sink: a,
 	})
 	if err != nil {
 		return err
 	}
 	b.part, err = g.conf.Join(mixer.ParticipantConfig{
-		ID: "B", In: opus.Format, InPayloadType: g.cfg.BPayloadType, InSRTP: &g.cfg.BRecvKeys,
-		Out: opus.Format, OutPayloadType: g.cfg.BPayloadType, OutSRTP: &g.cfg.BSendKeys,
+		ID: "B", In: opus.Format, InPayloadType: mixer.PT(g.cfg.BPayloadType), InSRTP: &g.cfg.BRecvKeys,
+		Out: opus.Format, OutPayloadType: mixer.PT(g.cfg.BPayloadType), OutSRTP: &g.cfg.BSendKeys,
 		Encoder: codec.Config{Bitrate: g.cfg.OpusBitrate, Complexity: mixer.DefaultComplexity, Application: codec.AppVoIP},
 		Sink:    b,
 	})

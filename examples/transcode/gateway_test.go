@@ -93,10 +93,10 @@ func TestGarbageIsDroppedAndCounted(t *testing.T) {
 		assert.Zero(t, s.Accepted)
 		assert.Empty(t, s.Peer, "side %s: garbage must not become the peer", side)
 		m := s.Mixer
-		assert.Equal(t, want, m.Malformed+m.WrongPayloadType+m.SRTPAuthFailures+m.SRTPReplays+m.SRTPOther, "side %s: each drop has a reason: %+v", side, m)
+		assert.Equal(t, want, m.Refused.Packets, "side %s: each drop has a reason: %+v", side, m.Refused)
 	}
-	assert.Positive(t, stats(g, "B").Mixer.SRTPAuthFailures, "SRTP under another key")
-	assert.Positive(t, stats(g, "A").Mixer.WrongPayloadType, "PCMA on the PCMU side")
+	assert.Positive(t, stats(g, "B").Mixer.Refused.SRTPAuth, "SRTP under another key")
+	assert.Positive(t, stats(g, "A").Mixer.Refused.PayloadType, "PCMA on the PCMU side")
 
 	// Now the real peers, while the garbage continues.
 	connA, connB := mediatest.ListenUDP(t), mediatest.ListenUDP(t)

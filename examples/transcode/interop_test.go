@@ -141,10 +141,10 @@ func TestInteropFFmpeg(t *testing.T) {
 	g.Close()
 	for _, s := range g.Stats() {
 		j := s.Mixer.Jitter
-		t.Logf("side %s: received %d accepted %d dropped %d sent %d; mixer: malformed %d wrong pt %d srtp auth %d concealed %d; "+
+		t.Logf("side %s: received %d accepted %d dropped %d sent %d; mixer: refused %d wrong pt %d srtp auth %d concealed %d; "+
 			"jitter buffer: lost %d late %d dropped %d silence +%v -%v delay %v",
-			s.Name, s.Received, s.Accepted, s.Dropped, s.Sent, s.Mixer.Malformed, s.Mixer.WrongPayloadType,
-			s.Mixer.SRTPAuthFailures, s.Mixer.Concealed, j.Lost, j.Late, j.Dropped, j.SilenceInserted, j.SilenceRemoved, j.Delay)
+			s.Name, s.Received, s.Accepted, s.Dropped, s.Sent, s.Mixer.Refused.Packets, s.Mixer.Refused.PayloadType,
+			s.Mixer.Refused.SRTPAuth, s.Mixer.Concealed, j.Lost, j.Late, j.Dropped, j.SilenceInserted, j.SilenceRemoved, j.Delay)
 		assert.Positive(t, s.Accepted, "side %s: ffmpeg's packets accepted", s.Name)
 		assert.Positive(t, s.Sent, "side %s: audio sent", s.Name)
 	}

@@ -238,8 +238,8 @@ func logStats(log *slog.Logger, msg string, g *Gateway) {
 	for _, s := range g.Stats() {
 		m := s.Mixer
 		log.Info(msg, "side", s.Name, "peer", s.Peer, "received", s.Received, "accepted", s.Accepted,
-			"dropped", s.Dropped, "malformed", m.Malformed, "wrong_pt", m.WrongPayloadType,
-			"srtp_auth_failures", m.SRTPAuthFailures, "srtp_replays", m.SRTPReplays,
+			"dropped", s.Dropped, "refused", m.Refused.Packets, "wrong_pt", m.Refused.PayloadType,
+			"srtp_auth_failures", m.Refused.SRTPAuth, "srtp_replays", m.Refused.SRTPReplay,
 			"sent", s.Sent, "unsent_no_peer", s.Unsent, "send_errors", s.SendErrors,
 			"lost", m.Jitter.Lost, "concealed", m.Concealed, "jitter_ms", float64(m.Jitter.JitterDuration.Microseconds())/1000)
 	}

@@ -167,8 +167,10 @@ func FuzzLegRTCP(f *testing.F) {
 			c, st := &l.cnt, l.p.Stats()
 			return view{
 				handled: c.garbage.Load() + c.foreign.Load() + c.rtcpNotMuxed.Load() + c.rtcpBad.Load() +
-					c.rtcpAccepted.Load() + st.PacketsIn,
-				accepted:    c.rtcpAccepted.Load() + st.PacketsIn - st.Malformed - st.WrongPayloadType - st.SRTPAuthFailures - st.SRTPReplays - st.SRTPOther,
+					c.rtcpAccepted.Load() + st.PacketsIn + st.Refused.Packets,
+				// What passed parsing and SRTP: taken by the jitter buffer or refused by it.
+				accepted: c.rtcpAccepted.Load() + st.PacketsIn +
+					st.Refused.Late + st.Refused.Duplicate + st.Refused.Full + st.Refused.TooLarge,
 				bye:         c.rtcpBye.Load() - c.byeIgnored.Load(),
 				latched:     l.latched.Load(),
 				rtcpLatched: l.rtcpLatched.Load(),

@@ -307,9 +307,10 @@ func (l *leg) json(showAddrs bool) participantJSON {
 		DelayMillis:  float64(st.Jitter.Delay.Microseconds()) / 1000,
 		TalkMillis:   st.TalkTime.Milliseconds(), Level: st.Level, Talking: st.Talking,
 		Muted: st.Muted, Deaf: st.Deaf, ListenOnly: st.ListenOnly,
-		Garbage: l.cnt.garbage.Load(), Foreign: l.cnt.foreign.Load(), Malformed: st.Malformed,
-		WrongPayloadType: st.WrongPayloadType, SRTPAuthFailures: st.SRTPAuthFailures,
-		SRTPReplays: st.SRTPReplays, JitterRejected: st.JitterRejected, Unsent: l.cnt.unsent.Load(),
+		Garbage: l.cnt.garbage.Load(), Foreign: l.cnt.foreign.Load(),
+		Malformed:        st.Refused.Short + st.Refused.Version + st.Refused.Padding + st.Refused.SRTPMalformed,
+		WrongPayloadType: st.Refused.PayloadType, SRTPAuthFailures: st.Refused.SRTPAuth, SRTPReplays: st.Refused.SRTPReplay,
+		JitterRejected: st.Refused.Late + st.Refused.Duplicate + st.Refused.Full + st.Refused.TooLarge, Unsent: l.cnt.unsent.Load(),
 		Sending: l.out.proven.Load(),
 	}
 	l.gainMu.Lock()
