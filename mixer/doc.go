@@ -49,6 +49,26 @@
 // lock-free. Events are delivered on a buffered channel and dropped (and
 // counted) rather than block the tick.
 //
+// # Errors
+//
+// Every error a call returns matches an exported sentinel with errors.Is:
+// ErrConfig for configurations that cannot work (Join, NewConference,
+// SetGainIn/Out; the message names the field and numbers, and a cause found
+// by package codec, srtp or jitter is wrapped too), ErrDuplicateID, and
+// ErrClosed. Participant.WriteRTP returns exactly one of ErrClosed,
+// ErrMalformed, ErrPayloadType, srtp.ErrAuth, srtp.ErrReplay, jitter.ErrLate,
+// jitter.ErrDuplicate, jitter.ErrFull or jitter.ErrTooLarge, unwrapped, and
+// allocates nothing in this package to refuse a packet, so a flood of bad
+// packets costs no garbage. The detail is in ParticipantStats: PacketsIn
+// counts the packets accepted, Refused the others by reason.
+//
+// # Payload types
+//
+// ParticipantConfig.InPayloadType and OutPayloadType default to the
+// format's payload type (0 PCMU, 8 PCMA, 111 Opus); PT(n) sets one
+// explicitly, e.g. the number an SDP offer gave. Join refuses payload types
+// no peer could take, naming the numbers.
+//
 // The mixer depends only on package codec's registry: import
 // github.com/rtpmix/rtpmix/codec/g711 and .../codec/opus for the codecs you
 // need (opus needs cgo; everything else here builds without it).

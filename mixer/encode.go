@@ -144,9 +144,11 @@ func (e *encodeChain) resume() {
 // state where that is the same stream of audio: a new speaker heard its
 // group's shared mix until now, whose history is exactly what it heard, so
 // its own chain continues from the group's resampler and limiter state and
-// the audio goes on without a transient. The encoder is reset: its state is
-// from an earlier turn (G.711 has none; an Opus decoder rides over the
-// switch as over a loss). from may be nil.
+// the audio goes on without a transient. Without such a chain (from nil,
+// idle or at another rate) the resampler restarts and the limiter goes on
+// from its own state. The encoder is reset either way: its state is from
+// an earlier turn (G.711 has none; an Opus decoder rides over the switch as
+// over a loss).
 func (e *encodeChain) takeOver(from *encodeChain) {
 	e.active = true
 	if e.enc != nil {
