@@ -1,13 +1,22 @@
 package mixer
 
 import (
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/rtpmix/rtpmix/jitter"
+	"github.com/rtpmix/rtpmix/srtp"
 )
 
+// writeErrors are the errors WriteRTP documents, returned unwrapped.
+var writeErrors = []error{ErrClosed, ErrMalformed, ErrPayloadType, srtp.ErrAuth, srtp.ErrReplay,
+	jitter.ErrLate, jitter.ErrDuplicate, jitter.ErrFull, jitter.ErrTooLarge}
+
 // FuzzWriteRTP feeds arbitrary packets to a PCMU and an Opus participant
-// between ticks: nothing panics, and the conference keeps sending every
-// listener a packet per tick.
+// between ticks: nothing panics, every refusal is one of the documented
+// errors, each packet is counted once (accepted or refused), and the
+// conference keeps sending every listener a packet per tick.
 func FuzzWriteRTP(f *testing.F) {
 	c, err := NewConference(ConferenceConfig{})
 	if err != nil {
@@ -29,7 +38,16 @@ func FuzzWriteRTP(f *testing.F) {
 		if toPCMU {
 			target = u
 		}
-		_ = target.p.WriteRTPAt(now, append([]byte(nil), pkt...))
+		before := target.p.Stats()
+		err := target.p.WriteRTPAt(now, append([]byte(nil), pkt...))
+		after := target.p.Stats()
+		if err != nil && !slices.Contains(writeErrors, err) {
+			t.Fatalf("WriteRTP returned %v, not one of its documented sentinels", err)
+		}
+		acc, ref := after.PacketsIn-before.PacketsIn, after.Refused.Packets-before.Refused.Packets
+		if acc+ref != 1 || (err == nil) != (acc == 1) {
+			t.Fatalf("error %v: accepted %d, refused %d", err, acc, ref)
+		}
 		_ = u.p.WriteRTPAt(now, u.packet())
 		_ = o.p.WriteRTPAt(now, o.packet())
 		sent := l.p.Stats().PacketsOut
