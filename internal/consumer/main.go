@@ -137,7 +137,7 @@ func run() (result, error) {
 	res.opusOK = opus.Available()
 	_, res.opusErr = opus.NewEncoder(codec.Config{SampleRate: 48000, Channels: 1})
 	_, res.opusJoinErr = conf.Join(mixer.ParticipantConfig{ID: "carol",
-		In: opus.Format, InPayloadType: 111, Out: opus.Format, OutPayloadType: 111})
+		In: opus.Format, Out: opus.Format})
 	return res, nil
 }
 
