@@ -203,7 +203,7 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 	inPT, _ := cfg.InPayloadType.Value()
 	outPT, _ := cfg.OutPayloadType.Value()
 
-	jc := mergeJitter(c.cfg.Jitter, cfg.Jitter)
+	jc := c.cfg.Jitter.Merge(cfg.Jitter)
 	jc.ClockRate = cfg.In.ClockRate
 	jb, err := jitter.New(jc)
 	if err != nil {
@@ -263,28 +263,6 @@ const (
 	maxPayload   = 1500
 	srtpOverhead = 32
 )
-
-func mergeJitter(base, over jitter.Config) jitter.Config {
-	if over.FrameDuration != 0 {
-		base.FrameDuration = over.FrameDuration
-	}
-	if over.Capacity != 0 {
-		base.Capacity = over.Capacity
-	}
-	if over.MaxPayload != 0 {
-		base.MaxPayload = over.MaxPayload
-	}
-	if over.MinDelay != 0 {
-		base.MinDelay = over.MinDelay
-	}
-	if over.MaxDelay != 0 {
-		base.MaxDelay = over.MaxDelay
-	}
-	if over.StartDelay != 0 {
-		base.StartDelay = over.StartDelay
-	}
-	return base
-}
 
 // naturalRate is the audio bandwidth a format carries, for the automatic
 // conference rate.

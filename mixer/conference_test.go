@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rtpmix/rtpmix/codec/g711"
 	"github.com/rtpmix/rtpmix/codec/resample"
 	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/rtpmix/rtpmix/jitter"
@@ -296,4 +297,31 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// TestParticipantJitterOverrides: every jitter.Config field a participant
+// sets survives into its buffer, over the conference's defaults (the mixer
+// once copied 6 of 12 fields by hand and dropped the rest).
+func TestParticipantJitterOverrides(t *testing.T) {
+	conf, err := NewConference(ConferenceConfig{Jitter: jitter.Config{
+		MaxDelay: 300 * time.Millisecond, Quantile: 0.9, StartDelay: 60 * time.Millisecond,
+	}})
+	require.NoError(t, err)
+	over := jitter.Config{
+		Quantile: 0.99, ForgetFactor: 0.999, Window: 3 * time.Second, JitterFactor: 2.5,
+		ResyncThreshold: 4 * time.Second, QuietLevel: 60, MinDelay: 20 * time.Millisecond,
+	}
+	p, err := conf.Join(ParticipantConfig{In: g711.PCMU, Out: g711.PCMU, Jitter: over})
+	require.NoError(t, err)
+	got := p.in.jb.Config()
+	assert.Equal(t, over.Quantile, got.Quantile)
+	assert.Equal(t, over.ForgetFactor, got.ForgetFactor)
+	assert.Equal(t, over.Window, got.Window)
+	assert.Equal(t, over.JitterFactor, got.JitterFactor)
+	assert.Equal(t, over.ResyncThreshold, got.ResyncThreshold)
+	assert.Equal(t, over.QuietLevel, got.QuietLevel)
+	assert.Equal(t, over.MinDelay, got.MinDelay)
+	assert.Equal(t, 300*time.Millisecond, got.MaxDelay, "inherited from the conference")
+	assert.Equal(t, 60*time.Millisecond, got.StartDelay, "inherited from the conference")
+	assert.Equal(t, 8000, got.ClockRate, "set from the inbound format")
 }

@@ -241,7 +241,8 @@ type ParticipantConfig struct {
 	// to what it hears. Range -60..+24.
 	GainIn, GainOut float64
 
-	// Jitter overrides the conference's jitter buffer defaults when its
-	// fields are non-zero.
+	// Jitter overrides the conference's jitter buffer defaults field by
+	// field: each non-zero field wins (jitter.Config.Merge); ClockRate is
+	// always the inbound format's.
 	Jitter jitter.Config
 }
