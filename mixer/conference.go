@@ -63,6 +63,11 @@ type Conference struct {
 	numSpk   atomic.Int32
 	curRate  atomic.Int32
 	ticks    atomic.Uint64
+
+	// workClock measures each tick's work: Monotonic, or a test's script.
+	workClock func() time.Duration
+	// log is the optional logger and the tick's rate-limited warnings.
+	log confLog
 }
 
 // maxFrame is the largest tick at the highest rate: 60 ms at 48 kHz.
@@ -89,7 +94,9 @@ func NewConference(cfg ConferenceConfig) (*Conference, error) {
 
 		talkParams: newTalkParams(cfg.Talk, cfg.Ptime),
 		silence:    silencePolicy{mode: cfg.Silence, noiseLevel: cfg.ComfortNoiseLevel},
+		workClock:  Monotonic,
 	}
+	c.log.init(cfg)
 	c.setRate(cfg.SampleRate)
 	if c.rate == 0 {
 		c.setRate(8000) // until someone joins
@@ -195,7 +202,7 @@ func (c *Conference) Join(cfg ParticipantConfig) (*Participant, error) {
 // newParticipant builds a participant for cfg (validated, defaults applied)
 // at the conference's current rate.
 func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate int) (*Participant, error) {
-	p := &Participant{conf: c, id: cfg.ID, cfg: cfg}
+	p := &Participant{conf: c, id: cfg.ID, cfg: cfg, desc: describe(cfg), logs: c.log.newParticipantLog()}
 	p.ctl.gainIn.Store(gIn)
 	p.ctl.gainOut.Store(gOut)
 	p.ctl.muted.Store(cfg.Muted)
@@ -288,7 +295,7 @@ func (c *Conference) add(p *Participant, now time.Duration) {
 		}
 	}
 	c.assignGroup(p)
-	c.emit(Event{Type: Joined, Participant: p.id, At: now})
+	c.emit(Event{Type: Joined, Participant: p.id, At: now, Detail: p.desc})
 }
 
 // remove runs in the tick: the participant stops being mixed and its
@@ -318,7 +325,7 @@ func (c *Conference) remove(p *Participant, now time.Duration) {
 	}
 	c.mu.Unlock()
 	c.updateRate()
-	c.emit(Event{Type: Left, Participant: p.id, At: now})
+	c.emit(Event{Type: Left, Participant: p.id, At: now, Detail: p.ctl.leaveReason})
 }
 
 func deleteP(s []*Participant, p *Participant) []*Participant {
@@ -446,7 +453,10 @@ func (c *Conference) Close() {
 	list := append([]*Participant(nil), c.list...)
 	c.mu.Unlock()
 	for _, p := range list {
-		p.Leave()
+		p.leave(reasonClosed)
+	}
+	if l := c.log.l; l != nil {
+		l.Info("conference closed", "participants", len(list))
 	}
 }
 

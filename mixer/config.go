@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/rtpmix/rtpmix/codec"
@@ -108,6 +109,20 @@ type ConferenceConfig struct {
 	// Clock gives "now" for WriteRTP; default Monotonic. The Engine sets
 	// its own.
 	Clock func() time.Duration
+
+	// Logger, when set, receives the conference's lifecycle (created,
+	// closed, participants joined and left), its events, and rate-limited
+	// warnings (overruns, refused inbound packets per participant and
+	// reason, media errors, dropped events); see the package
+	// documentation, "Logging". Nil logs nothing and costs nothing. It is
+	// called from the tick goroutine, like a Sink: its handler must not
+	// block for long. An Engine's conferences default to its Logger.
+	Logger *slog.Logger
+	// LogInterval is the least time between two warnings of the same kind
+	// (per participant and reason for refused packets). Default
+	// DefaultLogInterval (10 s); an Engine's conferences default to its
+	// LogInterval.
+	LogInterval time.Duration
 }
 
 var validRates = [...]int{8000, 16000, 24000, 48000}
@@ -140,6 +155,9 @@ func (c ConferenceConfig) withDefaults() (ConferenceConfig, error) {
 	if c.Clock == nil {
 		c.Clock = Monotonic
 	}
+	if c.LogInterval == 0 {
+		c.LogInterval = DefaultLogInterval
+	}
 	c.Talk = c.Talk.withDefaults()
 	switch c.Ptime {
 	case 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond:
@@ -157,6 +175,9 @@ func (c ConferenceConfig) withDefaults() (ConferenceConfig, error) {
 	}
 	if c.Talk.StartLevel < 0 || c.Talk.StartLevel > 127 || c.Talk.StopLevel < c.Talk.StartLevel || c.Talk.StopLevel > 127 {
 		return c, fmt.Errorf("%w: talk levels start %d stop %d (want 0 ≤ start ≤ stop ≤ 127)", ErrConfig, c.Talk.StartLevel, c.Talk.StopLevel)
+	}
+	if c.LogInterval < 0 {
+		return c, fmt.Errorf("%w: log interval %v", ErrConfig, c.LogInterval)
 	}
 	if c.OverloadShare < 0 || c.OverloadShare > 1 {
 		return c, fmt.Errorf("%w: overload share %v", ErrConfig, c.OverloadShare)

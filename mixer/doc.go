@@ -49,6 +49,38 @@
 // lock-free. Events are delivered on a buffered channel and dropped (and
 // counted) rather than block the tick.
 //
+// # Logging
+//
+// ConferenceConfig.Logger (EngineConfig.Logger for an Engine's
+// conferences) takes a *slog.Logger; nil, the default, logs nothing and
+// costs nothing. Every record of a conference has the key "conference"
+// (its Name); the other keys are participant, event, reason, detail,
+// count (how many since the last such record), total (since the start),
+// err and level_dbov.
+//
+//   - Info: "conference created", "conference closed", "participant
+//     joined" (detail: formats, payload types, SRTP), "participant left"
+//     (reason, when known: Participant.LeaveWithReason, or "conference
+//     closed"), "conference recovered"; an Engine's start and close.
+//   - Debug: "talking started" and "talking stopped" (level_dbov).
+//   - Warn, each kind at most once per ConferenceConfig.LogInterval
+//     (default 10 s): "inbound packets refused" per participant and
+//     reason (the names of RefusedStats.Reasons: srtp_auth, payload_type,
+//     version...; late and duplicate packets at Debug), with err the error
+//     WriteRTP returned; "media errors" per participant and reason
+//     (decode, encode, protect, sink); "ticks over budget" (with budget,
+//     p99 and speakers_shed); "events dropped: the Events reader is
+//     behind".
+//   - Every Event is logged, with event set to its type's String, so that
+//     event types added later are covered; types not named above (and
+//     Overloaded) are warnings, at most 10 per type and LogInterval.
+//
+// The counters behind the warnings are the ones Stats reads; the tick
+// compares them with what it last reported at most once a second. Nothing
+// on the packet path knows about logging, and a tick that logs nothing
+// allocates nothing. The handler runs on the tick goroutine, like a Sink:
+// it must not block for long.
+//
 // # Errors
 //
 // Every error a call returns matches an exported sentinel with errors.Is:

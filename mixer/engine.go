@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,11 @@ type EngineConfig struct {
 	// the Engine skips ticks instead of catching up, so that latency never
 	// piles up after a stall. Default 100 ms.
 	MaxLag time.Duration
+	// Logger and LogInterval are the defaults of the conferences the
+	// Engine creates (ConferenceConfig.Logger, LogInterval); the Engine
+	// logs its own start and close to Logger too. Nil logs nothing.
+	Logger      *slog.Logger
+	LogInterval time.Duration
 }
 
 // Engine runs many conferences on a pool of worker goroutines, ticking each
@@ -70,6 +76,9 @@ func NewEngine(cfg EngineConfig) *Engine {
 		e.wg.Add(1)
 		go w.run()
 	}
+	if l := cfg.Logger; l != nil {
+		l.Info("mixer engine started", "workers", cfg.Workers)
+	}
 	return e
 }
 
@@ -77,6 +86,12 @@ func NewEngine(cfg EngineConfig) *Engine {
 // loaded worker. Its Clock is the Engine's.
 func (e *Engine) NewConference(cfg ConferenceConfig) (*Conference, error) {
 	cfg.Clock = e.cfg.Clock
+	if cfg.Logger == nil {
+		cfg.Logger = e.cfg.Logger
+	}
+	if cfg.LogInterval == 0 {
+		cfg.LogInterval = e.cfg.LogInterval
+	}
 	c, err := NewConference(cfg)
 	if err != nil {
 		return nil, err
@@ -177,6 +192,9 @@ func (e *Engine) Close() error {
 	for _, c := range confs {
 		c.Close()
 		c.applyPending(e.cfg.Clock())
+	}
+	if l := e.cfg.Logger; l != nil {
+		l.Info("mixer engine closed", "conferences", len(confs))
 	}
 	return nil
 }

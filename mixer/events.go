@@ -45,13 +45,20 @@ type Event struct {
 	Participant string        // empty for conference events
 	At          time.Duration // tick time
 	Level       int           // smoothed level (-dBov) for talking events
-	Detail      string
+	// Detail says more, for people: for Joined the participant's formats
+	// and payload types, for Left why it left when that is known
+	// (Participant.LeaveWithReason, or "conference closed"), for
+	// Overloaded what was shed.
+	Detail string
 }
 
 // emit hands e to the events channel without ever blocking the tick: when
 // the reader falls behind, the event is dropped and counted.
 func (c *Conference) emit(e Event) {
 	e.Conference = c.cfg.Name
+	if c.log.l != nil {
+		c.logEvent(e)
+	}
 	select {
 	case c.events <- e:
 	default:

@@ -26,6 +26,7 @@ type Participant struct {
 	id   string
 	ctl  controls
 	cfg  ParticipantConfig // with defaults applied; not changed after Join
+	desc string            // cfg in a few words, for the Joined event
 	// in is written by the socket's goroutine, everything after it by the
 	// tick. It follows cfg, which nothing writes, and ends with counters
 	// written only for refused packets, so the two writers' hot fields do
@@ -41,6 +42,7 @@ type Participant struct {
 	key   groupKey
 	own   encodeChain // the participant's mix-minus while it speaks
 	out   outStream
+	logs  *participantLog // nil unless the conference logs
 }
 
 // controls are the settings any goroutine may change while the conference
@@ -49,6 +51,9 @@ type controls struct {
 	muted, deaf     atomic.Bool
 	gainIn, gainOut atomic.Int32 // Q16
 	left            atomic.Bool
+	// leaveReason is written once, by the caller that set left, before
+	// the leave is queued (the queue's mutex publishes it to the tick).
+	leaveReason string
 }
 
 // ParticipantStats is a snapshot of one participant's counters.
@@ -127,10 +132,18 @@ func gainQ16(db float64) (int32, error) {
 
 // Leave removes the participant from its conference at the next tick. It is
 // idempotent; WriteRTP returns ErrClosed afterwards.
-func (p *Participant) Leave() {
+func (p *Participant) Leave() { p.leave("") }
+
+// LeaveWithReason is Leave with the reason the application has ("hung
+// up", "idle", "kicked"): the Left event carries it in Detail, and the
+// conference's log in its "reason".
+func (p *Participant) LeaveWithReason(reason string) { p.leave(reason) }
+
+func (p *Participant) leave(reason string) {
 	if p.ctl.left.Swap(true) {
 		return
 	}
+	p.ctl.leaveReason = reason
 	p.conf.enqueue(func(c *Conference, now time.Duration) { c.remove(p, now) })
 }
 

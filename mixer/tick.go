@@ -18,13 +18,16 @@ import (
 // for speakers only (and for senders without level headers, whose level
 // must come from the PCM).
 func (c *Conference) Tick(now time.Duration) {
-	start := time.Now()
+	start := c.workClock()
 	c.tick(now)
-	work := time.Since(start)
+	work := c.workClock() - start
 	c.timing.record(work)
 	c.ticks.Add(1)
 	if c.managed {
 		c.checkOverload(work, now)
+	}
+	if c.log.l != nil {
+		c.logPass(now)
 	}
 }
 
