@@ -58,8 +58,14 @@ type Config struct {
 	Idle time.Duration
 	// Workers is the number of mixer.Engine workers. Default GOMAXPROCS.
 	Workers int
-	// Logger receives structured logs. Default slog.Default().
+	// Logger receives structured logs, the mixer's included. Default
+	// slog.Default().
 	Logger *slog.Logger
+	// LogInterval is the least time between two warnings of one kind: per
+	// participant and reason for refused packets (the mixer's reasons,
+	// and the bridge's: garbage, foreign, rtcp_bad, rtcp_not_muxed),
+	// overruns. Default 10 s.
+	LogInterval time.Duration
 
 	// RTCPInterval is how often sender and receiver reports go out to each
 	// participant. Default 5 s; negative turns them off.
@@ -182,6 +188,9 @@ func (c Config) withDefaults() (settings, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.LogInterval <= 0 {
+		c.LogInterval = 10 * time.Second
 	}
 	if c.RTCPInterval == 0 {
 		c.RTCPInterval = 5 * time.Second

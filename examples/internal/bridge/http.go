@@ -26,6 +26,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /rooms/{room}/participants/{id}", s.handleLeave)
 	mux.HandleFunc("GET /rooms/{room}/events", s.handleEvents)
 	mux.HandleFunc("GET /stats", s.handleStats)
+	mux.Handle("GET /metrics", s.metricsHandler())
 	return s.authorize(mux)
 }
 
@@ -198,7 +199,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, req *http.Request) {
 	}
 	o, err := parseOffer(body, s.supported)
 	if err != nil {
-		s.log.Info("offer refused", "room", r.name, "err", err)
+		s.log.Info("offer refused", "conference", r.name, "err", err)
 		writeError(w, statusOf(err), err)
 		return
 	}
@@ -206,7 +207,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, req *http.Request) {
 	jp := joinParams{id: q.Get("id"), listenOnly: isTrue(q.Get("listen_only"))}
 	l, answer, err := s.join(r, jp, o)
 	if err != nil {
-		s.log.Info("join refused", "room", r.name, "err", err)
+		s.log.Info("join refused", "conference", r.name, "err", err)
 		writeError(w, statusOf(err), err)
 		return
 	}
@@ -253,6 +254,9 @@ type participantJSON struct {
 	SendTo      string `json:"send_to,omitempty"`
 	Latched     string `json:"latched,omitempty"`
 	RTCPLatched string `json:"rtcp_latched,omitempty"`
+	// LatchMoves: how often an SRTP peer's packets authenticated from a
+	// new address, which the latch (and, for comedia, media) followed.
+	LatchMoves uint64 `json:"latch_moves"`
 	PacketsIn   uint64 `json:"packets_in"`
 	BytesIn     uint64 `json:"bytes_in"`
 	// Out: what the bridge sent; the mix it made before the peer proved
@@ -311,7 +315,7 @@ func (l *leg) json(showAddrs bool) participantJSON {
 		Malformed:        st.Refused.Short + st.Refused.Version + st.Refused.Padding + st.Refused.SRTPMalformed,
 		WrongPayloadType: st.Refused.PayloadType, SRTPAuthFailures: st.Refused.SRTPAuth, SRTPReplays: st.Refused.SRTPReplay,
 		JitterRejected: st.Refused.Late + st.Refused.Duplicate + st.Refused.Full + st.Refused.TooLarge, Unsent: l.cnt.unsent.Load(),
-		Sending: l.out.proven.Load(),
+		Sending: l.out.proven.Load(), LatchMoves: l.cnt.latchMoves.Load(),
 	}
 	l.gainMu.Lock()
 	j.GainInDB, j.GainOutDB = l.gainIn, l.gainOut
@@ -404,7 +408,7 @@ func (s *Server) handlePatchParticipant(w http.ResponseWriter, req *http.Request
 	if p.Deaf != nil {
 		l.p.SetDeaf(*p.Deaf)
 	}
-	s.log.Info("participant changed", "room", l.room.name, "id", l.id, "muted", p.Muted != nil && *p.Muted,
+	s.log.Info("participant changed", "conference", l.room.name, "participant", l.id, "muted", p.Muted != nil && *p.Muted,
 		"deaf", p.Deaf != nil && *p.Deaf)
 	writeJSON(w, http.StatusOK, l.json(s.authenticated()))
 }

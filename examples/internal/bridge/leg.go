@@ -58,8 +58,13 @@ type leg struct {
 
 	// latched is the RTP reader's latch, published for the RTCP reader's
 	// source check and for stats; rtcpLatched is the RTCP reader's, for
-	// stats. Each is written once.
+	// stats. rtcpLatched is written once; latched when the RTP latch is
+	// set and each time it moves (SRTP legs; see handleRTP).
 	latched, rtcpLatched atomic.Pointer[netip.AddrPort]
+
+	// drops is what the housekeeping goroutine last logged of the drop
+	// counters (logDrops); only that goroutine touches it.
+	drops [numDropKinds]dropLog
 
 	lastRecv   atomic.Int64 // mixer.Monotonic of the last authentic packet
 	lastReport atomic.Int64
@@ -108,6 +113,10 @@ type counters struct {
 	// byeIgnored: BYEs that named no SSRC the peer has proven its own.
 	byeIgnored atomic.Uint64
 	rtcpSent   atomic.Uint64
+	// latchMoves counts the RTP latch's moves (SRTP legs only; see
+	// handleRTP), lastForeign the source of the last RTP datagram dropped
+	// as foreign (packAddr), for the log.
+	latchMoves, lastForeign atomic.Uint64
 }
 
 // inboundSeq is RFC 3550 A.3's sequence accounting of the inbound stream,
@@ -352,20 +361,34 @@ func (l *leg) handleRTP(rp *rtpIn, rc *rtcpIn, now time.Duration, src netip.Addr
 		l.cnt.garbage.Add(1)
 		return
 	}
-	if rp.srcSet && src != rp.src {
-		l.cnt.foreign.Add(1)
+	moved := rp.srcSet && src != rp.src
+	if moved && l.offer.crypto == nil {
+		// Plain RTP: nothing proves that a packet from elsewhere comes
+		// from the peer, so the latch stays (logDrops says so).
+		l.dropForeign(src)
 		return
 	}
 	seq := binary.BigEndian.Uint16(b[2:])
 	ssrc := binary.BigEndian.Uint32(b[8:])
 	if !authentic(l.p.WriteRTP(b)) {
-		return // dropped and counted by the mixer (malformed, payload type, SRTP)
+		// Dropped and counted by the mixer (malformed, payload type,
+		// SRTP); from elsewhere than the latch, also counted as foreign.
+		if moved {
+			l.dropForeign(src)
+		}
+		return
 	}
-	if !rp.srcSet {
+	if moved {
+		// SRTP from a new address that authenticated, and was no replay
+		// (the replay window refuses a genuine packet sent again by
+		// someone else): the peer itself has moved, e.g. restarted on
+		// another port or behind a NAT that rebound.
+		l.moveLatch(rp, src)
+	} else if !rp.srcSet {
 		rp.src, rp.srcSet = src, true
 		a := src
 		l.latched.Store(&a)
-		l.s.log.Debug("leg latched", "room", l.room.name, "id", l.id, "src", src.String())
+		l.s.log.Debug("leg latched", "conference", l.room.name, "participant", l.id, "src", src.String())
 		l.prove(src, true)
 	}
 	l.lastRecv.Store(int64(now))
@@ -396,7 +419,7 @@ func (l *leg) prove(src netip.AddrPort, onRTPPort bool) {
 			d, rd := o.rtpDst, o.rtcpDst
 			l.out.rtcpDst.Store(&rd)
 			l.out.dst.Store(&d)
-			l.s.log.Debug("leg sending", "room", l.room.name, "id", l.id, "dst", d.String(), "proof_from", src.String())
+			l.s.log.Debug("leg sending", "conference", l.room.name, "participant", l.id, "dst", d.String(), "proof_from", src.String())
 		}
 		return
 	}
@@ -414,7 +437,7 @@ func (l *leg) prove(src netip.AddrPort, onRTPPort bool) {
 		}
 		l.out.rtcpDst.CompareAndSwap(nil, &rd)
 		l.out.dst.Store(&d)
-		l.s.log.Debug("leg sending", "room", l.room.name, "id", l.id, "dst", d.String(), "comedia", true)
+		l.s.log.Debug("leg sending", "conference", l.room.name, "participant", l.id, "dst", d.String(), "comedia", true)
 	}
 }
 

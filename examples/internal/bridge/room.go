@@ -29,6 +29,9 @@ type room struct {
 	// sseDropped counts events not delivered to subscribers that fell
 	// behind, over the room's life.
 	sseDropped atomic.Uint64
+
+	// gone sums the counters of the legs that left, under mu (see retire).
+	gone legTotals
 }
 
 // subscriber is one Server-Sent Events client. Its channel is bounded: the
@@ -43,7 +46,7 @@ func newRoom(s *Server, conf *mixer.Conference) *room {
 	r := &room{
 		s: s, name: conf.Name(), conf: conf,
 		legs: map[string]*leg{}, subs: map[*subscriber]struct{}{},
-		done: make(chan struct{}),
+		done: make(chan struct{}), gone: newLegTotals(),
 	}
 	r.load.sample(mixer.Monotonic(), conf.Stats())
 	return r
@@ -189,7 +192,6 @@ func (r *room) publish(e mixer.Event) {
 	msg = append(msg, "\ndata: "...)
 	msg = append(msg, data...)
 	msg = append(msg, "\n\n"...)
-	r.s.log.Debug("event", "room", r.name, "type", sseName(e.Type), "participant", e.Participant)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for sub := range r.subs {

@@ -54,6 +54,7 @@ type Server struct {
 	conns     *connLimiter
 	tokenHash [sha256.Size]byte // of Config.APIToken, when set
 	streams   atomic.Int64      // open event streams
+	metrics   *collector        // GET /metrics
 
 	mu       sync.Mutex
 	rooms    map[string]*room
@@ -136,7 +137,11 @@ func (s *Server) Start() error {
 		ln = tls.NewListener(ln, s.httpSrv.TLSConfig)
 	}
 	s.started = time.Now()
-	s.engine = mixer.NewEngine(mixer.EngineConfig{Workers: s.cfg.Workers})
+	// The mixer logs the rooms' lifecycle (conference created and closed,
+	// participants joined and left with the reason), its events and its
+	// rate-limited warnings: refused packets per participant and reason
+	// (a sender with the wrong key: srtp_auth), media errors, overruns.
+	s.engine = mixer.NewEngine(mixer.EngineConfig{Workers: s.cfg.Workers, Logger: s.log, LogInterval: s.cfg.LogInterval})
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -228,6 +233,7 @@ func (s *Server) housekeeping() {
 				s.removeLeg(l, "idle")
 				continue
 			}
+			l.logDrops(now)
 			if s.cfg.RTCPInterval > 0 && now-time.Duration(l.lastReport.Load()) >= s.cfg.RTCPInterval {
 				l.lastReport.Store(int64(now))
 				l.sendReport(now)
@@ -299,9 +305,7 @@ func (s *Server) createRoom(p roomParams) (*room, error) {
 		defer s.wg.Done()
 		r.pumpEvents()
 	}()
-	used := conf.Config() // defaults filled in by the mixer
-	s.log.Info("room created", "room", p.Name, "sample_rate", used.SampleRate, "ptime", used.Ptime)
-	return r, nil
+	return r, nil // the mixer logs "conference created"
 }
 
 func (s *Server) room(name string) (*room, error) {
@@ -334,7 +338,8 @@ func (s *Server) closeRoom(r *room, reason string) {
 	}
 	s.engine.Remove(r.conf)
 	r.close()
-	s.log.Info("room closed", "room", r.name, "reason", reason)
+	s.metrics.forget(r)
+	s.log.Info("room closed", "conference", r.name, "reason", reason)
 }
 
 // joinParams are the query parameters of a join.
@@ -453,7 +458,7 @@ func (s *Server) joinReserved(r *room, jp joinParams, o *offer) (*leg, []byte, e
 		l.closeSockets()
 		return nil, nil, err
 	}
-	s.log.Info("participant joined", "room", r.name, "id", jp.id, "codec", o.format.SDPName(),
+	s.log.Info("leg opened", "conference", r.name, "participant", jp.id, "codec", o.format.SDPName(),
 		"pt", o.payloadType, "srtp", o.crypto != nil, "rtp_port", l.rtpPort(), "offer_addr", o.rtpDst.String(),
 		"listen_only", listenOnly)
 	return l, answer, nil
@@ -466,17 +471,20 @@ func (s *Server) removeLeg(l *leg, reason string) {
 	if !l.closing.CompareAndSwap(false, true) {
 		return
 	}
-	l.room.remove(l)
+	if l.p != nil {
+		l.sendBye()
+		l.p.LeaveWithReason(reason) // the mixer logs "participant left" with it
+	}
+	l.closeSockets()
+	// Once the mixer refuses its packets and its sockets are closed, the
+	// leg's counters are (nearly) final: fold them into the room's.
+	l.room.retire(l)
 	if l.p != nil {
 		s.goneIn.Add(l.p.Stats().PacketsIn)
 		s.goneOut.Add(l.out.packets.Load())
-		l.sendBye()
-		l.p.Leave()
 	}
-	l.closeSockets()
 	l.room.release()
 	s.release(l.fds)
-	s.log.Info("participant left", "room", l.room.name, "id", l.id, "reason", reason)
 }
 
 func (s *Server) roomList() []*room {
