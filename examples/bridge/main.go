@@ -44,6 +44,7 @@ func main() {
 	flag.IntVar(&cfg.SSEBuffer, "sse-buffer", 64, "events an SSE client may lag before its events are dropped")
 	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	jsonLogs := flag.Bool("log-json", false, "log JSON instead of text")
+	flag.DurationVar(&cfg.LogInterval, "log-interval", 10*time.Second, "least time between two warnings of one kind (refused packets per participant and reason, overruns)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage: %s [flags]\n\nAn RTP/SRTP audio conference bridge with an HTTP/JSON control API.\n\n", os.Args[0])
 		flag.PrintDefaults()

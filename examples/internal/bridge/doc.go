@@ -25,7 +25,14 @@
 // are dropped and counted (ParticipantStats "foreign"). The source port is
 // not required to equal the offer's port because many senders (ffmpeg
 // among them) send from another port than they receive on, and NATs
-// rewrite addresses. With plain RTP, whoever sends first takes the latch.
+// rewrite addresses. With plain RTP, whoever sends first takes the latch,
+// and it never moves: a sender that restarts on another port is dropped
+// as foreign (and logged so) until it joins again. With SRTP a packet from
+// another address is handed to the mixer, and if it authenticates and is
+// no replay it proves the sender: the latch moves there (logged, counted
+// in latch_moves), and a comedia peer is answered at its new address. A
+// genuine packet that someone else sends again from elsewhere is refused
+// by the SRTP replay window and moves nothing.
 //
 // Outbound is symmetric RTP: nothing is sent until an authentic packet
 // (RTP, or RTCP that passed the checks below, such as a listener's first
@@ -49,6 +56,17 @@
 // host. A BYE removes the participant only when it names the SSRC of the
 // peer's authenticated RTP or of its first accepted report (a listen-only
 // peer sends no RTP).
+//
+// # Logs and metrics
+//
+// The mixer.Engine logs to Config.Logger too: rooms created and closed,
+// participants joined and left (with the bridge's reason: deleted, idle,
+// rtcp bye...), and, at most once per Config.LogInterval per participant
+// and reason, refused packets (a wrong SRTP key shows as srtp_auth). The
+// bridge logs its own drops (garbage, foreign, rtcp_bad, rtcp_not_muxed)
+// the same way and with the same keys: conference, participant, reason,
+// count (since the last record), total. GET /metrics serves the counters
+// per room in the Prometheus text format, read at scrape time.
 //
 // # Concurrency
 //

@@ -254,9 +254,6 @@ type participantJSON struct {
 	SendTo      string `json:"send_to,omitempty"`
 	Latched     string `json:"latched,omitempty"`
 	RTCPLatched string `json:"rtcp_latched,omitempty"`
-	// LatchMoves: how often an SRTP peer's packets authenticated from a
-	// new address, which the latch (and, for comedia, media) followed.
-	LatchMoves uint64 `json:"latch_moves"`
 	PacketsIn   uint64 `json:"packets_in"`
 	BytesIn     uint64 `json:"bytes_in"`
 	// Out: what the bridge sent; the mix it made before the peer proved
@@ -297,6 +294,10 @@ type participantJSON struct {
 		NotMuxed   uint64 `json:"dropped_not_muxed"`
 		Sent       uint64 `json:"sent"`
 	} `json:"rtcp"`
+
+	// LatchMoves: how often an SRTP peer's packets authenticated from a
+	// new address, which the latch (and, for comedia, media) followed.
+	LatchMoves uint64 `json:"latch_moves"`
 }
 
 // json describes the leg; showAddrs adds its network addresses.

@@ -41,6 +41,7 @@ import (
 //	DELETE /rooms/{room}/participants/{id}      → 204
 //	GET    /rooms/{room}/events                 → text/event-stream
 //	GET    /stats                               → engine-wide stats
+//	GET    /metrics                             → Prometheus text format (see metrics.go)
 //
 // Concurrency: all methods are safe for concurrent use.
 type Server struct {
