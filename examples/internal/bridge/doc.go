@@ -32,7 +32,9 @@
 // no replay it proves the sender: the latch moves there (logged, counted
 // in latch_moves), and a comedia peer is answered at its new address. A
 // genuine packet that someone else sends again from elsewhere is refused
-// by the SRTP replay window and moves nothing.
+// by the SRTP replay window and moves nothing. (So on SRTP legs RTP that
+// fails is counted under its SRTP reason wherever it comes from, and
+// "foreign" counts only RTCP.)
 //
 // Outbound is symmetric RTP: nothing is sent until an authentic packet
 // (RTP, or RTCP that passed the checks below, such as a listener's first

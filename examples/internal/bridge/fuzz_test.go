@@ -68,8 +68,9 @@ func FuzzOffer(f *testing.F) {
 // once (dropped by cause, accepted as RTCP, or taken by the mixer); one
 // that is not accepted changes nothing (no latch, no proven address, no
 // removal); a plain leg accepts RTCP from another host only where its RTP
-// latched; only the offered host proves the address; and a leg leaves
-// only on an accepted BYE.
+// latched; only the offered host proves the address; the RTP latch moves
+// only on an SRTP leg, to the source of an authenticated RTP datagram; and
+// a leg leaves only on an accepted BYE.
 func FuzzLegRTCP(f *testing.F) {
 	keys := srtp.Keys{Profile: srtp.ProfileAESCM128HMACSHA1_80,
 		MasterKey:  []byte("0123456789abcdef"),
@@ -93,6 +94,8 @@ func FuzzLegRTCP(f *testing.F) {
 	app := must((&rtcp.ApplicationDefined{SSRC: ssrc, Name: "test", Data: []byte{1, 2, 3, 4}}).Marshal())
 	rtpPkt := must((&rtp.Packet{Header: rtp.Header{Version: 2, SSRC: ssrc}, Payload: make([]byte, 160)}).Marshal())
 	srtpPkt := must(prot.ProtectRTP(nil, rtpPkt))
+	rtpPkt2 := must((&rtp.Packet{Header: rtp.Header{Version: 2, SSRC: ssrc, SequenceNumber: 1, Timestamp: 160}, Payload: make([]byte, 160)}).Marshal())
+	srtpPkt2 := must(prot.ProtectRTP(nil, rtpPkt2))
 	srtcpRR, srtcpBye := must(prot.ProtectRTCP(nil, rr)), must(prot.ProtectRTCP(nil, bye))
 	// record: selector (source = sel%4, RTCP socket = sel&4), length, bytes.
 	seq := func(leg byte, recs ...any) []byte {
@@ -121,6 +124,13 @@ func FuzzLegRTCP(f *testing.F) {
 		f.Add(seq(leg, byte(0), media, byte(1|4), report, byte(3|4), byeOther, byte(1|4), end))
 		f.Add(seq(leg, byte(3), media, byte(3), report, byte(3|4), end))
 		f.Add(seq(leg, byte(1|4), report, byte(2|4), end, byte(0), end))
+		// A sender that moves (SRTP: the latch follows fresh packets, not
+		// replays; plain: it stays), then RTCP from the new place.
+		media2 := rtpPkt2
+		if leg >= 2 {
+			media2 = srtpPkt2
+		}
+		f.Add(seq(leg, byte(0), media, byte(2), media, byte(2), media2, byte(3), media2, byte(2|4), report))
 	}
 
 	s := testServer(f, Config{Idle: -1, RTCPInterval: -1})
@@ -212,6 +222,11 @@ func FuzzLegRTCP(f *testing.F) {
 				}
 			} else if rtcpPath && !srtpLeg && src.Addr() == attackerIP && (before.latched == nil || *before.latched != src) {
 				t.Fatalf("a plain leg accepted RTCP from another host where its RTP had not latched")
+			}
+			if before.latched != nil && after.latched != before.latched &&
+				(!srtpLeg || after.accepted == before.accepted || rtcpPath || *after.latched != src) {
+				t.Fatalf("the RTP latch moved from %s to %s on a datagram from %s that proved nothing (srtp %v)",
+					before.latched, after.latched, src, srtpLeg)
 			}
 			if after.proven && !before.proven && src.Addr() != peerRTP.Addr() {
 				t.Fatalf("a datagram from %s proved the offer's address", src)

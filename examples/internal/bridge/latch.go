@@ -40,7 +40,7 @@ func (l *leg) moveLatch(rp *rtpIn, src netip.AddrPort) {
 }
 
 // dropForeign counts an RTP datagram from an address other than the latch
-// that proved nothing, and keeps its source for the log.
+// of a plain leg, and keeps its source for the log.
 func (l *leg) dropForeign(src netip.AddrPort) {
 	l.cnt.foreign.Add(1)
 	l.cnt.lastForeign.Store(packAddr(src))
@@ -133,7 +133,9 @@ func (l *leg) foreignAttrs() []slog.Attr {
 	if lat := l.latched.Load(); lat != nil {
 		a = append(a, slog.String("latched", lat.String()))
 	}
-	detail := "from an address the participant has not proven: SRTP that did not authenticate, or was a replay"
+	// SRTP legs hand RTP from anywhere to the mixer (which counts what
+	// fails under its SRTP reasons): their foreign drops are RTCP's.
+	detail := "RTCP from an address the participant has not proven"
 	if l.offer.crypto == nil {
 		detail = "from an address other than the latched one: plain RTP cannot prove a sender, so the latch stays; a sender that moved must join again"
 	}

@@ -372,10 +372,8 @@ func (l *leg) handleRTP(rp *rtpIn, rc *rtcpIn, now time.Duration, src netip.Addr
 	ssrc := binary.BigEndian.Uint32(b[8:])
 	if !authentic(l.p.WriteRTP(b)) {
 		// Dropped and counted by the mixer (malformed, payload type,
-		// SRTP); from elsewhere than the latch, also counted as foreign.
-		if moved {
-			l.dropForeign(src)
-		}
+		// SRTP), from the latch or from elsewhere: each datagram is
+		// counted once, under its one reason.
 		return
 	}
 	if moved {
