@@ -149,7 +149,7 @@ type confLog struct {
 	eventsDropped counterLog
 	suppressed    counterLog
 
-	events eventLimiter
+	events *eventLimiter // allocated only for a conference that logs
 }
 
 // participantLog is the tick's record of what it last reported about one
@@ -164,6 +164,7 @@ func (lg *confLog) init(cfg ConferenceConfig) {
 		return
 	}
 	lg.l = cfg.Logger.With(slog.String(logKeyConference, cfg.Name))
+	lg.events = new(eventLimiter)
 	lg.interval = cfg.LogInterval
 	lg.pass = min(cfg.LogInterval, maxLogPass)
 	rate := any(cfg.SampleRate)
