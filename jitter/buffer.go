@@ -20,6 +20,10 @@ const (
 const (
 	flagMarker = 1 << iota
 	flagVoice
+	// flagQuiet: the packet is known to hold silence (an RFC 6464 level
+	// at or below QuietLevel, or the V flag clear) or is a DTX or comfort
+	// noise packet (see Buffer.silent): the talker has stopped.
+	flagQuiet
 )
 
 // slot is one ring entry. The producer fills the plain fields and the
@@ -49,8 +53,14 @@ type slot struct {
 type pad [128]byte
 
 // seqBase is where the first packet's sequence number is placed; positions
-// below it (down to seqBase − Capacity/2) hold packets reordered before it.
-const seqBase = 1 << 24
+// below it (down to seqBase − Capacity/reorderShare) hold packets
+// reordered before it, and the rest of the ring those after it: before
+// playback starts, the ring holds that much audio ahead of the first
+// packet (a source that sends faster than real time fills it at once).
+const (
+	seqBase      = 1 << 24
+	reorderShare = 8
+)
 
 // Buffer is a single-producer, single-consumer adaptive jitter buffer.
 //
@@ -80,6 +90,7 @@ type Buffer struct {
 	minDelay      int64
 	maxDelay      int64
 	quietLevel    int8
+	cnPT          uint8
 
 	_ pad
 	// Written by the producer only.
@@ -114,7 +125,7 @@ type prodCounters struct {
 }
 
 type consCounters struct {
-	played, lost, late, concealed, dropped, inserted, removed atomic.Uint64
+	played, lost, late, concealed, dropped, inserted, removed, lengthened, shortened atomic.Uint64
 }
 
 // inc adds one to a counter that only the calling goroutine writes: a plain
@@ -181,6 +192,23 @@ type consumer struct {
 	pubDelay                   int64 // delay as last published
 	forcedAt                   int64 // output time of the last drop of a packet that was not quiet
 
+	// The caller's tick, learnt from the times it pops at (see clock).
+	now      int64 // the last Pop's now
+	tick     int64 // ns between the caller's ticks
+	tickCand int64 // a different interval seen once, adopted if seen again
+	// Time-scaling (see stretch): the most the next request may ask for,
+	// ns, refilled as audio plays; and the requests made since the caller
+	// last reported a change, which tells a caller that time-scales.
+	credit int64
+	asked  int
+	grewAt int64 // output time of the last request to lengthen
+	// (ns per tick, for out)
+	nsPerTick float64
+	// How often the talker paused (a timestamp gap between consecutive
+	// packets) and lost packets, recently: whether running dry is more
+	// likely a pause than a loss (see underrun).
+	pauses, losses int32
+
 	// Last played packet, to number the frames that are not packets.
 	ssrc   uint32
 	pt     uint8
@@ -210,6 +238,7 @@ func New(cfg Config) (*Buffer, error) {
 		minDelay:   int64(cfg.MinDelay),
 		maxDelay:   int64(cfg.MaxDelay),
 		quietLevel: int8(cfg.QuietLevel),
+		cnPT:       cfg.CNPayloadType,
 	}
 	data := make([]byte, cfg.Capacity*cfg.MaxPayload)
 	for i := range b.ring {
@@ -239,8 +268,9 @@ func (b *Buffer) Reset() {
 	pendBuf, est := b.p.pendBuf, b.p.est
 	b.p = producer{pendBuf: pendBuf, est: est, pubTarget: int64(b.cfg.StartDelay)}
 	b.p.est.reset()
-	b.c = consumer{forcedAt: math.MinInt64 / 2}
-	h := uint64(seqBase) - b.capacity/2
+	b.c = consumer{forcedAt: math.MinInt64 / 2, now: math.MinInt64, tick: b.ticksToNs(b.frameTicks),
+		grewAt: math.MinInt64 / 2, nsPerTick: b.nsPerTick}
+	h := uint64(seqBase) - b.capacity/reorderShare
 	b.p.head = h
 	b.c.next, b.c.published = h, h
 	b.c.learnt = b.frameTicks
@@ -259,7 +289,7 @@ func (b *Buffer) Reset() {
 		&b.pc.received, &b.pc.late, &b.pc.duplicate, &b.pc.reordered,
 		&b.pc.overflow, &b.pc.invalid, &b.pc.resyncs, &b.pc.pending,
 		&b.cc.played, &b.cc.lost, &b.cc.late, &b.cc.concealed, &b.cc.dropped,
-		&b.cc.inserted, &b.cc.removed,
+		&b.cc.inserted, &b.cc.removed, &b.cc.lengthened, &b.cc.shortened,
 	} {
 		a.Store(0)
 	}
@@ -541,6 +571,9 @@ func (b *Buffer) fill(s *slot, p *Packet, tsu int64) uint32 {
 	if p.Voice {
 		flags |= flagVoice
 	}
+	if p.AudioLevel >= 0 && (!p.Voice || p.AudioLevel >= b.quietLevel) || b.silent(p) {
+		flags |= flagQuiet
+	}
 	s.flags = flags
 	dur := p.Duration
 	if int64(dur) > b.maxFrameTicks {
@@ -549,6 +582,15 @@ func (b *Buffer) fill(s *slot, p *Packet, tsu int64) uint32 {
 	s.dur = dur
 	s.n = uint16(copy(s.buf, p.Payload))
 	return dur
+}
+
+// silent reports whether p is a DTX or comfort noise packet, after which
+// the sender sends nothing (or only more of the same) until it talks
+// again: a payload of at most two bytes (an Opus DTX frame is its TOC
+// byte alone, and nothing else that short holds speech), or RFC 3389
+// comfort noise (the static payload type 13, or Config.CNPayloadType).
+func (b *Buffer) silent(p *Packet) bool {
+	return len(p.Payload) <= 2 || p.PayloadType == 13 || p.PayloadType == b.cnPT && b.cnPT != 0
 }
 
 // durOf returns the ticks a packet covers as far as the producer knows.

@@ -7,7 +7,9 @@ import (
 
 // Defaults for zero Config fields.
 const (
-	DefaultFrameDuration   = 20 * time.Millisecond
+	DefaultFrameDuration = 20 * time.Millisecond
+	// DefaultCapacity is the Capacity the default MaxDelay and
+	// FrameDuration give (see Config.Capacity).
 	DefaultCapacity        = 64
 	DefaultMaxPayload      = 1200
 	DefaultMaxDelay        = time.Second
@@ -29,8 +31,11 @@ type Config struct {
 	FrameDuration time.Duration
 	// Capacity is the number of slots, a power of two between 8 and 4096.
 	// The ring holds at most Capacity consecutive sequence numbers ahead of
-	// the playout cursor, so Capacity × packet duration should exceed
-	// MaxDelay (64 × 20 ms = 1.28 s).
+	// the playout cursor (less an eighth before playback starts, kept for
+	// packets reordered before the first). 0 sizes it from MaxDelay and
+	// FrameDuration, so that it holds MaxDelay of audio ahead of the
+	// cursor at all times: 64 slots for the defaults, 512 for 6 s of 20 ms
+	// packets. Packets shorter than FrameDuration fill it sooner.
 	Capacity int
 	// MaxPayload is the largest payload a slot stores, in bytes. Memory is
 	// Capacity × MaxPayload, allocated once in New.
@@ -40,7 +45,11 @@ type Config struct {
 	// until enough packets have arrived to estimate one (DefaultStartDelay
 	// clamped to [MinDelay, MaxDelay] when zero). Delays are measured beyond
 	// the fastest packet of the last Window, so they exclude the network's
-	// base latency.
+	// base latency. MaxDelay is also how much audio the buffer accepts
+	// ahead of what it plays: a source that sends faster than real time (a
+	// text-to-speech engine, a file player, a sender catching up after a
+	// stall) may run that far ahead, and its packets are kept and played,
+	// none skipped; set it above the longest such burst.
 	MinDelay, MaxDelay, StartDelay time.Duration
 
 	// Quantile of the relative arrival delay the target covers: 0.995 means
@@ -68,6 +77,12 @@ type Config struct {
 	// dBov (or whose V flag is clear) counts as quiet, so the buffer may drop
 	// it or insert silence before it to change its delay unheard. 1..127.
 	QuietLevel int
+	// CNPayloadType, when not 0, is the payload type of RFC 3389 comfort
+	// noise packets (a dynamic one; the static type 13 always counts).
+	// Like Opus DTX packets (payloads of one or two bytes), they tell the
+	// buffer that the talker has stopped, so that the silence after them
+	// is played as silence, not concealed as lost speech.
+	CNPayloadType uint8
 }
 
 // Merge returns c with every non-zero field of over in place of c's: zero
@@ -118,6 +133,9 @@ func (c Config) Merge(over Config) Config {
 	if over.QuietLevel != 0 {
 		c.QuietLevel = over.QuietLevel
 	}
+	if over.CNPayloadType != 0 {
+		c.CNPayloadType = over.CNPayloadType
+	}
 	return c
 }
 
@@ -127,6 +145,19 @@ const (
 	bucketWidth  = 5 * time.Millisecond
 	maxFrameTime = 120 * time.Millisecond // longest Opus packet
 )
+
+// capacityFor returns the least ring (a power of two, at most
+// maxCapacity) that holds maxDelay of frame-long packets ahead of the
+// cursor: beyond the eighth kept for reordering before the first packet,
+// and the few slots the consumer hands back late (headBatch).
+func capacityFor(maxDelay, frame time.Duration) int {
+	need := int((maxDelay+frame-1)/frame) + headBatch
+	c := minCapacity
+	for c-c/reorderShare < need && c < maxCapacity {
+		c <<= 1
+	}
+	return c
+}
 
 // normalized fills defaults and validates.
 func (c Config) normalized() (Config, error) {
@@ -142,12 +173,6 @@ func (c Config) normalized() (Config, error) {
 	if int64(c.FrameDuration)*int64(c.ClockRate) < int64(time.Second) {
 		return c, fmt.Errorf("%w: FrameDuration %v is less than one tick at %d Hz", errConfig, c.FrameDuration, c.ClockRate)
 	}
-	if c.Capacity == 0 {
-		c.Capacity = DefaultCapacity
-	}
-	if c.Capacity < minCapacity || c.Capacity > maxCapacity || c.Capacity&(c.Capacity-1) != 0 {
-		return c, fmt.Errorf("%w: Capacity %d is not a power of two in %d..%d", errConfig, c.Capacity, minCapacity, maxCapacity)
-	}
 	if c.MaxPayload == 0 {
 		c.MaxPayload = DefaultMaxPayload
 	}
@@ -159,6 +184,12 @@ func (c Config) normalized() (Config, error) {
 	}
 	if c.MinDelay < 0 || c.MaxDelay < c.MinDelay || c.MaxDelay > time.Minute {
 		return c, fmt.Errorf("%w: need 0 <= MinDelay (%v) <= MaxDelay (%v) <= 1m", errConfig, c.MinDelay, c.MaxDelay)
+	}
+	if c.Capacity == 0 {
+		c.Capacity = capacityFor(c.MaxDelay, c.FrameDuration)
+	}
+	if c.Capacity < minCapacity || c.Capacity > maxCapacity || c.Capacity&(c.Capacity-1) != 0 {
+		return c, fmt.Errorf("%w: Capacity %d is not a power of two in %d..%d", errConfig, c.Capacity, minCapacity, maxCapacity)
 	}
 	if c.StartDelay == 0 {
 		c.StartDelay = min(max(DefaultStartDelay, c.MinDelay), c.MaxDelay)
@@ -188,7 +219,10 @@ func (c Config) normalized() (Config, error) {
 		return c, fmt.Errorf("%w: JitterFactor %v is not in [0, 100]", errConfig, c.JitterFactor)
 	}
 	if c.ResyncThreshold == 0 {
-		c.ResyncThreshold = DefaultResyncThreshold
+		// A source sending faster than real time (see MaxDelay) runs
+		// ahead of the arrival clock by up to MaxDelay, and after a burst
+		// the next packet's timestamp lags it by as much: no jump.
+		c.ResyncThreshold = max(DefaultResyncThreshold, c.MaxDelay+2*time.Second)
 	}
 	if c.ResyncThreshold < c.MaxDelay || c.ResyncThreshold > time.Hour {
 		return c, fmt.Errorf("%w: ResyncThreshold %v is not in [MaxDelay (%v), 1h]", errConfig, c.ResyncThreshold, c.MaxDelay)

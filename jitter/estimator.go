@@ -40,9 +40,18 @@ type estimator struct {
 	win   minWindow
 	drift driftFit
 	step  routeStep
+	early earlyRun
 	tgt   int64 // target delay, ns
 	minT  int64 // ns, projected to the newest timestamp
 	haveT bool
+	// The floor key as last found (the window may hold only early
+	// packets, or none), and the key early packets are found against
+	// (see earlyRun).
+	fk     int64
+	haveK  bool
+	anchor int64
+	// The first and the latest arrival measured, ns, for the warm-up.
+	t0, t1 int64
 
 	next   int   // ring position of the next arrival to stage
 	nBatch int   // arrivals staged
@@ -74,10 +83,54 @@ type routeStep struct {
 	on    bool
 }
 
+// earlyRun follows packets that arrive early. A source that sends faster
+// than real time (a text-to-speech engine, a file player) sends bursts
+// whose packets run further and further ahead of the arrival clock; were
+// they measured, the floor would fall with them, every packet the source
+// sends at its own pace would look seconds late, and the buffer would
+// shed the audio it holds as excess delay. So the floor may not fall far
+// unconfirmed: packets keyed more than the step threshold below the anchor (the
+// floor as it was before: it rises with the floor, and falls only as
+// below) are early, and left out of the floor, the histogram and the
+// drift fit (their key is noKey). The buffer keeps them and plays them in
+// turn, its delay measured against the packets that come at the pace of
+// their timestamps. (A clock that drifts is keyed level by the drift
+// fit; until the fit has it, its packets may run early, and confirm as
+// below.)
+//
+// A shorter route also makes packets early, but they keep coming at that
+// pace: once a run of early packets, with no pause of more than
+// earlyGapMax between them, spans earlyConfirm of timestamps and arrived
+// over at least earlyPace of that time, they are measured after all
+// (estimator.unearly), and the floor steps down as for a route change. A
+// run that spans earlyConfirm faster than that is a burst, and never
+// confirms: a source whose bursts come at real-time pace on average must
+// not look like a shorter route.
+type earlyRun struct {
+	t0, ts0, u0 int64 // arrival (ns), timestamp (ticks) and position of the run's first packet
+	last        int64 // arrival of its latest packet, ns
+	on          bool
+	burst       bool // it went faster than real time
+	confirm     bool // it is confirmed: measure its packets
+}
+
+const (
+	earlyConfirm = int64(200 * time.Millisecond)
+	earlyGapMax  = int64(100 * time.Millisecond)
+	earlyPace    = 0.8
+)
+
 // warmupPackets: the target stays at least StartDelay until this many
 // packets have been measured, so a quiet first second cannot talk it down
-// before the network has shown its jitter.
-const warmupPackets = 50
+// before the network has shown its jitter; or, for a source that sends in
+// bursts (whose early packets are not measured), until warmupMin packets
+// over warmupSpan of arrivals, and then twice the estimate until
+// warmupPackets.
+const (
+	warmupPackets = 50
+	warmupMin     = 3
+	warmupSpan    = int64(4 * time.Second)
+)
 
 // Arrivals are measured in batches: Push only records each one (stage),
 // in the window's ring right after its entries, and every batchMax
@@ -121,6 +174,9 @@ func (e *estimator) reset() {
 	e.win.reset()
 	e.drift.reset()
 	e.step.on = false
+	e.early = earlyRun{}
+	e.fk, e.haveK = 0, false
+	e.anchor, e.t0, e.t1 = 0, 0, 0
 	e.tgt, e.nBatch, e.next = e.start, 0, 0
 	e.minT, e.haveT, e.j16, e.lastD, e.haveJ = 0, false, 0, 0, false
 }
@@ -162,10 +218,29 @@ func (e *estimator) flush() {
 		return
 	}
 	kMin := e.measure(start, end)
+	run := e.early
+	if run.confirm {
+		kMin = e.unearly(start, end)
+	}
 	k := e.win.slide(kMin)
+	if k == noKey {
+		k = e.fk // nothing but early packets: the floor stays
+	}
+	e.fk, e.haveK = k, true
+	e.t1 = e.win.all[(end-1)&e.win.mask].t
+	// The anchor rises with the floor, and falls only with a confirmed
+	// run of early packets (see earlyRun).
+	if k > e.anchor || run.confirm {
+		e.anchor = k
+	}
 	floor := e.floorAt(k)
 	if diff := floor - e.minT; (diff > stepMin || diff < -stepMin) && e.haveT {
-		e.stepped(diff, k, kMin, start, end)
+		if run.confirm && diff < 0 {
+			// A shorter route, from the run's first packet on.
+			e.step = routeStep{u: run.u0, ts: run.ts0, floor: e.minT, on: true}
+		} else {
+			e.stepped(diff, k, kMin, start, end)
+		}
 	}
 	e.minT, e.haveT = floor, true
 	e.count(start, end, k)
@@ -174,8 +249,9 @@ func (e *estimator) flush() {
 }
 
 // measure is flush's per-packet pass: each staged arrival's transit and
-// key, the RFC 3550 jitter, the drift fit and the newest timestamp. It
-// returns the least key of the batch.
+// key, the RFC 3550 jitter, the drift fit and the newest timestamp, and
+// whether it came early (see earlyRun). It returns the least key of the
+// batch.
 func (e *estimator) measure(start, end int) int64 {
 	m := &e.win
 	all := m.all
@@ -187,6 +263,20 @@ func (e *estimator) measure(start, end int) int64 {
 	if !m.valid {
 		newest = math.MinInt64
 	}
+	// Packets keyed below this came early: the anchor less stepMin.
+	if !e.haveK {
+		// The first batch: its first packet in timestamp order is the
+		// anchor (in a burst, the others came ever earlier).
+		a := &all[start&mask]
+		for p := start + 1; p < end; p++ {
+			if b := &all[p&mask]; b.ts < a.ts {
+				a = b
+			}
+		}
+		e.anchor = a.t - int64(float64(a.ts)*npt) - int64(slope*float64(a.ts)*npt)
+		e.t0 = all[start&mask].t
+	}
+	below := e.anchor - e.stepThreshold()
 	kMin := int64(noKey)
 	j16, lastD := e.j16, e.lastD
 	if !e.haveJ {
@@ -202,23 +292,58 @@ func (e *estimator) measure(start, end int) int64 {
 	// memory).
 	blk := e.drift.blk
 	slow := end
+	// Early packets that come in a burst (timestamps advancing far faster
+	// than arrivals) are left out of the drift fit too; those that come
+	// at about real-time pace are a drifting clock the fit has yet to
+	// find, or a shorter route, and go into it. In a burst, every packet
+	// below the anchor is early but the first in timestamp order (the
+	// one its source sent at its own pace, if any): a fast source puts
+	// each packet 10–20 ms further ahead, and the step threshold would
+	// let the second of each burst set the floor.
+	burst := false
+	first := start
+	if end-start > 1 {
+		a := &all[start&mask]
+		tsLo, tsHi, tLo, tHi := a.ts, a.ts, a.t, a.t
+		for p := start + 1; p < end; p++ {
+			a := &all[p&mask]
+			if a.ts < tsLo {
+				first = p
+			}
+			tsLo, tsHi, tLo, tHi = min(tsLo, a.ts), max(tsHi, a.ts), min(tLo, a.t), max(tHi, a.t)
+		}
+		burst = float64(tsHi-tsLo)*npt > 2*float64(tHi-tLo)+float64(stepMin)
+	}
+	anchor := e.anchor
 	for p := start; p < end; p++ {
 		a := &all[p&mask]
 		ts := a.ts
 		d := a.t - int64(float64(ts)*npt)
 		a.d = d
+		j16 = jitterStep(j16, d-lastD)
+		lastD = d
+		if k := d - int64(slope*float64(ts)*npt); k < below || burst && k < anchor && p != first {
+			a.k = noKey
+			e.earlyAt(a.t, ts, a.u)
+			if burst {
+				continue
+			}
+		} else {
+			if !e.early.confirm && a.u > e.early.u0 {
+				// (Packets from before the run, still coming the old
+				// way when the route got shorter, do not end it.)
+				e.early.on = false
+			}
+			a.k = k
+			kMin = min(kMin, k)
+			newest = max(newest, ts)
+		}
 		if blk.holds(ts) {
 			blk = blk.with(d)
 		} else if slow == end {
 			slow = p
 			blk.ts, blk.end = 1, 0 // no more of the batch here
 		}
-		k := d - int64(slope*float64(ts)*npt)
-		a.k = k
-		kMin = min(kMin, k)
-		j16 = jitterStep(j16, d-lastD)
-		lastD = d
-		newest = max(newest, ts)
 	}
 	e.drift.blk.min, e.drift.blk.n = blk.min, blk.n
 	e.j16, e.lastD = j16, lastD
@@ -231,6 +356,9 @@ func (e *estimator) measure(start, end int) int64 {
 	thr := e.stepThreshold()
 	for p := slow; p < end; p++ {
 		a := &all[p&mask]
+		if a.k == noKey && burst {
+			continue
+		}
 		if f := &e.drift; f.blk.holds(a.ts) {
 			f.blk = f.blk.with(a.d)
 		} else if f.complete(a.ts, a.d, thr) {
@@ -241,10 +369,58 @@ func (e *estimator) measure(start, end int) int64 {
 		// A new drift estimate came with the batch: key it all with that.
 		kMin = noKey
 		for p := start; p < end; p++ {
-			a := &all[p&mask]
-			a.k = e.key(a.ts, a.d)
-			kMin = min(kMin, a.k)
+			if a := &all[p&mask]; a.k != noKey {
+				a.k = e.key(a.ts, a.d)
+				kMin = min(kMin, a.k)
+			}
 		}
+	}
+	return kMin
+}
+
+// earlyAt follows a run of early packets with one at position u that
+// arrived at t (ns) with timestamp ts (ticks), confirming the run when it
+// has lasted (see earlyRun).
+func (e *estimator) earlyAt(t, ts, u int64) {
+	r := &e.early
+	if r.confirm {
+		return
+	}
+	if !r.on || t-r.last > earlyGapMax {
+		*r = earlyRun{t0: t, ts0: ts, u0: u, last: t, on: true}
+		return
+	}
+	r.last = max(r.last, t)
+	if span := float64(ts-r.ts0) * e.nsPerTick; span >= float64(earlyConfirm) && !r.burst {
+		if float64(t-r.t0) >= earlyPace*span {
+			r.confirm = true
+		} else {
+			r.burst = true
+		}
+	}
+}
+
+// unearly measures, after all, the early packets of the window and of the
+// batch [start, end) (a run of them was confirmed: see earlyRun), and
+// returns the batch's least key.
+func (e *estimator) unearly(start, end int) int64 {
+	e.early = earlyRun{}
+	m := &e.win
+	for p := m.head; p < m.head+m.n; p++ {
+		if en := &m.all[p&m.mask]; en.k == noKey {
+			en.k = e.key(en.ts, en.d)
+		}
+	}
+	m.live = m.n
+	m.rebuild()
+	kMin := int64(noKey)
+	for p := start; p < end; p++ {
+		a := &m.all[p&m.mask]
+		if a.k == noKey {
+			a.k = e.key(a.ts, a.d)
+		}
+		kMin = min(kMin, a.k)
+		m.newest = max(m.newest, a.ts)
 	}
 	return kMin
 }
@@ -317,6 +493,9 @@ func (e *estimator) rebin(k int64) {
 	m := &e.win
 	for p := m.head; p < m.head+m.n; p++ {
 		en := &m.all[p&m.mask]
+		if en.k == noKey {
+			continue // early: not counted
+		}
 		if nb := e.bucket(e.key(en.ts, en.d) - k); nb != en.bin {
 			e.hist.move(en.bin, nb, en.w)
 			en.bin = nb
@@ -338,8 +517,14 @@ func (e *estimator) count(start, end int, k int64) {
 		mask := len(all) - 1
 		b, last := h.b, int64(len(h.b)-1)
 		w, invF, total, below, qi := h.w, h.invF, h.total, h.below, h.qi
+		n := h.n
 		for p := start; p < end; p++ {
 			a := &all[p&mask]
+			if a.k == noKey {
+				a.w, a.bin = 0, 0 // early: not counted
+				continue
+			}
+			n++
 			i := 0
 			if r := a.k - k; r > 0 {
 				i = int(min(r/int64(bucketWidth), last))
@@ -352,8 +537,7 @@ func (e *estimator) count(start, end int, k int64) {
 			}
 			a.w, a.bin = w, i
 		}
-		h.w, h.total, h.below = w, total, below
-		h.n += end - start
+		h.w, h.total, h.below, h.n = w, total, below, n
 	} else {
 		e.countSlow(start, end, k)
 	}
@@ -367,6 +551,10 @@ func (e *estimator) countSlow(start, end int, k int64) {
 	m, h := &e.win, &e.hist
 	for p := start; p < end; p++ {
 		a := &m.all[p&m.mask]
+		if a.k == noKey {
+			a.w, a.bin = 0, 0 // early: not counted
+			continue
+		}
 		r := a.k - k
 		if e.step.on {
 			if a.ts > e.step.ts+e.window {
@@ -405,18 +593,26 @@ func (e *estimator) bucket(r int64) int {
 	return int(min(r/int64(bucketWidth), int64(len(e.hist.b)-1)))
 }
 
-// target is the target delay the histogram gives: the upper edge of the
-// quantile's bucket, at least JitterFactor RFC 3550 jitters when that is
+// target is the target delay the histogram gives: the quantile, found in
+// its bucket as if the delays were spread evenly over it, at least JitterFactor RFC 3550 jitters when that is
 // on, at least StartDelay while warming up, within [MinDelay, MaxDelay].
 func (e *estimator) target() int64 {
-	t := int64(e.hist.qi+1) * int64(bucketWidth)
+	t := e.hist.quantile()
 	if e.jf > 0 {
 		if j := int64(e.jf * float64(e.j16) / 16); j > t {
 			t = j
 		}
 	}
-	if e.hist.n < warmupPackets && t < e.start {
-		t = e.start
+	if n := e.hist.n; n < warmupPackets && t < e.start {
+		if n < warmupMin || e.t1-e.t0 < warmupSpan {
+			t = e.start
+		} else {
+			// A bursty source, few packets measured: their largest
+			// delay falls short of the quantile (with 10 packets, the
+			// next one exceeds all of them one time in 11). Keep twice
+			// that, up to StartDelay.
+			t = min(t+t/2, e.start)
+		}
 	}
 	return min(max(t, e.minDelay), e.maxDelay)
 }

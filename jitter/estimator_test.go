@@ -200,6 +200,16 @@ type refWindow struct {
 	es []winEntry
 }
 
+func (r *refWindow) live() int {
+	n := 0
+	for _, e := range r.es {
+		if e.k != noKey {
+			n++
+		}
+	}
+	return n
+}
+
 func (r *refWindow) min(extra int64) int64 {
 	k := extra
 	for _, e := range r.es {
@@ -209,8 +219,9 @@ func (r *refWindow) min(extra int64) int64 {
 }
 
 // TestWindowSlide: slide, join and rekey give the least key of the window
-// and the batch that a plain scan gives, over random keys, timestamps out
-// of order, gaps longer than the window, a full ring and re-keying.
+// and the batch that a plain scan gives, over random keys, early entries
+// (noKey), timestamps out of order, gaps longer than the window, a full
+// ring and re-keying.
 func TestWindowSlide(t *testing.T) {
 	for _, size := range []int{16, 64} {
 		var m minWindow
@@ -239,8 +250,11 @@ func TestWindowSlide(t *testing.T) {
 				}
 				a := &m.all[next&m.mask]
 				*a = winEntry{ts: ts, k: int64(rng.IntN(1000))}
-				if rng.IntN(20) == 0 {
+				switch rng.IntN(20) {
+				case 0:
 					a.k = -int64(rng.IntN(100)) // a new minimum
+				case 1, 2:
+					a.k = noKey // early
 				}
 				kMin = min(kMin, a.k)
 				newest = max(newest, ts)
@@ -254,18 +268,20 @@ func TestWindowSlide(t *testing.T) {
 				rebuilds++
 			}
 			// The model: entries leave from the front once older than the
-			// window.
-			for len(ref.es) > 0 && ref.es[0].ts < newest-window {
+			// window, but minKeep keyed ones.
+			for len(ref.es) > 0 && ref.es[0].ts < newest-window && (ref.es[0].k == noKey || ref.live() > minKeep) {
 				ref.es = ref.es[1:]
 			}
 			require.Equal(t, ref.min(kMin), k)
 			require.Equal(t, len(ref.es), m.n)
+			require.Equal(t, ref.live(), m.live)
 			m.join(next, kMin)
 			ref.es = append(ref.es, batch...)
 			if over := len(ref.es) - (size - batchMax); over > 0 {
 				ref.es = ref.es[over:] // a full ring drops its oldest
 			}
 			require.Equal(t, len(ref.es), m.n)
+			require.Equal(t, ref.live(), m.live)
 			require.Equal(t, start+n, m.head+m.n)
 
 			if rng.IntN(100) == 0 {
@@ -273,8 +289,9 @@ func TestWindowSlide(t *testing.T) {
 				slope := (rng.Float64() - 0.5) / 10
 				m.rekey(slope, 125000)
 				for i := range ref.es {
-					e := &ref.es[i]
-					e.k = e.d - int64(slope*125000*float64(e.ts))
+					if e := &ref.es[i]; e.k != noKey {
+						e.k = e.d - int64(slope*125000*float64(e.ts))
+					}
 				}
 			}
 		}
@@ -425,10 +442,13 @@ func TestMeasure(t *testing.T) {
 		newest := int64(math.MinInt64)
 		var u int64
 		clock := int64(time.Second)
-		changes := 0
+		changes, early := 0, 0
 		for batch := range 3000 {
 			thr := e.stepThreshold()
 			start := e.next
+			// Packets keyed the step threshold below the anchor are early, left out
+			// of everything but the jitter (see earlyRun). Without flush
+			// the anchor is each batch's first packet in timestamp order.
 			for range 1 + rng.IntN(batchMax) {
 				u++
 				ts := u * 160
@@ -444,7 +464,24 @@ func TestMeasure(t *testing.T) {
 				e.stage(at, u, ts)
 			}
 			end := e.next
+			first := &e.win.all[start&e.win.mask]
+			for p := start; p < end; p++ {
+				if a := &e.win.all[p&e.win.mask]; a.ts < first.ts {
+					first = a
+				}
+			}
+			// A batch whose timestamps run far ahead of its arrivals is a
+			// burst: its early packets stay out of the drift fit too.
+			tsLo, tsHi, tLo, tHi := first.ts, first.ts, first.t, first.t
+			for p := start; p < end; p++ {
+				a := &e.win.all[p&e.win.mask]
+				tsLo, tsHi, tLo, tHi = min(tsLo, a.ts), max(tsHi, a.ts), min(tLo, a.t), max(tHi, a.t)
+			}
+			burst := float64(tsHi-tsLo)*e.nsPerTick > 2*float64(tHi-tLo)+float64(stepMin)
 			before := e.drift.slope
+			keyBefore := func(ts, d int64) int64 { return d - int64(before*float64(ts)*e.nsPerTick) }
+			anchor := keyBefore(first.ts, first.t-int64(float64(first.ts)*e.nsPerTick))
+			below := anchor - thr
 			kMin := e.measure(start, end)
 			e.nBatch = 0
 			e.win.join(end, kMin) // as flush would, without the other phases
@@ -463,6 +500,14 @@ func TestMeasure(t *testing.T) {
 				}
 				j16 = jitterStep(j16, d-lastD)
 				lastD = d
+				if k := keyBefore(a.ts, d); k < below || burst && k < anchor && a != first {
+					require.Equal(t, int64(noKey), a.k, "early packet in batch %d", batch)
+					early++
+					if !burst {
+						model.add(a.ts, d, thr)
+					}
+					continue
+				}
 				newest = max(newest, a.ts)
 				model.add(a.ts, d, thr)
 				require.Equal(t, e.key(a.ts, d), a.k, "key in batch %d", batch)
@@ -476,14 +521,16 @@ func TestMeasure(t *testing.T) {
 				// The window was re-keyed too (rekey rounds its product
 				// differently from key, by at most a nanosecond).
 				for p := m.head; p < m.head+m.n; p++ {
-					a := &m.all[p&m.mask]
-					require.InDelta(t, e.key(a.ts, a.d), a.k, 1)
+					if a := &m.all[p&m.mask]; a.k != noKey {
+						require.InDelta(t, e.key(a.ts, a.d), a.k, 1)
+					}
 				}
 			}
 		}
 		if slope != 0 {
 			assert.Positive(t, changes, "the slope changed during the run")
 		}
+		t.Logf("slope %v: %d early packets", slope, early)
 	}
 }
 
@@ -553,10 +600,17 @@ func TestRouteStep(t *testing.T) {
 		floor := e.minT
 		require.False(t, e.step.on)
 		// The path gets 60 ms shorter: the first packet on it (500, the
-		// fastest of all) overtakes the last three on the old one.
+		// fastest of all) overtakes the last three on the old one. The
+		// packets on it come early, and are measured once they have come
+		// at the pace of their timestamps for earlyConfirm.
 		arrive(e, 500, base-60*ms)
 		feed(e, 497, 500, old)
 		feed(e, 501, 510, short)
+		e.flush()
+		require.False(t, e.step.on, "not yet confirmed")
+		assert.InDelta(t, floor, e.minT, float64(ms), "the floor did not fall")
+		floor = e.minT
+		feed(e, 510, 512, short)
 		e.flush()
 		require.True(t, e.step.on)
 		assert.Equal(t, int64(500), e.step.u)
@@ -576,7 +630,7 @@ func TestRouteStep(t *testing.T) {
 		}
 		assert.Equal(t, 3, seen)
 		// A window later the step is over.
-		feed(e, 510, 620, short)
+		feed(e, 512, 620, short)
 		e.flush()
 		assert.False(t, e.step.on)
 	})
@@ -647,24 +701,38 @@ func TestTarget(t *testing.T) {
 		name   string
 		cfg    Config
 		qi, n  int
+		span   time.Duration // of arrivals measured
+		fill   float64       // the share of the quantile bucket's weight the quantile needs (0: an empty bucket)
 		j16    int64
 		target int64
 	}{
-		{"bucket edge", Config{}, 7, 100, 0, ms(40)},
-		{"warming up", Config{}, 2, 10, 0, ms(80)},
-		{"warm", Config{}, 2, warmupPackets, 0, ms(15)},
-		{"warming up above start", Config{}, 30, 10, 0, ms(155)},
-		{"jitter factor", Config{JitterFactor: 4}, 2, 100, 16 * ms(10), ms(40)},
-		{"jitter factor below the quantile", Config{JitterFactor: 4}, 20, 100, 16 * ms(10), ms(105)},
-		{"jitter off", Config{}, 2, 100, 16 * ms(10), ms(15)},
-		{"min delay", Config{MinDelay: 60 * time.Millisecond}, 2, 100, 0, ms(60)},
-		{"max delay", Config{MaxDelay: 200 * time.Millisecond}, 40, 100, 0, ms(200)},
+		{"bucket edge", Config{}, 7, 100, time.Second, 0, 0, ms(40)},
+		{"within the bucket", Config{}, 7, 100, time.Second, 0.4, 0, ms(37)},
+		{"warming up", Config{}, 2, 10, time.Second, 0, 0, ms(80)},
+		{"warm", Config{}, 2, warmupPackets, time.Second, 0, 0, ms(15)},
+		{"warming up above start", Config{}, 30, 10, time.Second, 0, 0, ms(155)},
+		{"bursty, few packets over a long span", Config{}, 2, warmupMin, 5 * time.Second, 0, 0, ms(15) * 3 / 2},
+		{"bursty, half as much again up to start", Config{}, 10, warmupMin, 5 * time.Second, 0, 0, ms(80)},
+		{"bursty, too few packets", Config{}, 2, warmupMin - 1, 5 * time.Second, 0, 0, ms(80)},
+		{"jitter factor", Config{JitterFactor: 4}, 2, 100, time.Second, 0, 16 * ms(10), ms(40)},
+		{"jitter factor below the quantile", Config{JitterFactor: 4}, 20, 100, time.Second, 0, 16 * ms(10), ms(105)},
+		{"jitter off", Config{}, 2, 100, time.Second, 0, 16 * ms(10), ms(15)},
+		{"min delay", Config{MinDelay: 60 * time.Millisecond}, 2, 100, time.Second, 0, 0, ms(60)},
+		{"max delay", Config{MaxDelay: 200 * time.Millisecond}, 40, 100, time.Second, 0, 0, ms(200)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEstimator(t, tc.cfg)
-			e.hist.qi, e.hist.n, e.j16 = tc.qi, tc.n, tc.j16
-			assert.Equal(t, tc.target, e.target())
+			h := &e.hist
+			h.qi, h.n, e.j16 = tc.qi, tc.n, tc.j16
+			e.t0, e.t1 = int64(time.Second), int64(time.Second+tc.span)
+			if tc.fill > 0 {
+				// Bucket qi holds weight 1, and the quantile needs
+				// tc.fill of it beyond the buckets below.
+				h.b[tc.qi], h.total = 1, 10
+				h.below = h.q*h.total - tc.fill
+			}
+			assert.InDelta(t, tc.target, e.target(), float64(time.Microsecond))
 		})
 	}
 }

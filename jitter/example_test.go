@@ -25,7 +25,7 @@ func Example() {
 			SequenceNumber: uint16(100 + i),
 			Timestamp:      uint32(8000 + 160*i),
 			AudioLevel:     -1,
-			Payload:        []byte{byte(i)},
+			Payload:        []byte{byte(i), 0xde, 0xad},
 		}
 		// Every packet takes 30 ms to arrive.
 		if err := b.Push(time.Duration(i)*ptime+30*time.Millisecond, p); err != nil {
@@ -49,12 +49,12 @@ func Example() {
 	// Output:
 	// t=30ms empty
 	// t=50ms empty
-	// t=70ms packet 100, payload [0]
-	// t=90ms packet 101, payload [1]
+	// t=70ms packet 100, payload [0 222 173]
+	// t=90ms packet 101, payload [1 222 173]
 	// t=110ms lost 102, next buffered: true
-	// t=130ms packet 103, payload [3]
-	// t=150ms packet 104, payload [4]
-	// t=170ms packet 105, payload [5]
+	// t=130ms packet 103, payload [3 222 173]
+	// t=150ms packet 104, payload [4 222 173]
+	// t=170ms packet 105, payload [5 222 173]
 	// t=190ms conceal
 	// played 5 lost 1
 }
@@ -64,7 +64,7 @@ func Example() {
 func ExampleBuffer_Pop() {
 	b, _ := jitter.New(jitter.Config{ClockRate: 48000, StartDelay: 20 * time.Millisecond})
 	for i := range 6 { // 20 ms Opus packets, 960 ticks each
-		p := &jitter.Packet{SequenceNumber: uint16(i), Timestamp: uint32(960 * i), AudioLevel: -1, Payload: []byte{1}}
+		p := &jitter.Packet{SequenceNumber: uint16(i), Timestamp: uint32(960 * i), AudioLevel: -1, Payload: make([]byte, 80)}
 		_ = b.Push(time.Duration(i)*20*time.Millisecond, p)
 	}
 	const tick = 2880 // the mixer runs 60 ms ticks

@@ -82,6 +82,15 @@ type Frame struct {
 	// buffered, and Next is its payload, valid until the next Pop.
 	NextAvailable bool
 	Next          []byte
+	// Stretch is the buffer's request to change its delay by time-scaling
+	// the audio: play what is pending (this frame and any audio not yet
+	// played) this much longer when positive, this much shorter when
+	// negative, if that can be done unheard; 0 asks for nothing. The
+	// caller may apply any part of it, from none to all, and reports what
+	// it applied with Buffer.Stretched. A caller that does not time-scale
+	// ignores it: the buffer then changes its delay by whole frames, as
+	// the package documentation describes.
+	Stretch time.Duration
 }
 
 // Stats is a snapshot of a Buffer's counters. Each counter is exact, but
@@ -103,6 +112,10 @@ type Stats struct {
 
 	SilenceInserted time.Duration // silence added to grow the delay
 	SilenceRemoved  time.Duration // silence skipped to shrink the delay
+	// Lengthened and Shortened add up what the consumer reported with
+	// Buffer.Stretched: audio it played longer or shorter than the
+	// frames' Durations.
+	Lengthened, Shortened time.Duration
 
 	Jitter         uint32        // RFC 3550 interarrival jitter in timestamp ticks
 	JitterDuration time.Duration // the same in time

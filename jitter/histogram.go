@@ -105,6 +105,17 @@ func (h *histogram) addYoung(i int) (w, scaled float64) {
 	return h.w, scaled
 }
 
+// quantile returns the tracked quantile in ns: within its bucket, as far
+// as the weight it needs from the bucket is of the bucket's weight (as if
+// the delays in the bucket were spread evenly over it).
+func (h *histogram) quantile() int64 {
+	f := 1.0
+	if c := h.b[h.qi]; c > 0 {
+		f = min(max((h.q*h.total-h.below)/c, 0), 1)
+	}
+	return int64((float64(h.qi) + f) * float64(bucketWidth))
+}
+
 // walk moves the quantile bucket to where the counts put it.
 func (h *histogram) walk() {
 	want := h.q * h.total

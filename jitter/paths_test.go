@@ -34,6 +34,9 @@ func (b *Buffer) popGeneral(now time.Duration) Frame {
 		c.published = c.next
 	}
 	t := int64(now)
+	if t != c.now {
+		b.clock(t)
+	}
 	if !c.playing && !b.begin(t) {
 		return Frame{}
 	}
@@ -41,7 +44,7 @@ func (b *Buffer) popGeneral(now time.Duration) Frame {
 	if t >= start {
 		c.outBase, c.outTicks, start = t, 0, t
 	}
-	return b.popSlow(start, b.target.Load(), b.minT.Load())
+	return b.popSlow(t, start, b.target.Load(), b.minT.Load())
 }
 
 // source is where the traffic generator takes its decisions: a seeded

@@ -7,15 +7,15 @@ import (
 
 // Thresholds of the playout controller.
 const (
-	// Silence is inserted or removed only when the delay is off target by
-	// at least this much, so the cursor does not twitch by microseconds.
-	adjustMin = int64(2 * time.Millisecond)
 	// A packet that is not known to be quiet is dropped to shrink the delay
 	// only when the delay exceeds the target by this much beyond the packet
 	// itself (or by one more packet, if longer): in a long talkspurt, or
 	// without audio levels, the buffer finds no silence, and a sender clock
 	// running fast must still not make the delay grow without bound.
 	forceExcessMin = int64(20 * time.Millisecond)
+	// For a caller that time-scales (see stretching), which sheds small
+	// excesses unheard, only beyond this much.
+	forceStretchMin = int64(100 * time.Millisecond)
 	// Audible drops are spaced by forceInterval, or, when the delay is
 	// far too long (a stalled consumer), down to forceIntervalMin: at
 	// most a 20% speed-up.
@@ -28,6 +28,34 @@ const (
 	// After this much concealment in a row the talker is taken to have
 	// stopped, and the buffer plays silence (KindGap) instead.
 	concealRunMax = 100 * time.Millisecond
+
+	// Time-scaling requests (Frame.Stretch; see stretch). A request leaves
+	// stretchMargin of lead so that a late tick or a caller that takes a
+	// little more does not cost a tick of delay; shortenings below
+	// stretchMin are not asked for, and lengthenings are asked for at
+	// least lengthenMin (a time-scaler changes speech a pitch period at a
+	// time, and the slack stays negative until the change is complete).
+	// For stretchHold after the delay had to grow, a whole tick is taken
+	// off only with stretchHyst to spare, so that a target moving across
+	// a tick boundary does not make the delay swing. Requests may add up
+	// to a quarter of the audio played (NetEq's accelerate and preemptive
+	// expand run at about that rate), at most stretchBurst at once, which
+	// admits one pitch period of any voice.
+	stretchMargin = int64(500 * time.Microsecond)
+	stretchMin    = int64(time.Millisecond)
+	lengthenMin   = int64(10 * time.Millisecond)
+	stretchHyst   = int64(5 * time.Millisecond)
+	stretchHold   = int64(2 * time.Second)
+	stretchBurst  = int64(15 * time.Millisecond)
+	// A caller that has left this many requests in a row unanswered does
+	// not time-scale (it may never have: every caller counts as one that
+	// does until then).
+	stretchIgnored = 16
+
+	// The caller's tick is learnt from the intervals between the times
+	// it pops at, at most maxTick; an interval off by more than a quarter
+	// is taken only when it repeats (one skipped tick does not change it).
+	maxTick = int64(200 * time.Millisecond)
 )
 
 // Pop returns the next stretch of audio to play, starting at now.
@@ -38,6 +66,11 @@ const (
 // advances the playout cursor by the frame's Duration. KindEmpty (Duration
 // 0) means there is nothing to play yet: stop popping for this tick.
 // Payload and Next alias buffer memory and stay valid until the next Pop.
+//
+// now is the time of the caller's tick: the deadline for the packet the
+// frame needs. The audio may start later (after what earlier frames left
+// over), and the buffer keeps track of that; frame Stretch requests and the
+// caller's Stretched reports keep it exact.
 func (b *Buffer) Pop(now time.Duration) (f Frame) {
 	c := &b.c
 	if c.next-c.published >= headBatch {
@@ -48,6 +81,9 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 		c.published = c.next
 	}
 	t := int64(now)
+	if t != c.now {
+		b.clock(t)
+	}
 	if !c.playing && !b.begin(t) {
 		return f
 	}
@@ -61,15 +97,13 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 	}
 	target := b.target.Load()
 	minT := b.minT.Load()
-	// Its delay beyond the fastest recent packet is the buffer's delay.
-	delay := start - minT - b.ticksToNs(c.playTS)
 
 	// The common case: the packet due is here, right at the cursor, and
-	// the delay is close enough to the target that popPacket would play
-	// it as it is. Anything else takes the general path below.
+	// popPacket would play it as it is. Anything else takes the general
+	// path below.
 	s := &b.ring[c.next&b.mask]
 	if s.state.Load() != c.next<<2|stFull || s.ts != c.playTS {
-		return b.popSlow(start, target, minT)
+		return b.popSlow(t, start, target, minT)
 	}
 	delta := b.nextDelta(s, c.next)
 	dur := c.learnt
@@ -78,22 +112,24 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 	} else if delta > 0 && delta < c.learnt {
 		dur = delta
 	}
-	quiet := b.quiet(s)
-	if excess := delay - target; excess > 0 {
-		// popPacket's condition for a drop, less the spacing of audible
-		// drops, which popSlow checks when it matters.
-		durNs, dropAt := c.learntNs, c.dropAt
-		if dur != c.learnt {
-			durNs = b.ticksToNs(dur)
-			dropAt = durNs + durNs/4
-		}
-		if excess >= dropAt && (quiet || excess-durNs >= c.forceMin || delay > b.maxDelay) {
-			return b.popSlow(start, target, minT)
-		}
-	} else if -excess >= adjustMin && (quiet || !c.talking) {
-		return b.popSlow(start, target, minT)
+	durNs, dropAt := c.learntNs, c.dropAt
+	if dur != c.learnt {
+		durNs = b.ticksToNs(dur)
+		dropAt = durNs + durNs/4
 	}
-	if delay != c.pubDelay {
+	quiet := s.flags&flagQuiet != 0
+	// How much earlier than the target the packet had to arrive (the
+	// margin at the deadline, now), and how much earlier than now its
+	// audio starts.
+	lead := start - t
+	slack := t - minT - b.ticksToNs(c.playTS) - target
+	// popPacket's conditions for a drop or an insertion, less the spacing
+	// of audible drops, which popSlow checks when it matters.
+	if w := b.worst(slack, lead, durNs); w >= dropAt && c.held == 0 && (quiet || w-durNs >= c.forceMin || slack+target+lead > b.maxDelay) ||
+		w < 0 && (quiet || !c.talking) {
+		return b.popSlow(t, start, target, minT)
+	}
+	if delay := slack + target + lead; delay != c.pubDelay {
 		c.pubDelay = delay
 		b.delay.Store(delay)
 	}
@@ -110,6 +146,7 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 	f.AudioLevel = s.level
 	f.Voice = s.flags&flagVoice != 0
 	f.Duration = uint32(dur)
+	f.Stretch = time.Duration(b.stretch(slack, lead, durNs, quiet))
 	c.playTS = s.ts + dur
 	c.outTicks += dur
 	c.talking = !quiet
@@ -136,26 +173,139 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 
 // popSlow is Pop's general path: the packet due is missing, late, after a
 // gap, or the delay must change.
-func (b *Buffer) popSlow(start, target, minT int64) Frame {
+func (b *Buffer) popSlow(t, start, target, minT int64) Frame {
 	c := &b.c
 	for {
-		delay := start - minT - b.ticksToNs(c.playTS)
-		if delay != c.pubDelay {
+		dd := t - minT - b.ticksToNs(c.playTS)
+		if delay := dd + start - t; delay != c.pubDelay {
 			c.pubDelay = delay
 			b.delay.Store(delay)
 		}
 		s := &b.ring[c.next&b.mask]
 		if s.state.Load() == c.next<<2|stFull {
-			if f, ok := b.popPacket(s, start, delay, target); ok {
+			if f, ok := b.popPacket(s, t, start, dd-target); ok {
 				return f
 			}
 			continue
 		}
-		if f, ok := b.popMissing(delay, target); ok {
+		if f, ok := b.popMissing(t, start, dd-target); ok {
 			return f
 		}
 	}
 }
+
+// clock learns the caller's tick from the time of a Pop at a new now.
+func (b *Buffer) clock(t int64) {
+	c := &b.c
+	iv := t - c.now
+	c.now = t
+	if iv <= 0 || iv > maxTick {
+		return
+	}
+	if d := iv - c.tick; d < c.tick/4 && -d < c.tick/4 {
+		c.tick += d / 8 // a real clock's ticks wobble
+		c.tickCand = 0
+	} else if d := iv - c.tickCand; d < iv/8 && -d < iv/8 {
+		c.tick, c.tickCand = iv, 0 // seen twice: the tick changed
+	} else {
+		c.tickCand = iv
+	}
+}
+
+// The delay controller. Every decision is about a frame's slack: the
+// time from its packet's arrival deadline (the now of the Pop that
+// returns it) back to the target, that is t − minT − its timestamp −
+// target; and its lead: how long after that Pop its audio starts (the
+// audio handed out before it). A packet arrives in time when its slack is
+// not negative; the delay the listener hears is target + slack + lead.
+//
+// Slack changes only in steps: the caller pops at its ticks, so dropping
+// or adding audio moves a frame's pop to an earlier or later tick (slack
+// −/+ one tick) only when the lead it pushes ahead of itself crosses a tick
+// boundary. Up to then a change moves the lead alone. So the best playout
+// has the least slack that is not negative, on that grid, and no lead:
+// exactly the fixed-delay player that ticks like the caller. With several
+// frames per tick (packets shorter than the tick), the last one of each
+// tick has the least slack, and the grid step is the packet duration.
+
+// worst returns the slack of the frame of durNs that is popped last in the
+// tick where one frame of durNs has slack and lead.
+func (b *Buffer) worst(slack, lead, durNs int64) int64 {
+	if tau := b.c.tick; durNs < tau && lead < tau {
+		return slack - durNs*((tau-1-lead)/durNs)
+	}
+	return slack
+}
+
+// adjust returns how much to lengthen (positive) or shorten (negative)
+// the audio before a frame of durNs with slack and lead so that its slack
+// in its tick is the least that is not negative, with stretchMargin of
+// lead: positive whenever that slack is negative, 0 when less than
+// stretchMin would be taken off.
+func (b *Buffer) adjust(slack, lead, durNs int64) int64 {
+	tau := b.c.tick
+	g := tau // the grid step of the worst slack
+	worstLead, free := lead, lead
+	if durNs < tau && lead < tau {
+		g = durNs
+		worstLead = lead + durNs*((tau-1-lead)/durNs)
+		free = lead % durNs
+	}
+	worst := slack - (worstLead - lead)
+	if worst < 0 {
+		// Move the worst frame to the next tick, and on by more steps.
+		steps := (-worst + g - 1) / g
+		return tau - worstLead + (steps-1)*g + stretchMargin
+	}
+	x := free - stretchMargin
+	hyst := int64(0)
+	if b.c.out()-b.c.grewAt < stretchHold {
+		hyst = stretchHyst
+	}
+	if worst >= g+hyst {
+		x += g * ((worst - hyst) / g)
+	}
+	if x < stretchMin {
+		return 0
+	}
+	return -x
+}
+
+// stretch returns the time-scaling request for a packet frame of durNs
+// with slack and lead, about to be handed out: the adjustment for the
+// frame after it, bounded by the credit (not for a quiet frame, whose
+// audio can change by any amount unheard).
+func (b *Buffer) stretch(slack, lead, durNs int64, quiet bool) int64 {
+	c := &b.c
+	c.credit = min(c.credit+durNs/4, stretchBurst)
+	// The next frame starts where this one ends: k ticks later.
+	tau := c.tick
+	end := lead + durNs
+	k := int64(0)
+	if end >= tau {
+		k = end / tau
+	}
+	r := b.adjust(slack+k*tau-durNs, end-k*tau, durNs)
+	if r > 0 {
+		c.grewAt = c.out()
+		r = max(r, lengthenMin)
+	}
+	limit := c.credit
+	if quiet {
+		limit = max(limit, durNs)
+	}
+	if r = min(max(r, -limit), limit); r != 0 && c.asked < stretchIgnored {
+		c.asked++
+	}
+	return r
+}
+
+// out returns the output clock: where the audio handed out so far ends.
+func (c *consumer) out() int64 { return c.outBase + int64(float64(c.outTicks)*c.nsPerTick) }
+
+// stretching reports whether the caller time-scales: it has not left
+// stretchIgnored requests in a row unanswered.
+func (b *Buffer) stretching() bool { return b.c.asked < stretchIgnored }
 
 // forceSpacing returns the least playout time between two audible drops
 // when the delay exceeds the target by excess ns (beyond the packet).
@@ -291,13 +441,12 @@ func (b *Buffer) learn(s *slot, delta int64) {
 	}
 }
 
-func (b *Buffer) quiet(s *slot) bool {
-	return s.level >= 0 && (s.flags&flagVoice == 0 || s.level >= b.quietLevel)
-}
+func (b *Buffer) quiet(s *slot) bool { return s.flags&flagQuiet != 0 }
 
-// popPacket handles the packet at the cursor. ok is false when the loop
-// must look at the cursor again.
-func (b *Buffer) popPacket(s *slot, start, delay, target int64) (Frame, bool) {
+// popPacket handles the packet at the cursor, whose slack is slack (t is
+// the Pop's now, start when its audio would start). ok is false when the
+// loop must look at the cursor again.
+func (b *Buffer) popPacket(s *slot, t, start, slack int64) (Frame, bool) {
 	c := &b.c
 	delta := b.nextDelta(s, c.next)
 	dur := b.duration(s, delta)
@@ -307,31 +456,34 @@ func (b *Buffer) popPacket(s *slot, start, delay, target int64) (Frame, bool) {
 		c.next++
 		return Frame{}, false
 	}
+	lead := start - t
 	if gap := s.ts - c.playTS; gap > c.tol {
-		return b.silence(gap, delay, target)
+		c.countPause()
+		return b.gap(gap, slack, lead, b.ticksToNs(dur))
 	}
-	quiet := b.quiet(s)
-	if excess := delay - target; excess > 0 {
-		durNs := b.ticksToNs(dur)
-		// A quiet packet is dropped once the delay exceeds the target by a
-		// packet and a quarter: the quarter keeps a hold for a late packet
-		// (which adds a whole packet of delay) from being undone at once.
-		if excess >= durNs+durNs/4 && (quiet || start-c.forcedAt >= forceSpacing(excess-durNs) &&
-			(excess-durNs >= max(b.ticksToNs(c.learnt), forceExcessMin) || delay > b.maxDelay)) {
-			// Audible packets go one at a time, spaced out, so that the
-			// delay comes down in small steps, never as a flush of speech;
-			// quiet ones may go in a row, as silence.
-			if !quiet {
-				c.forcedAt = start
-			}
-			inc(&b.cc.dropped)
-			c.playTS = s.ts + dur
-			c.next++
-			return Frame{}, false
+	quiet := s.flags&flagQuiet != 0
+	durNs := b.ticksToNs(dur)
+	w := b.worst(slack, lead, durNs)
+	// A quiet packet is dropped once its frame would still be in time
+	// without it, with a quarter of a packet to spare (which keeps a hold
+	// for a late packet from being undone at once); an audible one only
+	// with more to spare, one at a time, spaced out, so that the delay
+	// comes down in small steps, never as a flush of speech. Never the
+	// packet the buffer just held the cursor for.
+	if c.held == 0 && w >= durNs+durNs/4 && (quiet || b.mayForce(start, w-durNs, slack+lead)) {
+		if !quiet {
+			c.forcedAt = start
 		}
-	} else if -excess >= adjustMin && (quiet || !c.talking) {
+		inc(&b.cc.dropped)
+		c.playTS = s.ts + dur
+		c.next++
+		return Frame{}, false
+	}
+	if w < 0 && (quiet || !c.talking) {
 		// Growing: silence before a quiet packet or a talkspurt is unheard.
-		return b.insertSilence(-excess), true
+		if y := b.adjust(slack, lead, durNs); y > 0 {
+			return b.insertSilence(y), true
+		}
 	}
 	b.learn(s, delta)
 	f := Frame{
@@ -345,6 +497,7 @@ func (b *Buffer) popPacket(s *slot, start, delay, target int64) (Frame, bool) {
 		AudioLevel:     s.level,
 		Voice:          s.flags&flagVoice != 0,
 		Duration:       uint32(dur),
+		Stretch:        time.Duration(b.stretch(slack, lead, durNs, quiet)),
 	}
 	c.playTS = s.ts + dur
 	c.outTicks += dur
@@ -359,8 +512,34 @@ func (b *Buffer) popPacket(s *slot, start, delay, target int64) (Frame, bool) {
 	return f, true
 }
 
-// popMissing handles a cursor whose packet is not here.
-func (b *Buffer) popMissing(delay, target int64) (Frame, bool) {
+// mayForce reports whether an audible packet may be dropped at output
+// time start, when without it the frame would still have excess slack to
+// spare, and the delay is delay beyond the target.
+func (b *Buffer) mayForce(start, excess, delay int64) bool {
+	c := &b.c
+	least := c.forceMin
+	if b.stretching() {
+		least = max(least, forceStretchMin)
+	}
+	return start-c.forcedAt >= forceSpacing(excess) && (excess >= least || delay+b.target.Load() > b.maxDelay)
+}
+
+// countPause and countLoss keep the recent counts of pauses and losses,
+// halving both now and then so that they follow the stream's habits.
+func (c *consumer) countPause() {
+	if c.pauses++; c.pauses+c.losses >= 64 {
+		c.pauses, c.losses = c.pauses/2, c.losses/2
+	}
+}
+
+func (c *consumer) countLoss() {
+	if c.losses++; c.pauses+c.losses >= 64 {
+		c.pauses, c.losses = c.pauses/2, c.losses/2
+	}
+}
+
+// popMissing handles a cursor whose packet is not here, with slack.
+func (b *Buffer) popMissing(t, start, slack int64) (Frame, bool) {
 	c := &b.c
 	x := c.next + 1
 	for {
@@ -377,7 +556,7 @@ func (b *Buffer) popMissing(delay, target int64) (Frame, bool) {
 		// producer's line.
 		nt := b.tail.Load()
 		if nt == c.tail {
-			return b.underrun(delay, target), true
+			return b.underrun(t, start, slack), true
 		}
 		c.tail = nt
 	}
@@ -405,16 +584,19 @@ func (b *Buffer) popMissing(delay, target int64) (Frame, bool) {
 				return Frame{}, false // it just arrived
 			}
 			inc(&b.cc.lost)
+			c.countLoss()
 			c.next++
 		}
 		return Frame{}, false
 	}
+	lead := start - t
 	if gap := ahead - k*c.learnt; gap > c.tol {
 		// Silence (DTX) before the missing packets.
-		return b.silence(gap, delay, target)
+		return b.gap(gap, slack, lead, c.learntNs)
 	}
-	if c.talking && delay < target-adjustMin && c.run < b.nsToTicks(int64(concealRunMax)) {
-		// Growing anyway: wait a frame, the packet may still come.
+	if c.talking && slack < 0 && c.run < b.nsToTicks(int64(concealRunMax)) {
+		// Not due yet by the target: wait a frame, the packet may still
+		// come.
 		c.held += c.learnt
 		return b.conceal(false), true
 	}
@@ -422,6 +604,7 @@ func (b *Buffer) popMissing(delay, target int64) (Frame, bool) {
 		return Frame{}, false
 	}
 	inc(&b.cc.lost)
+	c.countLoss()
 	dur := min(c.learnt, max(ahead, 1))
 	f := b.filler(KindLost, dur)
 	if x == c.next+1 {
@@ -436,7 +619,7 @@ func (b *Buffer) popMissing(delay, target int64) (Frame, bool) {
 }
 
 // underrun plays through a cursor with nothing buffered after it.
-func (b *Buffer) underrun(delay, target int64) Frame {
+func (b *Buffer) underrun(t, start, slack int64) Frame {
 	c := &b.c
 	if nb := b.beyond.Load(); nb >= c.next+b.capacity {
 		return b.restart(nb)
@@ -448,23 +631,43 @@ func (b *Buffer) underrun(delay, target int64) Frame {
 	// concealment played meanwhile stands in for the missing ones (see
 	// popMissing); after a pause, the silence is skipped again before the
 	// next talkspurt. Past MaxDelay, keep time.
-	hold := delay < b.maxDelay
-	if c.talking && c.run < b.nsToTicks(int64(concealRunMax)) {
+	//
+	// While the packet is not due by the target, conceal: it is most
+	// likely on its way. Past that, conceal only if this talker loses
+	// packets more often than it pauses without a word (no DTX or comfort
+	// noise packet, no level: a voice-activity detector that just stops
+	// sending); otherwise it has most likely paused, and silence is what
+	// it sent.
+	lead := start - t
+	hold := slack+b.c.learntNs < b.maxDelay-b.target.Load()-lead
+	if c.talking && c.run < b.nsToTicks(int64(concealRunMax)) && (slack < 0 || c.pauses <= c.losses) {
 		if hold {
 			c.held += c.learnt
 		}
 		return b.conceal(!hold)
 	}
 	c.talking = false
+	fill := b.toTick(lead)
 	if hold {
-		f := b.insertSilence(max(target-delay, b.ticksToNs(c.learnt)))
-		c.held += int64(f.Duration)
-		return f
+		c.outTicks += fill
+		c.held += fill
+		add(&b.cc.inserted, uint64(fill))
+		return b.filler(KindGap, fill)
 	}
-	f := b.filler(KindGap, c.learnt)
-	c.playTS += c.learnt
-	c.outTicks += c.learnt
+	f := b.filler(KindGap, fill)
+	c.playTS += fill
+	c.outTicks += fill
 	return f
+}
+
+// toTick returns the ticks of silence that take the audio handed out, lead
+// ns past this Pop, to the caller's next tick: what a silence frame
+// should last so that the next frame starts right at a tick.
+func (b *Buffer) toTick(lead int64) int64 {
+	c := &b.c
+	// Rounded up: a frame a fraction of a tick short would leave the
+	// caller popping again for the rest.
+	return min(max(int64(math.Ceil(float64(c.tick-lead)*b.ticksPerNs)), 1), c.learnt)
 }
 
 // restart starts playout over from position nb, the one after the newest
@@ -507,28 +710,32 @@ func (b *Buffer) conceal(advance bool) Frame {
 	return f
 }
 
-// silence handles a timestamp gap of gap ticks before the cursor's packet:
-// there the delay can be moved freely, so it is set to the target.
-func (b *Buffer) silence(gap, delay, target int64) (Frame, bool) {
+// gap handles a timestamp gap of gap ticks (silence) before the packet
+// due next, a frame of durNs with slack (at the cursor, before the gap)
+// and lead. Over silence the delay moves freely: the packet is popped at
+// the first tick where it is in time by the target, and the silence before
+// it is played until then, skipped or stretched as that needs.
+func (b *Buffer) gap(gap, slack, lead, durNs int64) (Frame, bool) {
 	c := &b.c
 	c.talking = false
 	c.run = 0
-	if excess := delay - target; excess >= adjustMin {
-		skip := min(gap, b.nsToTicks(excess))
-		c.playTS += skip
-		add(&b.cc.removed, uint64(skip))
-		if gap -= skip; gap <= c.tol {
-			return Frame{}, false
-		}
-		delay -= b.ticksToNs(skip)
+	y := b.adjust(slack-b.ticksToNs(gap), lead, durNs)
+	if y <= 0 {
+		// Due now: skip what is left of the silence.
+		c.playTS += gap
+		add(&b.cc.removed, uint64(gap))
+		return Frame{}, false
 	}
-	if target-delay >= adjustMin {
-		return b.insertSilence(target - delay), true
+	// Not yet: play silence until the next tick, or less if that is
+	// enough; over the gap where it lasts, then added to it.
+	fill := min(max(int64(math.Ceil(float64(y)*b.ticksPerNs)), 1), b.toTick(lead))
+	f := b.filler(KindGap, fill)
+	adv := min(fill, gap)
+	c.playTS += adv
+	c.outTicks += fill
+	if fill > adv {
+		add(&b.cc.inserted, uint64(fill-adv))
 	}
-	dur := min(gap, c.learnt)
-	f := b.filler(KindGap, dur)
-	c.playTS += dur
-	c.outTicks += dur
 	return f, true
 }
 
@@ -597,6 +804,8 @@ func (b *Buffer) Stats() Stats {
 
 	s.SilenceInserted = time.Duration(b.ticksToNs(int64(inserted)))
 	s.SilenceRemoved = time.Duration(b.ticksToNs(int64(removed)))
+	s.Lengthened = time.Duration(b.cc.lengthened.Load())
+	s.Shortened = time.Duration(b.cc.shortened.Load())
 	j := float64(b.jitter.Load()) / 16 // ns
 	s.Jitter = uint32(j * b.ticksPerNs)
 	s.JitterDuration = time.Duration(j)
@@ -605,4 +814,24 @@ func (b *Buffer) Stats() Stats {
 	s.FrameDuration = time.Duration(b.ticksToNs(b.frameT.Load()))
 	s.ClockDrift = math.Float64frombits(b.drift.Load())
 	return s
+}
+
+// Stretched reports that the consumer played the audio d longer
+// (positive) or shorter (negative) than the Durations of the frames Pop
+// gave it, in answer to Frame.Stretch or on its own (it dropped or
+// repeated audio). Consumer goroutine only, after the Pop whose frame it
+// changed and before the next.
+func (b *Buffer) Stretched(d time.Duration) {
+	c := &b.c
+	if d == 0 {
+		return
+	}
+	c.outBase += int64(d)
+	c.credit = max(c.credit-int64(d.Abs()), -stretchBurst)
+	c.asked = 0
+	if d > 0 {
+		add(&b.cc.lengthened, uint64(d))
+	} else {
+		add(&b.cc.shortened, uint64(-d))
+	}
 }

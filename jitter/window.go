@@ -27,6 +27,7 @@ type minWindow struct {
 	all     []winEntry
 	head    int // position of the oldest entry
 	n       int // entries in the window
+	live    int // of them, those with a key (not early: see earlyRun)
 	split   int // first position of the back part
 	backMin int64
 	mask    int
@@ -56,7 +57,7 @@ func (m *minWindow) init(size int, window int64) {
 }
 
 func (m *minWindow) reset() {
-	m.head, m.n, m.split, m.backMin, m.newest, m.valid = 0, 0, 0, noKey, 0, false
+	m.head, m.n, m.live, m.split, m.backMin, m.newest, m.valid = 0, 0, 0, 0, noKey, 0, false
 }
 
 // rebuild makes every entry part of the front, computing suffix minima.
@@ -83,19 +84,31 @@ func (m *minWindow) rebuild() {
 	m.split, m.backMin = end, noKey
 }
 
+// minKeep: the window keeps at least this many keyed entries however old,
+// so that a source whose packets are mostly early (a burst every few
+// seconds, of which only the first few are measured) is measured against
+// its earlier bursts, not each burst against itself.
+const minKeep = 8
+
 // slide expires the entries more than a window older than the newest
-// timestamp and returns the least key of the window and of the staged
-// entries, whose own least key is kMin.
+// timestamp (but minKeep keyed ones) and returns the least key of the
+// window and of the staged entries, whose own least key is kMin.
 func (m *minWindow) slide(kMin int64) int64 {
 	all := m.all
 	mask := len(all) - 1 // = m.mask, in a form that spares bounds checks
 	oldest := m.newest - m.window
-	head, n := m.head, m.n
+	head, n, live := m.head, m.n, m.live
 	for n > 0 && all[head&mask].ts < oldest {
+		if all[head&mask].k != noKey {
+			if live <= minKeep {
+				break
+			}
+			live--
+		}
 		head++
 		n--
 	}
-	m.head, m.n = head, n
+	m.head, m.n, m.live = head, n, live
 	if head > m.split {
 		// Entries of the back part left: it becomes the front.
 		m.rebuild()
@@ -110,13 +123,36 @@ func (m *minWindow) slide(kMin int64) int64 {
 	return k
 }
 
+// least returns the least key of the window as it stands (noKey when
+// empty).
+func (m *minWindow) least() int64 {
+	k := int64(noKey)
+	if m.n > 0 {
+		k = m.backMin
+		if m.head < m.split {
+			k = min(k, m.all[m.head&m.mask].suf)
+		}
+	}
+	return k
+}
+
 // join makes the staged entries, up to position end (exclusive), part of
 // the window (its back part, kMin their least key), leaving room in the
 // ring for the next batch.
 func (m *minWindow) join(end int, kMin int64) {
+	for p := m.head + m.n; p < end; p++ {
+		if m.all[p&m.mask].k != noKey {
+			m.live++
+		}
+	}
 	m.n = end - m.head
 	m.backMin = min(m.backMin, kMin)
 	if over := m.n - (len(m.all) - batchMax); over > 0 {
+		for p := m.head; p < m.head+over; p++ {
+			if m.all[p&m.mask].k != noKey {
+				m.live--
+			}
+		}
 		m.head += over // and the next slide rebuilds, if need be
 		m.n -= over
 	}
@@ -134,8 +170,9 @@ func (m *minWindow) scaleWeights(end int, s float64) {
 func (m *minWindow) rekey(slope, nsPerTick float64) {
 	f := slope * nsPerTick
 	for p := m.head; p < m.head+m.n; p++ {
-		en := &m.all[p&m.mask]
-		en.k = en.d - int64(f*float64(en.ts))
+		if en := &m.all[p&m.mask]; en.k != noKey { // (noKey: early, see earlyRun)
+			en.k = en.d - int64(f*float64(en.ts))
+		}
 	}
 	m.rebuild()
 }

@@ -4,8 +4,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
+
+	"github.com/rtpmix/rtpmix/jitter"
 )
 
 // JitterKind selects the distribution of the per-packet queueing delay.
@@ -54,12 +57,30 @@ type Spike struct {
 
 // Talk is the sender's speech model: talkspurts and silences of
 // exponentially distributed length. The zero value talks all the time.
+// In silence the sender sends quiet packets every packet time, unless DTX
+// or Cut says otherwise.
 type Talk struct {
 	MeanTalk, MeanSilence time.Duration
 	// DTX sends one packet every DTXInterval during silence instead of
-	// one per packet time (Opus DTX sends one every 400 ms).
+	// one per packet time (Opus DTX sends one every 400 ms), each
+	// DTXPayload bytes long when that is set (Opus DTX packets are 1–2
+	// bytes: the TOC byte alone), else as long as speech packets.
 	DTX         bool
 	DTXInterval time.Duration
+	DTXPayload  int
+	// Cut sends nothing at all in silence (a voice-activity detector
+	// without DTX or comfort noise): a talkspurt ends with a timestamp
+	// gap, and the next one starts with the marker bit.
+	Cut bool
+}
+
+// Burst makes the sender faster than real time in bursts, as a
+// text-to-speech engine or a file player is: the audio of each Every of
+// sender time goes out within Span (evenly spread) at the start of it,
+// then nothing until the next. Timestamps are those of a real-time
+// sender; only the sending times change.
+type Burst struct {
+	Every, Span time.Duration
 }
 
 // Scenario is a sender and a path. Zero fields take the defaults noted.
@@ -90,6 +111,18 @@ type Scenario struct {
 	// NoLevels leaves out the RFC 6464 audio level (AudioLevel −1), as
 	// senders without the extension do.
 	NoLevels bool
+	// Restarts restart the sender at these sender times: a new SSRC, and
+	// sequence numbers and timestamps that start from new random values
+	// (a client that reconnects, a PBX that re-INVITEs). Its audio clock
+	// goes on: the restart itself loses nothing.
+	Restarts []time.Duration
+	// Burst, when set, makes the sender send in bursts faster than real
+	// time.
+	Burst *Burst
+	// Buffer is laid over the jitter.Config a Run is given
+	// (jitter.Config.Merge): what a receiver would configure for this
+	// kind of source (a bursty one needs MaxDelay above its bursts).
+	Buffer jitter.Config
 
 	Tick      time.Duration // consumer tick; default Ptime
 	TickPhase time.Duration // offset of the ticks from the sender's start
@@ -140,10 +173,17 @@ type Packet struct {
 	Marker         bool
 	AudioLevel     int8 // −1 when NoLevels
 	Voice          bool
-	Ticks          uint32        // timestamp ticks the payload covers
-	Send           time.Duration // real time it left the sender
-	Transit        time.Duration // network delay of the first copy
-	Lost           bool          // the network dropped it
+	Ticks          uint32 // timestamp ticks the payload covers
+	// Size is the payload length in bytes: Scenario.Payload, or
+	// Talk.DTXPayload for a DTX packet.
+	Size int
+	// Media is when a real-time sender would have sent it: its sender
+	// time on the real clock (drift included). Send differs from it only
+	// for a Burst sender; playout delays are measured from Media.
+	Media   time.Duration
+	Send    time.Duration // real time it left the sender
+	Transit time.Duration // network delay of the first copy
+	Lost    bool          // the network dropped it
 }
 
 // Arrival is one copy of a packet reaching the receiver.
@@ -181,11 +221,20 @@ func (s Scenario) Trace() (*Trace, error) {
 	}
 	seq := uint16(rng.Uint64())
 	ts0 := uint32(rng.Uint64())
+	ssrc := s.SSRC
+	restarts := s.Restarts
 	good := true
 	var lastDTX time.Duration = -time.Hour
 	startOfSpurt := true
 	for i := range n {
 		senderTime := time.Duration(i) * s.Ptime
+		if len(restarts) > 0 && senderTime >= restarts[0] {
+			restarts = restarts[1:]
+			ssrc += 0x100
+			seq = uint16(rng.Uint64())
+			ts0 = uint32(rng.Uint64()) - uint32(i)*ticks
+			startOfSpurt = true
+		}
 		if s.Talk.MeanTalk != 0 {
 			for senderTime >= phaseEnd {
 				talking = !talking
@@ -197,18 +246,26 @@ func (s Scenario) Trace() (*Trace, error) {
 				}
 			}
 		}
+		size := s.Payload
+		if !talking && s.Talk.Cut {
+			continue
+		}
 		if !talking && s.Talk.DTX {
 			if senderTime-lastDTX < s.Talk.DTXInterval {
 				continue
 			}
 			lastDTX = senderTime
+			if s.Talk.DTXPayload > 0 {
+				size = s.Talk.DTXPayload
+			}
 		}
 		p := Packet{
 			Index:          len(tr.Sent),
 			SequenceNumber: seq,
 			Timestamp:      ts0 + uint32(i)*ticks,
-			SSRC:           s.SSRC,
+			SSRC:           ssrc,
 			Ticks:          ticks,
+			Size:           size,
 			AudioLevel:     -1,
 			Voice:          talking,
 			Marker:         talking && startOfSpurt,
@@ -226,7 +283,12 @@ func (s Scenario) Trace() (*Trace, error) {
 		}
 		// A sender clock running fast by Drift puts out its packet times
 		// in less real time.
-		p.Send = time.Duration(float64(senderTime) / (1 + s.Drift))
+		p.Media = time.Duration(float64(senderTime) / (1 + s.Drift))
+		p.Send = p.Media
+		if b := s.Burst; b != nil {
+			k := p.Media / b.Every
+			p.Send = k*b.Every + time.Duration(float64(p.Media-k*b.Every)*float64(b.Span)/float64(b.Every))
+		}
 		transit := s.BaseDelay + s.jitter(rng)
 		if transit < time.Millisecond {
 			transit = time.Millisecond
@@ -287,6 +349,14 @@ func (s Scenario) validate() error {
 		return fmt.Errorf("netsim: Pareto shape %v must exceed 1", s.Jitter.Shape)
 	case s.Talk.MeanTalk < 0 || s.Talk.MeanSilence < 0 || (s.Talk.MeanTalk > 0) != (s.Talk.MeanSilence > 0):
 		return fmt.Errorf("netsim: talk model needs both means or neither")
+	case s.Talk.DTX && s.Talk.Cut:
+		return fmt.Errorf("netsim: talk model with both DTX and Cut")
+	case s.Talk.DTXPayload < 0 || s.Talk.DTXPayload > s.Payload:
+		return fmt.Errorf("netsim: DTXPayload %d is not in [0, Payload]", s.Talk.DTXPayload)
+	case s.Burst != nil && (s.Burst.Every <= 0 || s.Burst.Span <= 0 || s.Burst.Span > s.Burst.Every):
+		return fmt.Errorf("netsim: Burst needs 0 < Span <= Every")
+	case !slices.IsSorted(s.Restarts):
+		return fmt.Errorf("netsim: Restarts are not in order")
 	}
 	return nil
 }
@@ -318,6 +388,21 @@ func PayloadFor(buf []byte, index int) []byte {
 		buf[i] = byte(x)
 	}
 	return buf
+}
+
+// PayloadOf fills buf with p's payload: PayloadFor when it is long enough
+// to carry the index, else (a DTX packet) Size bytes derived from it, which
+// a receiver tells apart by sequence number instead. len(buf) must be at
+// least p.Size.
+func PayloadOf(buf []byte, p *Packet) []byte {
+	if p.Size >= 16 {
+		return PayloadFor(buf[:p.Size], p.Index)
+	}
+	b := buf[:p.Size]
+	for k := range b {
+		b[k] = byte(p.Index + k)
+	}
+	return b
 }
 
 // IndexOf returns the packet index a payload made by PayloadFor carries,

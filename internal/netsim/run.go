@@ -11,9 +11,43 @@ import (
 	"github.com/rtpmix/rtpmix/jitter"
 )
 
+// Consumer is how a Run's consumer treats the buffer's requests to
+// time-scale the audio (jitter.Frame.Stretch).
+type Consumer int
+
+const (
+	// Ignore plays every frame for its Duration and never reports a
+	// stretch: the mixer before it time-scales, or a participant whose
+	// audio is never decoded. The buffer then changes its delay by whole
+	// frames only.
+	Ignore Consumer = iota
+	// Exact applies every request in full, as a mixer does for a
+	// participant it does not decode (whose audio nobody hears, so any
+	// amount can be dropped or repeated).
+	Exact
+	// Pitch models a time-scaler on speech: a change is one pitch period
+	// (a length drawn from 4–10 ms for each request), made only when the
+	// request is at least that long, and one request in five is declined
+	// whatever its size (a transient, an onset); in a frame whose RFC
+	// 6464 level says it is quiet, any amount is applied (a silent
+	// splice).
+	Pitch
+)
+
+var consumerNames = [...]string{"ignore", "exact", "pitch"}
+
+func (c Consumer) String() string {
+	if int(c) < len(consumerNames) {
+		return consumerNames[c]
+	}
+	return "consumer(?)"
+}
+
 // Result is what one Run measured.
 type Result struct {
-	Name string
+	Name     string
+	Phase    time.Duration // the scenario's TickPhase
+	Consumer Consumer
 
 	Sent        int // packets sent
 	NetworkLost int // dropped by the network
@@ -23,16 +57,28 @@ type Result struct {
 	Dropped     int // dropped by the buffer to shrink its delay
 	Overflow    int // refused because the buffer was full
 
-	// Shares of the played-out time (ticks) by frame kind.
+	// Shares of the played-out time by frame kind, up to the end of the
+	// last packet played.
 	ConcealedPct float64 // KindConceal: concealment without a loss
 	LostPct      float64 // KindLost
 	GapPct       float64 // KindGap
 	LatePct      float64 // Late / Sent
 	DroppedPct   float64 // Dropped / Sent
+	NetLossPct   float64 // NetworkLost / Sent
+	// ConcealPct is the share of the talker's audio (the time of packet,
+	// lost and concealed frames: silence left out) that was concealed
+	// (KindLost and KindConceal frames); ExcessConcealPct is what of it
+	// neither the network's losses nor the late packets explain:
+	// ConcealPct − NetLossPct − LatePct.
+	ConcealPct, ExcessConcealPct float64
+	// StretchedPct is the audio the consumer lengthened or shortened, as a
+	// share of the time played.
+	StretchedPct float64
 
-	// Playout delay of the played packets: play time − send time − the
-	// trace's smallest transit, so the path's base latency is left out and
-	// what remains is what the buffer added (plus tick granularity).
+	// Playout delay of the played packets: play time − the time a
+	// real-time sender sends it (Packet.Media) − the trace's smallest
+	// transit, so the path's base latency is left out and what remains is
+	// what the buffer added (plus tick granularity).
 	MeanDelay, P95Delay time.Duration
 	// FirstDelay and LastDelay are the mean delays of the packets played
 	// in the first CreepWindow (after Warmup) and the last CreepWindow of
@@ -44,9 +90,13 @@ type Result struct {
 	// on where in a talkspurt the first and last seconds fall, so it shows
 	// whether the delay drifts rather than how it oscillates.
 	Trend time.Duration
-	// Oracle is the smallest fixed delay (same reference) that would have
-	// lost no more packets to lateness on this trace; OracleRatio is
-	// MeanDelay / Oracle (0 when Oracle is 0).
+	// Oracle is the mean playout delay of the best fixed-delay player
+	// that ticks like the consumer: it plays each packet at the first tick
+	// at or after Media + the smallest transit + D, for the smallest D
+	// that loses no more packets to lateness than the buffer did (so its
+	// delay is whole ticks from the tick phase, plus the slide of a
+	// drifting sender across the ticks). OracleRatio is MeanDelay /
+	// Oracle (0 when Oracle is 0).
 	Oracle      time.Duration
 	OracleRatio float64
 	// PerSecond is the mean playout delay of the packets played in each
@@ -68,19 +118,55 @@ type Options struct {
 	// ticks; with a drifting sender that offset cycles (every 2 s for 1% at
 	// 20 ms), and a window of a whole cycle keeps the cycle out of Creep.
 	CreepWindow time.Duration
-	// Check, when set, verifies every played payload against PayloadFor
+	// Check, when set, verifies every played payload against PayloadOf
 	// and fails the run on a corrupt or unknown one.
 	Check bool
+	// Consumer is how the requests to time-scale are treated.
+	Consumer Consumer
 }
 
 // Run replays sc through a buffer built from cfg (ClockRate and
-// FrameDuration default to the scenario's) and measures the result.
+// FrameDuration default to the scenario's, and sc.Buffer is laid over it)
+// and measures the result.
 func Run(sc Scenario, cfg jitter.Config, opt Options) (Result, error) {
 	tr, err := sc.Trace()
 	if err != nil {
 		return Result{}, err
 	}
 	return RunTrace(tr, cfg, opt)
+}
+
+// consumer applies the buffer's stretch requests as Options.Consumer says.
+type consumer struct {
+	kind Consumer
+	rng  *Rand
+}
+
+// apply returns how much of request r (for a frame of dur, quiet or not)
+// it applies.
+func (c *consumer) apply(r, dur time.Duration, quiet bool) time.Duration {
+	if r == 0 {
+		return 0
+	}
+	switch c.kind {
+	case Exact:
+		return max(r, -dur)
+	case Pitch:
+		if quiet {
+			return max(r, -dur)
+		}
+		if c.rng.Float64() < 0.2 {
+			return 0
+		}
+		p := 4*time.Millisecond + time.Duration(c.rng.Uint64()%uint64(6*time.Millisecond))
+		switch {
+		case r >= p:
+			return p
+		case -r >= p && p <= dur:
+			return -p
+		}
+	}
+	return 0
 }
 
 // RunTrace is Run on a trace made beforehand.
@@ -92,6 +178,7 @@ func RunTrace(tr *Trace, cfg jitter.Config, opt Options) (Result, error) {
 	if cfg.FrameDuration == 0 {
 		cfg.FrameDuration = sc.Ptime
 	}
+	cfg = cfg.Merge(sc.Buffer)
 	b, err := jitter.New(cfg)
 	if err != nil {
 		return Result{}, err
@@ -99,18 +186,28 @@ func RunTrace(tr *Trace, cfg jitter.Config, opt Options) (Result, error) {
 	if opt.CreepWindow <= 0 {
 		opt.CreepWindow = time.Second
 	}
-	res := Result{Name: sc.Name, Sent: len(tr.Sent), Warmup: opt.Warmup, CreepWindow: opt.CreepWindow}
+	res := Result{Name: sc.Name, Phase: sc.TickPhase, Consumer: opt.Consumer,
+		Sent: len(tr.Sent), Warmup: opt.Warmup, CreepWindow: opt.CreepWindow}
 
 	minTransit := time.Duration(math.MaxInt64)
 	arrived := make([]bool, len(tr.Sent))
+	arrival := make([]time.Duration, len(tr.Sent))
 	for _, a := range tr.Arrivals {
 		if !arrived[a.Packet.Index] {
 			arrived[a.Packet.Index] = true
+			arrival[a.Packet.Index] = a.At
 			res.Arrived++
 			minTransit = min(minTransit, a.Packet.Transit)
 		}
 	}
 	res.NetworkLost = res.Sent - res.Arrived
+	// Packets are told apart by SSRC and sequence number (a DTX packet is
+	// too short to carry its index); the payload is checked against it.
+	byID := make(map[uint64]int, len(tr.Sent))
+	for i := range tr.Sent {
+		p := &tr.Sent[i]
+		byID[uint64(p.SSRC)<<16|uint64(p.SequenceNumber)] = i
+	}
 
 	type play struct {
 		at    time.Duration
@@ -118,17 +215,24 @@ func RunTrace(tr *Trace, cfg jitter.Config, opt Options) (Result, error) {
 	}
 	plays := make([]play, 0, len(tr.Sent))
 	played := make([]bool, len(tr.Sent))
-	var kindTicks [5]int64
+	// Frame time by kind, and as it stood after the last packet played:
+	// what the buffer plays after the sender's last packet (concealment,
+	// then silence) is not part of the call.
+	var kindTime, kindAtLast [5]time.Duration
+	var stretched, stretchedAtLast time.Duration
+	cons := &consumer{kind: opt.Consumer, rng: NewRand(sc.Seed ^ 0xc0ffee)}
 
 	tickTicks := int64(sc.Tick) * int64(sc.ClockRate) / int64(time.Second)
+	tickDur := time.Duration(tickTicks * int64(time.Second) / int64(sc.ClockRate))
 	end := sc.Duration + sc.BaseDelay + sc.Drain
 	if len(tr.Arrivals) > 0 {
 		end = max(end, tr.Arrivals[len(tr.Arrivals)-1].At+sc.Drain)
 	}
 	payload := make([]byte, sc.Payload)
+	want := make([]byte, sc.Payload)
 	var pkt jitter.Packet
 	next := 0
-	var carry int64 // ticks of the last frame that spill into the next tick
+	var carry time.Duration // audio of the last frames that spills into the next tick
 	for now := sc.TickPhase; now <= end; now += sc.Tick {
 		for ; next < len(tr.Arrivals) && tr.Arrivals[next].At <= now; next++ {
 			a := tr.Arrivals[next]
@@ -140,34 +244,48 @@ func RunTrace(tr *Trace, cfg jitter.Config, opt Options) (Result, error) {
 				Marker:         p.Marker,
 				AudioLevel:     p.AudioLevel,
 				Voice:          p.Voice,
-				Payload:        PayloadFor(payload, p.Index),
+				Payload:        PayloadOf(payload, p),
 			}
 			_ = b.Push(a.At, &pkt) // refusals are counted in Stats
 		}
-		pos := carry // audio carried over from the last tick plays first, ticks
-		for pos < tickTicks {
+		pos := carry // audio carried over from the last tick plays first
+		for pos < tickDur {
 			f := b.Pop(now)
 			if f.Kind == jitter.KindEmpty {
 				break
 			}
-			kindTicks[f.Kind] += int64(f.Duration)
+			dur := time.Duration(int64(f.Duration) * int64(time.Second) / int64(sc.ClockRate))
+			kindTime[f.Kind] += dur
 			if f.Kind == jitter.KindPacket {
-				i, ok := IndexOf(f.Payload)
-				if opt.Check && !ok {
-					return res, fmt.Errorf("netsim: corrupt payload at %v: % x", now, f.Payload[:min(len(f.Payload), 16)])
+				i, ok := byID[uint64(f.SSRC)<<16|uint64(f.SequenceNumber)]
+				if ok {
+					w := PayloadOf(want, &tr.Sent[i])
+					ok = string(w) == string(f.Payload)
 				}
-				if ok && i < len(tr.Sent) {
+				if opt.Check && !ok {
+					return res, fmt.Errorf("netsim: corrupt or unknown payload at %v: % x", now, f.Payload[:min(len(f.Payload), 16)])
+				}
+				if ok {
 					if played[i] {
 						return res, fmt.Errorf("netsim: packet %d played twice", i)
 					}
 					played[i] = true
-					at := now + time.Duration(pos*int64(time.Second)/int64(sc.ClockRate))
-					plays = append(plays, play{at: at, delay: at - tr.Sent[i].Send - minTransit})
+					at := now + pos
+					plays = append(plays, play{at: at, delay: at - tr.Sent[i].Media - minTransit})
 				}
 			}
-			pos += int64(f.Duration)
+			quiet := f.AudioLevel >= 0 && (!f.Voice || f.AudioLevel >= jitter.DefaultQuietLevel)
+			if a := cons.apply(f.Stretch, dur, quiet); a != 0 {
+				b.Stretched(a)
+				dur += a
+				stretched += a.Abs()
+			}
+			if f.Kind == jitter.KindPacket {
+				kindAtLast, stretchedAtLast = kindTime, stretched
+			}
+			pos += dur
 		}
-		carry = max(pos-tickTicks, 0)
+		carry = max(pos-tickDur, 0)
 	}
 
 	st := b.Stats()
@@ -179,16 +297,23 @@ func RunTrace(tr *Trace, cfg jitter.Config, opt Options) (Result, error) {
 	// overflow came too late (duplicates aside, which Stats separates
 	// but this count does not need).
 	res.Late = max(res.Arrived-res.Played-res.Dropped-res.Overflow-int(st.Buffered), 0)
-	total := kindTicks[jitter.KindPacket] + kindTicks[jitter.KindLost] + kindTicks[jitter.KindConceal] + kindTicks[jitter.KindGap]
+	kindTime, stretched = kindAtLast, stretchedAtLast
+	total := kindTime[jitter.KindPacket] + kindTime[jitter.KindLost] + kindTime[jitter.KindConceal] + kindTime[jitter.KindGap]
 	if total > 0 {
-		res.ConcealedPct = 100 * float64(kindTicks[jitter.KindConceal]) / float64(total)
-		res.LostPct = 100 * float64(kindTicks[jitter.KindLost]) / float64(total)
-		res.GapPct = 100 * float64(kindTicks[jitter.KindGap]) / float64(total)
+		res.ConcealedPct = 100 * float64(kindTime[jitter.KindConceal]) / float64(total)
+		res.LostPct = 100 * float64(kindTime[jitter.KindLost]) / float64(total)
+		res.GapPct = 100 * float64(kindTime[jitter.KindGap]) / float64(total)
+		res.StretchedPct = 100 * float64(stretched) / float64(total)
+	}
+	if talk := total - kindTime[jitter.KindGap]; talk > 0 {
+		res.ConcealPct = 100 * float64(kindTime[jitter.KindConceal]+kindTime[jitter.KindLost]) / float64(talk)
 	}
 	if res.Sent > 0 {
 		res.LatePct = 100 * float64(res.Late) / float64(res.Sent)
 		res.DroppedPct = 100 * float64(res.Dropped) / float64(res.Sent)
+		res.NetLossPct = 100 * float64(res.NetworkLost) / float64(res.Sent)
 	}
+	res.ExcessConcealPct = res.ConcealPct - res.NetLossPct - res.LatePct
 	if len(plays) > 0 {
 		delays := make([]time.Duration, len(plays))
 		var sum time.Duration
@@ -211,7 +336,7 @@ func RunTrace(tr *Trace, cfg jitter.Config, opt Options) (Result, error) {
 			res.PerSecond = append(res.PerSecond, meanIn(plays, from, from+time.Second, func(p play) (time.Duration, time.Duration) { return p.at, p.delay }))
 		}
 	}
-	res.Oracle = oracle(tr, arrived, minTransit, res.Late)
+	res.Oracle = oracle(tr, arrived, arrival, minTransit, res.Late)
 	if res.Oracle > 0 {
 		res.OracleRatio = float64(res.MeanDelay) / float64(res.Oracle)
 	}
@@ -263,39 +388,77 @@ func trend[T any](xs []T, from time.Duration, f func(T) (time.Duration, time.Dur
 	return time.Duration(sxy / sxx * float64(time.Minute))
 }
 
-// oracle returns the smallest fixed delay D such that playing every packet
-// at send time + minTransit + D loses at most late packets to lateness.
-func oracle(tr *Trace, arrived []bool, minTransit time.Duration, late int) time.Duration {
-	rel := make([]time.Duration, 0, len(tr.Sent))
+// oracle returns the mean delay of the fixed-delay player that ticks like
+// the consumer (see Result.Oracle) and loses at most late packets to
+// lateness.
+func oracle(tr *Trace, arrived []bool, arrival []time.Duration, minTransit time.Duration, late int) time.Duration {
+	sc := tr.Scenario
+	// due is the tick at which a packet due to play at t is popped: the
+	// first at or after it.
+	due := func(t time.Duration) time.Duration {
+		k := (t - sc.TickPhase + sc.Tick - 1) / sc.Tick
+		if t < sc.TickPhase {
+			k = 0
+		}
+		return sc.TickPhase + k*sc.Tick
+	}
+	// lost and mean for a fixed delay d.
+	eval := func(d time.Duration) (lost int, mean time.Duration) {
+		var sum time.Duration
+		n := 0
+		for i := range tr.Sent {
+			if !arrived[i] {
+				continue
+			}
+			p := &tr.Sent[i]
+			at := due(p.Media + minTransit + d)
+			if arrival[i] > at {
+				lost++
+				continue
+			}
+			sum += at - p.Media - minTransit
+			n++
+		}
+		if n > 0 {
+			mean = sum / time.Duration(n)
+		}
+		return lost, mean
+	}
+	// The losses fall as d grows: find the least d that loses at most
+	// late, to 10 µs.
+	lo, hi := time.Duration(0), time.Duration(0)
 	for i := range tr.Sent {
 		if arrived[i] {
-			rel = append(rel, tr.Sent[i].Transit-minTransit)
+			hi = max(hi, arrival[i]-tr.Sent[i].Media-minTransit)
 		}
 	}
-	if len(rel) == 0 {
-		return 0
+	if l, _ := eval(lo); l <= late {
+		hi = lo
 	}
-	slices.Sort(rel)
-	// With D = rel[len−1−late], exactly the `late` largest exceed it.
-	k := len(rel) - 1 - late
-	if k < 0 {
-		return 0
+	for hi-lo > 10*time.Microsecond {
+		mid := (lo + hi) / 2
+		if l, _ := eval(mid); l <= late {
+			hi = mid
+		} else {
+			lo = mid
+		}
 	}
-	return rel[k]
+	_, mean := eval(hi)
+	return mean
 }
 
 // WriteTable prints results as an aligned text table.
 func WriteTable(w io.Writer, rs []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tlate %\tconcealed %\tlost %\tdropped %\tmean\tp95\tcreep\ttrend/min\toracle\tmean/oracle\ttarget\t")
+	fmt.Fprintln(tw, "scenario\tphase\tconsumer\tlate %\tnet loss %\tconcealed %\texcess %\tdropped %\tstretched %\tmean\tp95\ttrend/min\toracle\tmean/oracle\ttarget\t")
 	for _, r := range rs {
 		ratio := "-"
 		if r.OracleRatio > 0 {
 			ratio = fmt.Sprintf("%.2f", r.OracleRatio)
 		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-			r.Name, r.LatePct, r.ConcealedPct, r.LostPct, r.DroppedPct,
-			ms(r.MeanDelay), ms(r.P95Delay), ms(r.Creep), ms(r.Trend), ms(r.Oracle), ratio, ms(r.Stats.TargetDelay))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%+.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			r.Name, ms(r.Phase), r.Consumer, r.LatePct, r.NetLossPct, r.ConcealPct, r.ExcessConcealPct, r.DroppedPct,
+			r.StretchedPct, ms(r.MeanDelay), ms(r.P95Delay), ms(r.Trend), ms(r.Oracle), ratio, ms(r.Stats.TargetDelay))
 	}
 	return tw.Flush()
 }

@@ -1,6 +1,10 @@
 package netsim
 
-import "time"
+import (
+	"time"
+
+	"github.com/rtpmix/rtpmix/jitter"
+)
 
 // Talkspurts as in a two-party call: about 1.5 s of speech, 1 s of pause.
 var conversation = Talk{MeanTalk: 1500 * time.Millisecond, MeanSilence: time.Second}
@@ -39,5 +43,40 @@ func Extra() []Scenario {
 		{Name: "-1% drift, no levels", Seed: 11, Jitter: mild, Drift: -0.01, NoLevels: true},
 		{Name: "60ms ptime, 30ms jitter", Seed: 12, Talk: conversation, Ptime: 60 * time.Millisecond,
 			Jitter: Jitter{Kind: JitterNormal, Sigma: 30 * time.Millisecond}},
+	}
+}
+
+// Playout returns the scenarios of issue 12, the kinds of trace a
+// production call brings, all without RFC 6464 levels (as most senders
+// send): a sender that restarts; sender clocks 1% fast and slow; Opus DTX
+// talkspurts (1-byte DTX packets every 400 ms in silence) over 20 ms of
+// normal jitter; a text-to-speech source that sends 5 s of audio in a
+// 200 ms burst every 5 s; a Wi-Fi-like path (Pareto jitter, 2% bursty
+// loss, delay spikes) carrying DTX talkspurts; an LTE-like path (30 ms
+// normal jitter, Gilbert–Elliott loss) carrying continuous speech.
+func Playout() []Scenario {
+	dtx := Talk{MeanTalk: 1500 * time.Millisecond, MeanSilence: time.Second, DTX: true, DTXPayload: 1}
+	return []Scenario{
+		{Name: "sender restart", Seed: 31, NoLevels: true, Jitter: mild,
+			Restarts: []time.Duration{15 * time.Second, 35 * time.Second, 50 * time.Second}},
+		{Name: "+1% drift, no levels", Seed: 32, NoLevels: true, Jitter: mild, Drift: +0.01},
+		{Name: "-1% drift, no levels", Seed: 33, NoLevels: true, Jitter: mild, Drift: -0.01},
+		{Name: "DTX talkspurts", Seed: 34, NoLevels: true, Talk: dtx,
+			Jitter: Jitter{Kind: JitterNormal, Sigma: 20 * time.Millisecond}},
+		{Name: "TTS bursts", Seed: 35, NoLevels: true, Jitter: mild,
+			Burst:  &Burst{Every: 5 * time.Second, Span: 200 * time.Millisecond},
+			Buffer: jitter.Config{MaxDelay: 6 * time.Second}},
+		{Name: "Wi-Fi", Seed: 36, NoLevels: true, Talk: dtx,
+			Jitter: Jitter{Kind: JitterPareto, Scale: 8 * time.Millisecond, Shape: 1.8},
+			Bursty: BurstyLoss(0.02, 2.5),
+			Spikes: []Spike{{At: 12 * time.Second, Height: 180 * time.Millisecond},
+				{At: 31 * time.Second, Height: 350 * time.Millisecond},
+				{At: 47 * time.Second, Height: 120 * time.Millisecond}}},
+		{Name: "LTE", Seed: 37, NoLevels: true,
+			Jitter: Jitter{Kind: JitterNormal, Sigma: 30 * time.Millisecond},
+			Bursty: &GilbertElliott{P: 0.01, R: 0.3, LossGood: 0.002, LossBad: 0.4}},
+		{Name: "talkspurts, no DTX", Seed: 38, NoLevels: true,
+			Talk:   Talk{MeanTalk: 1500 * time.Millisecond, MeanSilence: time.Second, Cut: true},
+			Jitter: Jitter{Kind: JitterNormal, Sigma: 20 * time.Millisecond}},
 	}
 }
