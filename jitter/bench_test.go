@@ -13,25 +13,56 @@ import (
 // the cost per packet of getting it through the buffer.
 const benchPayload = 160
 
-// BenchmarkPushPop is this package's ring.
+// BenchmarkPushPop is this package's ring, popped the way the mixer pops
+// it: every 20 ms tick, frames until the tick is covered, what a frame
+// spills over carried into the next. /stretch time-scales as the buffer
+// asks (Frame.Stretch, Buffer.Stretched), as the mixer does for the
+// participants it decodes; /ignore does not, so the delay stays some way
+// above the target and every frame carries a request to shorten.
 func BenchmarkPushPop(b *testing.B) {
-	jb, err := jitter.New(jitter.Config{ClockRate: 8000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := &jitter.Packet{SSRC: 1, AudioLevel: -1, Payload: make([]byte, benchPayload)}
-	b.SetBytes(benchPayload)
-	b.ReportAllocs()
-	played := 0
-	for i := 0; b.Loop(); i++ {
-		now := time.Duration(i) * 20 * time.Millisecond
-		p.SequenceNumber, p.Timestamp = uint16(i), uint32(i)*160
-		_ = jb.Push(now, p)
-		if f := jb.Pop(now); f.Kind == jitter.KindPacket {
-			played++
+	for _, honour := range []bool{true, false} {
+		name := "stretch"
+		if !honour {
+			name = "ignore"
 		}
+		b.Run(name, func(b *testing.B) {
+			jb, err := jitter.New(jitter.Config{ClockRate: 8000})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := &jitter.Packet{SSRC: 1, AudioLevel: -1, Payload: make([]byte, benchPayload)}
+			b.SetBytes(benchPayload)
+			b.ReportAllocs()
+			const tick = 160 * time.Second / 8000
+			played := 0
+			var carry time.Duration
+			for i := 0; b.Loop(); i++ {
+				now := time.Duration(i) * tick
+				p.SequenceNumber, p.Timestamp = uint16(i), uint32(i)*160
+				_ = jb.Push(now, p)
+				have := carry
+				for have < tick {
+					f := jb.Pop(now)
+					if f.Kind == jitter.KindEmpty {
+						have = tick
+						break
+					}
+					if f.Kind == jitter.KindPacket {
+						played++
+					}
+					have += time.Duration(f.Duration) * time.Second / 8000
+					if honour && f.Stretch != 0 {
+						// Whole samples, as a time-scaler applies them.
+						a := f.Stretch / (time.Second / 8000) * (time.Second / 8000)
+						jb.Stretched(a)
+						have += a
+					}
+				}
+				carry = have - tick
+			}
+			b.ReportMetric(float64(played)/float64(b.N), "played/op")
+		})
 	}
-	b.ReportMetric(float64(played)/float64(b.N), "played/op")
 }
 
 // mapBuffer is the obvious alternative: a map keyed by sequence number

@@ -44,8 +44,14 @@ type slot struct {
 	pt      uint8
 	level   int8
 	flags   uint8
-	_       [64 - 59]byte
+	arr     uint32 // arrival time >> arrShift, wrapping (see waited)
+	_       [64 - 63]byte
 }
+
+// A slot keeps its packet's arrival to 2^arrShift ns (66 µs) in 32 bits,
+// which wrap after 78 hours; waited is exact for differences of less than
+// half that.
+const arrShift = 16
 
 // pad keeps fields written by different goroutines on different cache
 // lines (128 bytes, as sync.Pool does, because adjacent-line prefetch pairs
@@ -194,16 +200,17 @@ type consumer struct {
 
 	// The caller's tick, learnt from the times it pops at (see clock).
 	now      int64 // the last Pop's now
-	tick     int64 // ns between the caller's ticks
+	tick     int64 // ns between the caller's ticks, to tickGrain
+	tickAvg  int64 // their average
 	tickCand int64 // a different interval seen once, adopted if seen again
 	// Time-scaling (see stretch): the most the next request may ask for,
 	// ns, refilled as audio plays; and the requests made since the caller
 	// last reported a change, which tells a caller that time-scales.
-	credit int64
-	asked  int
-	grewAt int64 // output time of the last request to lengthen
-	// (ns per tick, for out)
-	nsPerTick float64
+	credit    int64
+	asked     int
+	// Audio handed out since the last request to lengthen, and to shorten
+	// by half a tick or more, ns.
+	sinceGrow, sinceShrink int64
 	// How often the talker paused (a timestamp gap between consecutive
 	// packets) and lost packets, recently: whether running dry is more
 	// likely a pause than a loss (see underrun).
@@ -269,7 +276,7 @@ func (b *Buffer) Reset() {
 	b.p = producer{pendBuf: pendBuf, est: est, pubTarget: int64(b.cfg.StartDelay)}
 	b.p.est.reset()
 	b.c = consumer{forcedAt: math.MinInt64 / 2, now: math.MinInt64, tick: b.ticksToNs(b.frameTicks),
-		grewAt: math.MinInt64 / 2, nsPerTick: b.nsPerTick}
+		tickAvg: b.ticksToNs(b.frameTicks), sinceGrow: stretchHold, sinceShrink: stretchHold}
 	h := uint64(seqBase) - b.capacity/reorderShare
 	b.p.head = h
 	b.c.next, b.c.published = h, h
@@ -340,6 +347,7 @@ func (b *Buffer) Push(now time.Duration, p *Packet) error {
 		return b.insert(t, p, u, tsu)
 	}
 	dur := b.fill(s, p, tsu)
+	s.arr = uint32(t >> arrShift)
 	if !s.state.CompareAndSwap(w, uu<<2|stFull) {
 		return b.refuse(t, s, u, tsu)
 	}
@@ -530,6 +538,7 @@ func (b *Buffer) insert(t int64, p *Packet, u, tsu int64) error {
 		return b.refuse(t, s, u, tsu)
 	}
 	dur := b.fill(s, p, tsu)
+	s.arr = uint32(t >> arrShift)
 	if !s.state.CompareAndSwap(w, uu<<2|stFull) {
 		// The consumer gave this position up as lost a moment ago.
 		return b.refuse(t, s, u, tsu)

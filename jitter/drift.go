@@ -87,6 +87,13 @@ func (f *driftFit) reset() {
 	f.blk = driftBlock{ts: 1}
 }
 
+// restartFit drops the fitted points and the open block, keeping the
+// slope until refitMin blocks support a new one (as after a step).
+func (f *driftFit) restartFit() {
+	f.n, f.head, f.refit = 0, 0, true
+	f.blk = driftBlock{ts: 1}
+}
+
 // add folds a packet with timestamp ts (ticks) and transit d (ns) into
 // the open block, or completes it (see complete). It reports whether the
 // slope changed, after which every key made with the old one must be made

@@ -34,10 +34,11 @@ func (b *Buffer) popGeneral(now time.Duration) Frame {
 		c.published = c.next
 	}
 	t := int64(now)
-	if t != c.now {
-		b.clock(t)
+	prev := c.now
+	if t != prev {
+		b.clock(t) // (Pop writes out its common case)
 	}
-	if !c.playing && !b.begin(t) {
+	if !c.playing && !b.begin(t, prev) {
 		return Frame{}
 	}
 	start := c.outBase + b.ticksToNs(c.outTicks)
@@ -106,6 +107,10 @@ type pathsTraffic struct {
 	// Receiver.
 	tick  time.Duration
 	phase time.Duration
+	// How it answers the requests to time-scale: 0 ignores them, 1
+	// applies them in full, 2 applies a random part of some (and now and
+	// then changes the audio on its own).
+	stretch int
 }
 
 func newPathsTraffic(src source) *pathsTraffic {
@@ -138,6 +143,7 @@ func newPathsTraffic(src source) *pathsTraffic {
 	g.jitterMax = []int{0, 5, 30, 80}[src.IntN(4)]
 	g.tick = []time.Duration{10, 20, 20, 30, 60}[src.IntN(5)] * time.Millisecond
 	g.phase = time.Duration(src.IntN(20)) * time.Millisecond
+	g.stretch = src.IntN(3)
 	return g
 }
 
@@ -237,6 +243,7 @@ func (g *pathsTraffic) packets() []pathsEvent {
 type pathsCoverage struct {
 	st                     Stats
 	lostNext, conceal, gap int
+	shorten, lengthen      int // requests to time-scale
 }
 
 func (c *pathsCoverage) add(o pathsCoverage) {
@@ -244,6 +251,8 @@ func (c *pathsCoverage) add(o pathsCoverage) {
 	c.lostNext += o.lostNext
 	c.conceal += o.conceal
 	c.gap += o.gap
+	c.shorten += o.shorten
+	c.lengthen += o.lengthen
 }
 
 // addStats adds the counters of b to a (and its gauges, which then mean
@@ -276,13 +285,13 @@ type pathsPlay struct {
 	g     *pathsTraffic
 	queue []pathsEvent // in flight, by arrival time
 	now   time.Duration
-	carry uint32
-	need  uint32 // ticks a consumer tick plays
+	carry int64
+	need  int64 // ticks a consumer tick plays
 	step  int
 }
 
 func newPathsPlay(g *pathsTraffic) *pathsPlay {
-	return &pathsPlay{g: g, now: g.phase, need: uint32(int64(g.tick) * int64(g.rate) / int64(time.Second))}
+	return &pathsPlay{g: g, now: g.phase, need: int64(g.tick) * int64(g.rate) / int64(time.Second)}
 }
 
 func (p *pathsPlay) buffer(t *testing.T) *Buffer {
@@ -366,7 +375,36 @@ func (p *pathsPlay) play(t *testing.T, packets int, a, b *Buffer, general bool) 
 				have = p.need
 				break
 			}
-			have += fa.Duration
+			have += int64(fa.Duration)
+			switch {
+			case fa.Stretch < 0:
+				cov.shorten++
+			case fa.Stretch > 0:
+				cov.lengthen++
+			}
+			// The consumer changes the audio by whole ticks of the
+			// stream's clock, and says so to both buffers alike.
+			req := int64(fa.Stretch) * int64(g.rate) / int64(time.Second)
+			var ticks int64
+			switch g.stretch {
+			case 1:
+				ticks = req
+			case 2:
+				if req != 0 && g.src.IntN(3) != 0 {
+					ticks = req * int64(g.src.IntN(101)) / 100
+				} else if g.src.IntN(200) == 0 {
+					ticks = int64(g.src.IntN(int(fa.Duration)+1)) - int64(fa.Duration)/2 // its own change
+				}
+			}
+			if ticks = max(ticks, -int64(fa.Duration)); ticks != 0 {
+				d := time.Duration(ticks * int64(time.Second) / int64(g.rate))
+				a.Stretched(d)
+				if b != nil {
+					b.Stretched(d)
+					comparePaths(t, p.step, a, b, false)
+				}
+				have += ticks
+			}
 		}
 		p.carry = have - p.need
 		if general && p.step%256 == 0 {
@@ -424,6 +462,8 @@ func TestPathsAgree(t *testing.T) {
 		"concealed": st.Concealed, "dropped": st.Dropped,
 		"silence inserted": uint64(st.SilenceInserted), "silence removed": uint64(st.SilenceRemoved),
 		"lost with next": uint64(cov.lostNext), "gap frames": uint64(cov.gap),
+		"requests to shorten": uint64(cov.shorten), "requests to lengthen": uint64(cov.lengthen),
+		"audio shortened": uint64(st.Shortened), "audio lengthened": uint64(st.Lengthened),
 	} {
 		if n == 0 {
 			t.Errorf("the traffic never made %s", name)

@@ -26,8 +26,11 @@ const (
 	headBatch = 4
 	tailBatch = 4
 	// After this much concealment in a row the talker is taken to have
-	// stopped, and the buffer plays silence (KindGap) instead.
+	// stopped, and the buffer plays silence (KindGap) instead; sooner when
+	// the packet is overdue by overdueMax and nothing is known of the
+	// talker's habits (see underrun).
 	concealRunMax = 100 * time.Millisecond
+	overdueMax    = int64(40 * time.Millisecond)
 
 	// Time-scaling requests (Frame.Stretch; see stretch). A request leaves
 	// stretchMargin of lead so that a late tick or a caller that takes a
@@ -47,15 +50,16 @@ const (
 	stretchHyst   = int64(5 * time.Millisecond)
 	stretchHold   = int64(2 * time.Second)
 	stretchBurst  = int64(15 * time.Millisecond)
-	// A caller that has left this many requests in a row unanswered does
-	// not time-scale (it may never have: every caller counts as one that
-	// does until then).
+	// A caller that has left this many requests of lengthenMin or more
+	// in a row unanswered does not time-scale (it may never have: every
+	// caller counts as one that does until then).
 	stretchIgnored = 16
 
 	// The caller's tick is learnt from the intervals between the times
 	// it pops at, at most maxTick; an interval off by more than a quarter
 	// is taken only when it repeats (one skipped tick does not change it).
-	maxTick = int64(200 * time.Millisecond)
+	maxTick   = int64(200 * time.Millisecond)
+	tickGrain = int64(100 * time.Microsecond)
 )
 
 // Pop returns the next stretch of audio to play, starting at now.
@@ -81,10 +85,15 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 		c.published = c.next
 	}
 	t := int64(now)
-	if t != c.now {
-		b.clock(t)
+	prev := c.now
+	if t != prev {
+		if t-prev == c.tickAvg && c.tickCand == 0 {
+			c.now = t // clock's common case: nothing else changes
+		} else {
+			b.clock(t)
+		}
 	}
-	if !c.playing && !b.begin(t) {
+	if !c.playing && !b.begin(t, prev) {
 		return f
 	}
 	// The frame about to be returned starts playing when the audio handed
@@ -125,7 +134,7 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 	slack := t - minT - b.ticksToNs(c.playTS) - target
 	// popPacket's conditions for a drop or an insertion, less the spacing
 	// of audible drops, which popSlow checks when it matters.
-	if w := b.worst(slack, lead, durNs); w >= dropAt && c.held == 0 && (quiet || w-durNs >= c.forceMin || slack+target+lead > b.maxDelay) ||
+	if w := b.worst(slack, lead, durNs); w >= dropAt && c.held == 0 && (quiet || w-durNs >= c.forceMin && (w-durNs >= forceStretchMin || !b.stretching()) || slack+target+lead > b.maxDelay) ||
 		w < 0 && (quiet || !c.talking) {
 		return b.popSlow(t, start, target, minT)
 	}
@@ -146,7 +155,16 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 	f.AudioLevel = s.level
 	f.Voice = s.flags&flagVoice != 0
 	f.Duration = uint32(dur)
-	f.Stretch = time.Duration(b.stretch(slack, lead, durNs, quiet))
+	if lead < stretchMargin+stretchMin && durNs == c.tick && slack >= 0 && slack < durNs {
+		// stretch's common case: the next frame starts this close to
+		// the next tick, with the same slack, less than a tick: nothing
+		// to ask for.
+		c.credit = min(c.credit+durNs>>2, stretchBurst)
+		c.sinceGrow += durNs
+		c.sinceShrink += durNs
+	} else {
+		f.Stretch = time.Duration(b.stretch(slack, lead, durNs, quiet))
+	}
 	c.playTS = s.ts + dur
 	c.outTicks += dur
 	c.talking = !quiet
@@ -195,6 +213,9 @@ func (b *Buffer) popSlow(t, start, target, minT int64) Frame {
 }
 
 // clock learns the caller's tick from the time of a Pop at a new now.
+// A real clock's ticks wobble: the interval is averaged, and the tick in
+// use is the average to tickGrain, so that it stays put (and Pop's common
+// case holds) while the average wobbles.
 func (b *Buffer) clock(t int64) {
 	c := &b.c
 	iv := t - c.now
@@ -202,14 +223,16 @@ func (b *Buffer) clock(t int64) {
 	if iv <= 0 || iv > maxTick {
 		return
 	}
-	if d := iv - c.tick; d < c.tick/4 && -d < c.tick/4 {
-		c.tick += d / 8 // a real clock's ticks wobble
+	if d := iv - c.tickAvg; d < c.tickAvg/4 && -d < c.tickAvg/4 {
+		c.tickAvg += d / 8
 		c.tickCand = 0
 	} else if d := iv - c.tickCand; d < iv/8 && -d < iv/8 {
-		c.tick, c.tickCand = iv, 0 // seen twice: the tick changed
+		c.tickAvg, c.tickCand = iv, 0 // seen twice: the tick changed
 	} else {
 		c.tickCand = iv
+		return
 	}
+	c.tick = (c.tickAvg + tickGrain/2) / tickGrain * tickGrain
 }
 
 // The delay controller. Every decision is about a frame's slack: the
@@ -258,12 +281,15 @@ func (b *Buffer) adjust(slack, lead, durNs int64) int64 {
 		return tau - worstLead + (steps-1)*g + stretchMargin
 	}
 	x := free - stretchMargin
-	hyst := int64(0)
-	if b.c.out()-b.c.grewAt < stretchHold {
-		hyst = stretchHyst
-	}
-	if worst >= g+hyst {
-		x += g * ((worst - hyst) / g)
+	if worst >= g {
+		if b.c.sinceGrow < stretchHold {
+			worst -= stretchHyst
+		}
+		if worst >= 2*g {
+			x += g * (worst / g)
+		} else if worst >= g {
+			x += g
+		}
 	}
 	if x < stretchMin {
 		return 0
@@ -277,31 +303,37 @@ func (b *Buffer) adjust(slack, lead, durNs int64) int64 {
 // audio can change by any amount unheard).
 func (b *Buffer) stretch(slack, lead, durNs int64, quiet bool) int64 {
 	c := &b.c
-	c.credit = min(c.credit+durNs/4, stretchBurst)
+	c.credit = min(c.credit+durNs>>2, stretchBurst)
+	c.sinceGrow += durNs
+	c.sinceShrink += durNs
 	// The next frame starts where this one ends: k ticks later.
 	tau := c.tick
 	end := lead + durNs
 	k := int64(0)
-	if end >= tau {
+	if end >= 2*tau {
 		k = end / tau
+	} else if end >= tau {
+		k = 1
 	}
 	r := b.adjust(slack+k*tau-durNs, end-k*tau, durNs)
 	if r > 0 {
-		c.grewAt = c.out()
+		c.sinceGrow = 0
 		r = max(r, lengthenMin)
+	} else if r <= -tau/2 {
+		c.sinceShrink = 0
 	}
-	limit := c.credit
+	limit := max(c.credit, 0) // (a caller may have changed more than asked)
 	if quiet {
 		limit = max(limit, durNs)
 	}
-	if r = min(max(r, -limit), limit); r != 0 && c.asked < stretchIgnored {
+	// Only a request a time-scaler could have met (one pitch period of
+	// any voice) counts towards taking the caller for one that does not
+	// time-scale.
+	if r = min(max(r, -limit), limit); (r >= lengthenMin || r <= -lengthenMin) && c.asked < stretchIgnored {
 		c.asked++
 	}
 	return r
 }
-
-// out returns the output clock: where the audio handed out so far ends.
-func (c *consumer) out() int64 { return c.outBase + int64(float64(c.outTicks)*c.nsPerTick) }
 
 // stretching reports whether the caller time-scales: it has not left
 // stretchIgnored requests in a row unanswered.
@@ -317,8 +349,12 @@ func forceSpacing(excess int64) int64 {
 	return max(forceInterval*scale/excess, forceIntervalMin)
 }
 
-// begin starts playout once the first packet has waited the target delay.
-func (b *Buffer) begin(t int64) bool {
+// begin starts playout once the first packet has waited the target delay,
+// both by the estimator's reference and since it arrived (before the
+// estimator has measured a batch, the reference is the first packet to
+// arrive, which may not be the first in order). prev is the time of the
+// Pop before.
+func (b *Buffer) begin(t, prev int64) bool {
 	c := &b.c
 	c.tail = b.tail.Load()
 	tl := c.tail + tailBatch - 1
@@ -333,17 +369,22 @@ func (b *Buffer) begin(t int64) bool {
 		return false
 	}
 	target, minT := b.target.Load(), b.minT.Load()
-	if t-minT-b.ticksToNs(b.ring[first&b.mask].ts) < target {
+	if fs := &b.ring[first&b.mask]; t-minT-b.ticksToNs(fs.ts) < target || waited(t, fs) < target {
 		return false
 	}
-	// If the consumer comes late, start from the newest packet that has
-	// waited long enough rather than from seconds back.
+	// If the consumer comes late (its first Pop, or the first after a
+	// long pause), start from the newest packet that has waited long
+	// enough rather than from seconds back: skip those it would have
+	// played by now, but never one still due in the future of the playout
+	// it would have had, nor one that has not itself waited the target
+	// since it arrived (a source sending faster than real time delivers
+	// seconds of audio at once: all of it is to be played).
 	start := first
-	for x := first + 1; x < tl; x++ {
+	for x := first + 1; x < tl && (prev == math.MinInt64 || t-prev > maxTick); x++ {
 		if !b.present(x) {
 			continue
 		}
-		if t-minT-b.ticksToNs(b.ring[x&b.mask].ts) < target {
+		if s := &b.ring[x&b.mask]; t-minT-b.ticksToNs(s.ts) < target || waited(t, s) < target {
 			break
 		}
 		start = x
@@ -366,6 +407,12 @@ func (b *Buffer) begin(t int64) bool {
 	b.head.Store(start)
 	c.published = start
 	return true
+}
+
+// waited returns how long ago, as of t, the packet in s arrived, rounded
+// up to 2^arrShift ns.
+func waited(t int64, s *slot) int64 {
+	return int64(int32(uint32(t>>arrShift)-s.arr)+1) << arrShift
 }
 
 func (b *Buffer) present(x uint64) bool {
@@ -634,13 +681,18 @@ func (b *Buffer) underrun(t, start, slack int64) Frame {
 	//
 	// While the packet is not due by the target, conceal: it is most
 	// likely on its way. Past that, conceal only if this talker loses
-	// packets more often than it pauses without a word (no DTX or comfort
-	// noise packet, no level: a voice-activity detector that just stops
-	// sending); otherwise it has most likely paused, and silence is what
-	// it sent.
+	// packets far more often than it pauses without a word (no DTX or
+	// comfort noise packet, no level: a voice-activity detector that just
+	// stops sending); otherwise it has most likely paused, and silence is
+	// what it sent. (Guessing wrong costs little either way: the cursor is
+	// held, so a late packet still plays; a lost one is heard as silence
+	// rather than concealment.) Before the talker has done either, hedge:
+	// conceal for overdueMax past the deadline (a lost packet or two),
+	// then play silence.
 	lead := start - t
 	hold := slack+b.c.learntNs < b.maxDelay-b.target.Load()-lead
-	if c.talking && c.run < b.nsToTicks(int64(concealRunMax)) && (slack < 0 || c.pauses <= c.losses) {
+	if c.talking && c.run < b.nsToTicks(int64(concealRunMax)) &&
+		(slack < 0 || 2*c.pauses < c.losses || c.pauses == 0 && c.losses == 0 && slack < overdueMax) {
 		if hold {
 			c.held += c.learnt
 		}

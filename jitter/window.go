@@ -137,14 +137,10 @@ func (m *minWindow) least() int64 {
 }
 
 // join makes the staged entries, up to position end (exclusive), part of
-// the window (its back part, kMin their least key), leaving room in the
-// ring for the next batch.
-func (m *minWindow) join(end int, kMin int64) {
-	for p := m.head + m.n; p < end; p++ {
-		if m.all[p&m.mask].k != noKey {
-			m.live++
-		}
-	}
+// the window (its back part, kMin their least key, live of them keyed),
+// leaving room in the ring for the next batch.
+func (m *minWindow) join(end int, kMin int64, live int) {
+	m.live += live
 	m.n = end - m.head
 	m.backMin = min(m.backMin, kMin)
 	if over := m.n - (len(m.all) - batchMax); over > 0 {

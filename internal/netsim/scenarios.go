@@ -58,7 +58,7 @@ func Playout() []Scenario {
 	dtx := Talk{MeanTalk: 1500 * time.Millisecond, MeanSilence: time.Second, DTX: true, DTXPayload: 1}
 	return []Scenario{
 		{Name: "sender restart", Seed: 31, NoLevels: true, Jitter: mild,
-			Restarts: []time.Duration{15 * time.Second, 35 * time.Second, 50 * time.Second}},
+			Restarts: []time.Duration{20 * time.Second, 40 * time.Second}},
 		{Name: "+1% drift, no levels", Seed: 32, NoLevels: true, Jitter: mild, Drift: +0.01},
 		{Name: "-1% drift, no levels", Seed: 33, NoLevels: true, Jitter: mild, Drift: -0.01},
 		{Name: "DTX talkspurts", Seed: 34, NoLevels: true, Talk: dtx,
