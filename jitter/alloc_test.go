@@ -36,6 +36,17 @@ func TestAllocs(t *testing.T) {
 		{"push too large", func(b *jitter.Buffer, p *jitter.Packet, i int) {
 			_ = b.Push(0, &big)
 		}},
+		{"push, pop and time-scale", func(b *jitter.Buffer, p *jitter.Packet, i int) {
+			now := time.Duration(i) * ptime
+			p.SequenceNumber, p.Timestamp = uint16(i), uint32(i)*tick
+			_ = b.Push(now, p)
+			if f := b.Pop(now); f.Stretch != 0 {
+				b.Stretched(f.Stretch / 2)
+			}
+		}},
+		{"stretched", func(b *jitter.Buffer, p *jitter.Packet, i int) {
+			b.Stretched(time.Duration(i%7-3) * time.Millisecond)
+		}},
 		{"pop underrun", func(b *jitter.Buffer, p *jitter.Packet, i int) {
 			_ = b.Pop(time.Hour + time.Duration(i)*ptime)
 		}},

@@ -106,6 +106,7 @@ type Buffer struct {
 	minT   atomic.Int64  // reference (minimum recent) transit, ns
 	jitter atomic.Uint64 // RFC 3550 jitter in ns, times 16
 	drift  atomic.Uint64 // estimated sender clock rate error, float64 bits
+	burst  atomic.Int64  // arrival of the latest packet of a burst faster than real time, ns
 	pc     prodCounters
 
 	_ pad
@@ -173,6 +174,7 @@ type producer struct {
 	pubTarget, pubMinT int64
 	pubSlope           float64
 	pubJitter          uint64
+	pubBurst           int64
 }
 
 // consumer is state only Pop touches.
@@ -273,7 +275,7 @@ func (b *Buffer) Reset() {
 		b.ring[i].state.Store(0)
 	}
 	pendBuf, est := b.p.pendBuf, b.p.est
-	b.p = producer{pendBuf: pendBuf, est: est, pubTarget: int64(b.cfg.StartDelay)}
+	b.p = producer{pendBuf: pendBuf, est: est, pubTarget: int64(b.cfg.StartDelay), pubBurst: math.MinInt64 / 2}
 	b.p.est.reset()
 	b.c = consumer{forcedAt: math.MinInt64 / 2, now: math.MinInt64, tick: b.ticksToNs(b.frameTicks),
 		tickAvg: b.ticksToNs(b.frameTicks), sinceGrow: stretchHold, sinceShrink: stretchHold}
@@ -290,6 +292,7 @@ func (b *Buffer) Reset() {
 	b.minT.Store(0)
 	b.jitter.Store(0)
 	b.drift.Store(0)
+	b.burst.Store(math.MinInt64 / 2)
 	b.delay.Store(0)
 	b.frameT.Store(b.frameTicks)
 	for _, a := range []*atomic.Uint64{
@@ -660,6 +663,10 @@ func (b *Buffer) flushEstimate() {
 	if j := uint64(e.j16); j != pr.pubJitter {
 		pr.pubJitter = j
 		b.jitter.Store(j)
+	}
+	if e.burstT != pr.pubBurst {
+		pr.pubBurst = e.burstT
+		b.burst.Store(e.burstT)
 	}
 	if slope := e.drift.slope; slope != pr.pubSlope {
 		pr.pubSlope = slope

@@ -50,8 +50,11 @@ type estimator struct {
 	fk     int64
 	haveK  bool
 	anchor int64
-	// The first and the latest arrival measured, ns, for the warm-up.
+	// The first and the latest arrival measured, ns, for the warm-up; and
+	// the arrival of the latest early packet of a run that went faster
+	// than real time (math.MinInt64/2: none).
 	t0, t1 int64
+	burstT int64
 
 	next   int   // ring position of the next arrival to stage
 	nBatch int   // arrivals staged
@@ -177,7 +180,7 @@ func (e *estimator) reset() {
 	e.step.on = false
 	e.early = earlyRun{}
 	e.fk, e.haveK = 0, false
-	e.anchor, e.t0, e.t1 = 0, 0, 0
+	e.anchor, e.t0, e.t1, e.burstT = 0, 0, 0, math.MinInt64/2
 	e.tgt, e.nBatch, e.next = e.start, 0, 0
 	e.minT, e.haveT, e.j16, e.lastD, e.haveJ = 0, false, 0, 0, false
 }
@@ -402,11 +405,14 @@ func (e *estimator) earlyAt(t, ts, u int64) {
 		return
 	}
 	r.last = max(r.last, t)
-	if span := float64(ts-r.ts0) * e.nsPerTick; span >= float64(earlyConfirm) && !r.burst {
+	if r.burst {
+		e.burstT = t
+	} else if span := float64(ts-r.ts0) * e.nsPerTick; span >= float64(earlyConfirm) {
 		if float64(t-r.t0) >= earlyPace*span {
 			r.confirm = true
 		} else {
 			r.burst = true
+			e.burstT = t
 		}
 	}
 }

@@ -94,3 +94,55 @@ func ExampleConfig_Merge() {
 	// Output:
 	// 48000 500ms 0.95
 }
+
+// A mixer tick that time-scales what it decodes. Every 20 ms it pops
+// frames until the tick is covered, applies what each frame's Stretch asks
+// for (here in full, as whole samples at 48 kHz; a time-scaler on speech
+// applies a pitch period or nothing), and reports what it applied, so that
+// the buffer knows where its audio really plays. The stream starts at the
+// default 80 ms start delay; once the buffer has seen that the network
+// does not jitter, it asks for the excess to be played out faster, a few
+// milliseconds at a time, and the delay settles on the least that is in
+// time for the tick: under one tick, since packets arrive just as a tick
+// pops. A caller that cannot time-scale ignores Stretch and never calls
+// Stretched; the buffer then changes the delay by whole frames instead.
+func ExampleBuffer_Stretched() {
+	const rate = 48000
+	b, err := jitter.New(jitter.Config{ClockRate: rate})
+	if err != nil {
+		panic(err)
+	}
+	const tick = 20 * time.Millisecond
+	samples := func(d time.Duration) int { return int(d * rate / time.Second) }
+	pending := 0 // decoded audio not yet played (the mixer's FIFO), samples
+	p := &jitter.Packet{SSRC: 7, AudioLevel: -1, Payload: make([]byte, 80)}
+	for i := range 250 { // 5 s
+		now := time.Duration(i) * tick
+		p.SequenceNumber, p.Timestamp = uint16(i), uint32(i*960)
+		_ = b.Push(now, p) // every packet arrives as its tick pops
+		for pending < samples(tick) {
+			f := b.Pop(now)
+			if f.Kind == jitter.KindEmpty {
+				pending = samples(tick) // silence for the rest of the tick
+				break
+			}
+			pending += int(f.Duration) // (the stream's clock is 48 kHz too)
+			if f.Stretch != 0 {
+				applied := samples(f.Stretch)
+				pending += applied
+				b.Stretched(time.Duration(applied) * time.Second / rate)
+			}
+		}
+		pending -= samples(tick)
+		if i%50 == 49 {
+			st := b.Stats()
+			fmt.Printf("%v: delay %v, shortened %v\n", now+tick, st.Delay.Round(time.Millisecond), st.Shortened.Round(time.Millisecond))
+		}
+	}
+	// Output:
+	// 1s: delay 80ms, shortened 0s
+	// 2s: delay 21ms, shortened 60ms
+	// 3s: delay 21ms, shortened 60ms
+	// 4s: delay 21ms, shortened 60ms
+	// 5s: delay 21ms, shortened 60ms
+}

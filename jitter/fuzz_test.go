@@ -9,10 +9,12 @@ import (
 )
 
 // FuzzBuffer feeds any sequence of pushes (arbitrary SSRC, sequence
-// number, timestamp, arrival time, flags, duration and payload) and pops
-// (at arbitrary times, forwards or backwards) to a small buffer. It must
-// never panic, never return bytes that were not pushed, keep every frame
-// well formed, and account for every packet.
+// number, timestamp, arrival time, flags, duration and payload), pops (at
+// arbitrary times, forwards or backwards) and reports of time-scaling (a
+// part of what the frame asked for, or any change of the caller's own) to
+// a small buffer. It must never panic, never return bytes that were not
+// pushed, keep every frame well formed (a stretch request only on a
+// packet, bounded), and account for every packet.
 //
 // Each op is 7 bytes: kind, then fields; see the switch.
 func FuzzBuffer(f *testing.F) {
@@ -29,6 +31,13 @@ func FuzzBuffer(f *testing.F) {
 		0, 0, 0, 0, 0, 5, 8, 3, 20, 0, 0, 0, 0, 0, 0, 1, 7, 9, 9, 20, 8, 0, 1, 1, 0, 160, 20, 8,
 		0, 0, 100, 127, 255, 20, 8, 0, 0, 1, 0, 160, 20, 8, 3, 0, 0, 0, 0, 0, 0, 3, 200, 0, 0, 0, 0, 0,
 	})
+	// Pops that time-scale as asked, and by their own amounts.
+	var scaled []byte
+	for i := range 40 {
+		scaled = append(scaled, 0, 0, 1, 0, 160, 20, byte(8+i%8))
+		scaled = append(scaled, 4, 20, byte(i%4), 255, byte(100+i), 0, 0)
+	}
+	f.Add(scaled)
 	// DTX: a timestamp gap with contiguous sequence numbers, quiet levels.
 	f.Add([]byte{
 		0, 4, 1, 0, 160, 20, 8, 0, 4, 1, 0, 160, 20, 8, 0, 4, 1, 50, 0, 250, 8, 3, 20, 0, 0, 0, 0, 0,
@@ -62,6 +71,15 @@ func FuzzBuffer(f *testing.F) {
 				pnow += d
 				fr := b.Pop(pnow)
 				check(t, fr, pushed)
+				if op[0]%8 == 4 {
+					// Time-scale op[3]/255 of the request, or (op[2]&2)
+					// change the audio by op[4]−128 ms on its own.
+					a := fr.Stretch * time.Duration(op[3]) / 255
+					if op[2]&2 != 0 {
+						a = time.Duration(int(op[4])-128) * time.Millisecond
+					}
+					b.Stretched(a)
+				}
 			case 5: // reset (both sides idle here)
 				if op[1] == 0xA5 {
 					b.Reset()
@@ -131,5 +149,10 @@ func check(t *testing.T, f jitter.Frame, pushed map[string]bool) {
 	}
 	if f.NextAvailable != (f.Next != nil) || f.NextAvailable && (f.Kind != jitter.KindLost || !pushed[string(f.Next)]) {
 		t.Fatalf("bad next: %+v", f)
+	}
+	// A request to time-scale comes with a packet, at most 15 ms (or, in
+	// a quiet one, its duration), and never with zero duration.
+	if f.Stretch != 0 && (f.Kind != jitter.KindPacket || f.Stretch.Abs() > max(15*time.Millisecond, time.Duration(f.Duration)*time.Second/8000)) {
+		t.Fatalf("bad stretch request: %+v", f)
 	}
 }

@@ -50,6 +50,8 @@ const (
 	stretchHyst   = int64(5 * time.Millisecond)
 	stretchHold   = int64(2 * time.Second)
 	stretchBurst  = int64(15 * time.Millisecond)
+	// A source counts as bursty this long after its last burst.
+	burstyFor = int64(30 * time.Second)
 	// A caller that has left this many requests of lengthenMin or more
 	// in a row unanswered does not time-scale (it may never have: every
 	// caller counts as one that does until then).
@@ -127,15 +129,17 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 		dropAt = durNs + durNs/4
 	}
 	quiet := s.flags&flagQuiet != 0
-	// How much earlier than the target the packet had to arrive (the
-	// margin at the deadline, now), and how much earlier than now its
-	// audio starts.
+	// The frame's slack (how far beyond the target its packet's deadline,
+	// now, lies) and lead (how long after now its audio starts): see the
+	// delay controller below.
 	lead := start - t
 	slack := t - minT - b.ticksToNs(c.playTS) - target
 	// popPacket's conditions for a drop or an insertion, less the spacing
 	// of audible drops, which popSlow checks when it matters.
-	if w := b.worst(slack, lead, durNs); w >= dropAt && c.held == 0 && (quiet || w-durNs >= c.forceMin && (w-durNs >= forceStretchMin || !b.stretching()) || slack+target+lead > b.maxDelay) ||
-		w < 0 && (quiet || !c.talking) {
+	w := b.worst(slack, lead, durNs)
+	drop := w >= dropAt && c.held == 0 &&
+		(quiet || w-durNs >= c.forceMin && (w-durNs >= forceStretchMin || !b.stretching()) && !b.bursty(t) || slack+target+lead > b.maxDelay)
+	if drop || w < 0 && (quiet || !c.talking) {
 		return b.popSlow(t, start, target, minT)
 	}
 	if delay := slack + target + lead; delay != c.pubDelay {
@@ -568,8 +572,13 @@ func (b *Buffer) mayForce(start, excess, delay int64) bool {
 	if b.stretching() {
 		least = max(least, forceStretchMin)
 	}
-	return start-c.forcedAt >= forceSpacing(excess) && (excess >= least || delay+b.target.Load() > b.maxDelay)
+	return start-c.forcedAt >= forceSpacing(excess) && (excess >= least && !b.bursty(c.now) || delay+b.target.Load() > b.maxDelay)
 }
+
+// bursty reports whether, as of t, the source has lately sent faster than
+// real time (see earlyRun): a text-to-speech engine or a file player,
+// whose audio is not dropped to shorten the delay, short of MaxDelay.
+func (b *Buffer) bursty(t int64) bool { return t-b.burst.Load() < burstyFor }
 
 // countPause and countLoss keep the recent counts of pauses and losses,
 // halving both now and then so that they follow the stream's habits.
