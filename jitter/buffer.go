@@ -208,8 +208,8 @@ type consumer struct {
 	// Time-scaling (see stretch): the most the next request may ask for,
 	// ns, refilled as audio plays; and the requests made since the caller
 	// last reported a change, which tells a caller that time-scales.
-	credit    int64
-	asked     int
+	credit int64
+	asked  int
 	// Audio handed out since the last request to lengthen, and to shorten
 	// by half a tick or more, ns.
 	sinceGrow, sinceShrink int64
