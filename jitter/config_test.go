@@ -84,3 +84,38 @@ func TestConfigMergeNew(t *testing.T) {
 	assert.Equal(t, time.Second, c.Window)
 	assert.Equal(t, 50, c.QuietLevel)
 }
+
+// TestCapacityFromMaxDelay: a zero Capacity holds MaxDelay of
+// FrameDuration packets ahead of the cursor (less the eighth kept for
+// reordering before the first packet, and the slots handed back late);
+// a bursty source's MaxDelay also moves the resync threshold, so that its
+// bursts are not taken for jumps.
+func TestCapacityFromMaxDelay(t *testing.T) {
+	cases := []struct {
+		name     string
+		cfg      jitter.Config
+		capacity int
+		resync   time.Duration
+	}{
+		{"defaults", jitter.Config{}, jitter.DefaultCapacity, jitter.DefaultResyncThreshold},
+		{"10 ms packets", jitter.Config{FrameDuration: 10 * time.Millisecond}, 128, jitter.DefaultResyncThreshold},
+		{"60 ms packets", jitter.Config{FrameDuration: 60 * time.Millisecond}, 32, jitter.DefaultResyncThreshold},
+		{"6 s of bursts", jitter.Config{MaxDelay: 6 * time.Second}, 512, 8 * time.Second},
+		{"a minute", jitter.Config{MaxDelay: time.Minute}, 4096, time.Minute + 2*time.Second},
+		{"given", jitter.Config{Capacity: 16, MaxDelay: 6 * time.Second}, 16, 8 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.ClockRate = 48000
+			b, err := jitter.New(tc.cfg)
+			require.NoError(t, err)
+			c := b.Config()
+			assert.Equal(t, tc.capacity, c.Capacity)
+			assert.Equal(t, tc.resync, c.ResyncThreshold)
+			if tc.cfg.Capacity == 0 && c.Capacity < 4096 {
+				ahead := c.Capacity - c.Capacity/8 - 4
+				assert.GreaterOrEqual(t, time.Duration(ahead)*c.FrameDuration, c.MaxDelay)
+			}
+		})
+	}
+}
