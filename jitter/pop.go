@@ -492,8 +492,6 @@ func (b *Buffer) learn(s *slot, delta int64) {
 	}
 }
 
-func (b *Buffer) quiet(s *slot) bool { return s.flags&flagQuiet != 0 }
-
 // popPacket handles the packet at the cursor, whose slack is slack (t is
 // the Pop's now, start when its audio would start). ok is false when the
 // loop must look at the cursor again.

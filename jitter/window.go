@@ -123,19 +123,6 @@ func (m *minWindow) slide(kMin int64) int64 {
 	return k
 }
 
-// least returns the least key of the window as it stands (noKey when
-// empty).
-func (m *minWindow) least() int64 {
-	k := int64(noKey)
-	if m.n > 0 {
-		k = m.backMin
-		if m.head < m.split {
-			k = min(k, m.all[m.head&m.mask].suf)
-		}
-	}
-	return k
-}
-
 // join makes the staged entries, up to position end (exclusive), part of
 // the window (its back part, kMin their least key, live of them keyed),
 // leaving room in the ring for the next batch.
