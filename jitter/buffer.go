@@ -59,10 +59,14 @@ const arrShift = 16
 type pad [128]byte
 
 // seqBase is where the first packet's sequence number is placed; positions
-// below it (down to seqBase − Capacity/reorderShare) hold packets
-// reordered before it, and the rest of the ring those after it: before
-// playback starts, the ring holds that much audio ahead of the first
-// packet (a source that sends faster than real time fills it at once).
+// below it (down to seqBase − Buffer.reserve) hold packets reordered
+// before it, and the rest of the ring those after it: before playback
+// starts, the ring holds that much audio ahead of the first packet (a
+// source that sends faster than real time fills it at once). A ring sized
+// for MaxDelay (see capacityFor) keeps Capacity/reorderShare for
+// reordering, so that it holds MaxDelay ahead from the start; a smaller
+// one, given in Config.Capacity, which cannot hold MaxDelay anyway, keeps
+// half.
 const (
 	seqBase      = 1 << 24
 	reorderShare = 8
@@ -84,6 +88,7 @@ type Buffer struct {
 	cfg        Config
 	mask       uint64
 	capacity   uint64
+	reserve    uint64 // positions kept before the first packet
 	maxPayload int
 	ring       []slot
 
@@ -254,6 +259,10 @@ func New(cfg Config) (*Buffer, error) {
 		b.ring[i].buf = data[i*cfg.MaxPayload : (i+1)*cfg.MaxPayload : (i+1)*cfg.MaxPayload]
 	}
 	b.frameTicks = b.nsToTicks(int64(cfg.FrameDuration))
+	b.reserve = b.capacity / 2
+	if cfg.Capacity >= capacityFor(cfg.MaxDelay, cfg.FrameDuration) {
+		b.reserve = b.capacity / reorderShare
+	}
 	b.maxFrameTicks = b.nsToTicks(int64(max(maxFrameTime, cfg.FrameDuration)))
 	b.resyncNs = int64(cfg.ResyncThreshold)
 	b.resyncTicks = b.nsToTicks(b.resyncNs)
@@ -279,7 +288,7 @@ func (b *Buffer) Reset() {
 	b.p.est.reset()
 	b.c = consumer{forcedAt: math.MinInt64 / 2, now: math.MinInt64, tick: b.ticksToNs(b.frameTicks),
 		tickAvg: b.ticksToNs(b.frameTicks), sinceGrow: stretchHold, sinceShrink: stretchHold}
-	h := uint64(seqBase) - b.capacity/reorderShare
+	h := uint64(seqBase) - b.reserve
 	b.p.head = h
 	b.c.next, b.c.published = h, h
 	b.c.learnt = b.frameTicks

@@ -207,10 +207,23 @@ func TestPushErrors(t *testing.T) {
 			func(t *testing.T, st jitter.Stats) { assert.Equal(t, uint64(1), st.Invalid) }},
 		{"full while nobody pops", jitter.Config{Capacity: 16}, func(s *stream) error {
 			var err error
-			// Before playback the ring holds 14 packets from the first
-			// on (16 less the 2 kept for packets reordered before it).
-			for i := range 20 {
+			// Before playback a ring too small for MaxDelay holds 8
+			// packets from the first on (16 less the 8 kept for packets
+			// reordered before it).
+			for i := range 12 {
 				err = s.b.Push(time.Duration(i)*ptime, s.packet(i))
+			}
+			return err
+		}, jitter.ErrFull,
+			func(t *testing.T, st jitter.Stats) {
+				assert.Equal(t, uint64(4), st.Overflow)
+				assert.Equal(t, uint64(8), st.Buffered)
+			}},
+		{"full before playback, sized for MaxDelay", jitter.Config{MaxDelay: 200 * time.Millisecond}, func(s *stream) error {
+			// 16 slots for 200 ms of 20 ms packets: 14 from the first on.
+			var err error
+			for i := range 20 {
+				err = s.b.Push(time.Duration(i)*time.Millisecond, s.packet(i))
 			}
 			return err
 		}, jitter.ErrFull,

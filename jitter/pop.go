@@ -167,7 +167,7 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 		c.sinceGrow += durNs
 		c.sinceShrink += durNs
 	} else {
-		f.Stretch = time.Duration(b.stretch(slack, lead, durNs, quiet))
+		f.Stretch = time.Duration(b.stretch(slack, lead, durNs, b.maxDelay-slack-target-lead, quiet))
 	}
 	c.playTS = s.ts + dur
 	c.outTicks += dur
@@ -205,7 +205,7 @@ func (b *Buffer) popSlow(t, start, target, minT int64) Frame {
 		}
 		s := &b.ring[c.next&b.mask]
 		if s.state.Load() == c.next<<2|stFull {
-			if f, ok := b.popPacket(s, t, start, dd-target); ok {
+			if f, ok := b.popPacket(s, t, start, dd-target, target); ok {
 				return f
 			}
 			continue
@@ -304,8 +304,9 @@ func (b *Buffer) adjust(slack, lead, durNs int64) int64 {
 // stretch returns the time-scaling request for a packet frame of durNs
 // with slack and lead, about to be handed out: the adjustment for the
 // frame after it, bounded by the credit (not for a quiet frame, whose
-// audio can change by any amount unheard).
-func (b *Buffer) stretch(slack, lead, durNs int64, quiet bool) int64 {
+// audio can change by any amount unheard), and a lengthening by room, what
+// is left of MaxDelay.
+func (b *Buffer) stretch(slack, lead, durNs, room int64, quiet bool) int64 {
 	c := &b.c
 	c.credit = min(c.credit+durNs>>2, stretchBurst)
 	c.sinceGrow += durNs
@@ -322,7 +323,7 @@ func (b *Buffer) stretch(slack, lead, durNs int64, quiet bool) int64 {
 	r := b.adjust(slack+k*tau-durNs, end-k*tau, durNs)
 	if r > 0 {
 		c.sinceGrow = 0
-		r = max(r, lengthenMin)
+		r = max(min(max(r, lengthenMin), room), 0)
 	} else if r <= -tau/2 {
 		c.sinceShrink = 0
 	}
@@ -492,10 +493,10 @@ func (b *Buffer) learn(s *slot, delta int64) {
 	}
 }
 
-// popPacket handles the packet at the cursor, whose slack is slack (t is
-// the Pop's now, start when its audio would start). ok is false when the
-// loop must look at the cursor again.
-func (b *Buffer) popPacket(s *slot, t, start, slack int64) (Frame, bool) {
+// popPacket handles the packet at the cursor, whose slack is slack against
+// target (t is the Pop's now, start when its audio would start). ok is
+// false when the loop must look at the cursor again.
+func (b *Buffer) popPacket(s *slot, t, start, slack, target int64) (Frame, bool) {
 	c := &b.c
 	delta := b.nextDelta(s, c.next)
 	dur := b.duration(s, delta)
@@ -528,9 +529,10 @@ func (b *Buffer) popPacket(s *slot, t, start, slack int64) (Frame, bool) {
 		c.next++
 		return Frame{}, false
 	}
+	room := b.maxDelay - slack - target - lead // up to MaxDelay
 	if w < 0 && (quiet || !c.talking) {
 		// Growing: silence before a quiet packet or a talkspurt is unheard.
-		if y := b.adjust(slack, lead, durNs); y > 0 {
+		if y := min(b.adjust(slack, lead, durNs), room); y > 0 {
 			return b.insertSilence(y), true
 		}
 	}
@@ -546,7 +548,7 @@ func (b *Buffer) popPacket(s *slot, t, start, slack int64) (Frame, bool) {
 		AudioLevel:     s.level,
 		Voice:          s.flags&flagVoice != 0,
 		Duration:       uint32(dur),
-		Stretch:        time.Duration(b.stretch(slack, lead, durNs, quiet)),
+		Stretch:        time.Duration(b.stretch(slack, lead, durNs, room, quiet)),
 	}
 	c.playTS = s.ts + dur
 	c.outTicks += dur
