@@ -59,8 +59,8 @@ func Playout() []Scenario {
 	return []Scenario{
 		{Name: "sender restart", Seed: 31, NoLevels: true, Jitter: mild,
 			Restarts: []time.Duration{20 * time.Second, 40 * time.Second}},
-		{Name: "+1% drift, no levels", Seed: 32, NoLevels: true, Jitter: mild, Drift: +0.01},
-		{Name: "-1% drift, no levels", Seed: 33, NoLevels: true, Jitter: mild, Drift: -0.01},
+		{Name: "sender clock +1%, no levels", Seed: 32, NoLevels: true, Jitter: mild, Drift: +0.01},
+		{Name: "sender clock -1%, no levels", Seed: 33, NoLevels: true, Jitter: mild, Drift: -0.01},
 		{Name: "DTX talkspurts", Seed: 34, NoLevels: true, Talk: dtx,
 			Jitter: Jitter{Kind: JitterNormal, Sigma: 20 * time.Millisecond}},
 		{Name: "TTS bursts", Seed: 35, NoLevels: true, Jitter: mild,
