@@ -87,8 +87,9 @@ type Frame struct {
 	// played) this much longer when positive, this much shorter when
 	// negative, if that can be done unheard; 0 asks for nothing. Only
 	// KindPacket frames carry one, of at most 15 ms (up to the frame's
-	// Duration for a quiet packet, whose audio changes unheard), and the
-	// requests add up to at most a quarter of the audio played. The
+	// Duration for a quiet packet, whose audio changes unheard); what the
+	// caller applies shrinks the requests after it, so that changes add up
+	// to at most a quarter of the audio played. The
 	// caller may apply any part of it, from none to all, and reports what
 	// it applied with Buffer.Stretched. A caller that does not time-scale
 	// ignores it: the buffer then changes its delay by whole frames, as
