@@ -29,8 +29,9 @@ const (
 // value is valid: the format's natural rate, mono, 20 ms, codec defaults.
 type Config struct {
 	// SampleRate of the PCM given to Encode or returned by Decode, in Hz.
-	// 0 means the format's clock rate. Opus accepts 8000, 12000, 16000,
-	// 24000 and 48000; G.711 only 8000.
+	// 0 means the format's natural rate (Format.NaturalRate: the clock
+	// rate, or 16000 for G.722). Opus accepts 8000, 12000, 16000, 24000 and
+	// 48000; G.711 only 8000; G.722 only 16000.
 	SampleRate int
 	// Channels of the PCM, 1 or 2. 0 means 1.
 	Channels int
@@ -59,7 +60,7 @@ type Config struct {
 // Normalized returns c with zero fields replaced by the defaults for f.
 func (c Config) Normalized(f Format) Config {
 	if c.SampleRate == 0 {
-		c.SampleRate = f.ClockRate
+		c.SampleRate = f.NaturalRate()
 	}
 	if c.Channels == 0 {
 		c.Channels = 1

@@ -1,8 +1,8 @@
 // Package codec defines what rtpmix knows about an audio codec: its RTP
 // [Format], the [Encoder] and [Decoder] interfaces that work on caller
 // buffers, and a registry keyed by SDP name ("PCMU/8000", "PCMA/8000",
-// "opus/48000/2") so that packages such as the mixer can build codecs
-// without importing cgo.
+// "G722/8000", "opus/48000/2") so that packages such as the mixer can build
+// codecs without importing cgo.
 //
 // # PCM conventions
 //
@@ -10,6 +10,15 @@
 // channel, at the sample rate the encoder or decoder was built for (which for
 // Opus need not be the 48 kHz RTP clock). A frame is ptime worth of samples
 // per channel; [Format.FrameSamples] gives the count for a ptime.
+//
+// # Clock rate and sample rate
+//
+// RTP timestamps count [Format.ClockRate] ticks; PCM runs at the rate the
+// codec was built for, by default [Format.NaturalRate]. The two differ for
+// Opus (48 kHz clock, 8–48 kHz PCM) and for G.722, whose 16 kHz audio is
+// clocked at 8000 Hz (RFC 3551 §4.5.2, [Format.SampleRate]): convert a
+// timestamp span to samples with ticks × rate / ClockRate, never by
+// assuming one sample per tick.
 //
 // # Registration
 //

@@ -11,8 +11,13 @@ type Format struct {
 	// Name is the SDP encoding name, e.g. "PCMU", "PCMA", "opus".
 	Name string
 	// ClockRate is the RTP timestamp clock in Hz (48000 for Opus whatever
-	// rate it is decoded at).
+	// rate it is decoded at, 8000 for G.722 although its audio is 16 kHz).
 	ClockRate int
+	// SampleRate is the rate of the codec's own PCM when it differs from
+	// ClockRate, 0 otherwise. G.722 sets 16000: RFC 3551 §4.5.2 keeps its
+	// RTP clock at 8000 Hz for historical reasons, so a 20 ms frame is 320
+	// samples of audio but advances the timestamp by 160. See NaturalRate.
+	SampleRate int
 	// Channels is the channel count of the SDP rtpmap (2 for Opus by RFC
 	// 7587, even for mono streams).
 	Channels int
@@ -43,8 +48,18 @@ func FrameSamples(sampleRate int, ptime time.Duration) int {
 	return int(int64(sampleRate) * int64(ptime) / int64(time.Second))
 }
 
+// NaturalRate returns the PCM rate the codec works at when a Config leaves
+// SampleRate 0: SampleRate when set (16000 for G.722), else ClockRate.
+func (f Format) NaturalRate() int {
+	if f.SampleRate > 0 {
+		return f.SampleRate
+	}
+	return f.ClockRate
+}
+
 // FrameSamples returns the RTP timestamp increment of one frame of ptime,
-// that is the samples per channel at the format's clock rate.
+// that is the samples per channel at the format's clock rate (160 for 20 ms
+// of G.722, whose 320 samples of audio run at twice the clock).
 func (f Format) FrameSamples(ptime time.Duration) int {
 	return FrameSamples(f.ClockRate, ptime)
 }

@@ -71,3 +71,14 @@ func TestSDPNameAndFrameSamples(t *testing.T) {
 	assert.Equal(t, 480, pcmu.FrameSamples(60*time.Millisecond))
 	assert.Contains(t, Formats(), testFormat)
 }
+
+func TestNaturalRate(t *testing.T) {
+	g722 := Format{Name: "G722", ClockRate: 8000, Channels: 1, SampleRate: 16000}
+	assert.Equal(t, 16000, g722.NaturalRate())
+	assert.Equal(t, 160, g722.FrameSamples(20*time.Millisecond), "timestamps count the 8000 Hz clock")
+	assert.Equal(t, 16000, Config{}.Normalized(g722).SampleRate)
+	assert.Equal(t, 8000, Config{SampleRate: 8000}.Normalized(g722).SampleRate, "an explicit rate stays")
+	pcmu := Format{Name: "PCMU", ClockRate: 8000, Channels: 1}
+	assert.Equal(t, 8000, pcmu.NaturalRate())
+	assert.Equal(t, 8000, Config{}.Normalized(pcmu).SampleRate)
+}
