@@ -1,5 +1,10 @@
 package g722
 
+import (
+	"math"
+	"math/bits"
+)
+
 // The two sub-band ADPCM coders of ITU-T G.722 §3 (blocks 1L–6L for the
 // lower band, 1H–6H for the higher), in the fixed-point arithmetic of the
 // Recommendation and of its reference code in ITU-T G.191 (the Software
@@ -69,16 +74,51 @@ func (b *band) update(dlt int32) {
 
 	// UPZERO: leak each zero coefficient by 255/256 and step it by ±128
 	// towards agreement of its difference's sign with this one's (no step
-	// when dlt is 0). The result always fits in 16 bits.
+	// when dlt is 0); the result always fits in 16 bits. DELAYA shifts the
+	// differences, and FILTEZ sums the products of the new coefficients
+	// with them. Written out one coefficient at a time, so that each past
+	// difference is loaded once for its sign, its product and its shift,
+	// and few values are live at once.
 	step := int32(128)
 	if dlt == 0 {
 		step = 0
 	}
-	sg := dlt >> 31
-	for i := range b.b {
-		s := (b.d[i]>>31 ^ sg) // 0 when the signs agree, -1 when they differ
-		b.b[i] = (b.b[i]*255)>>8 + (step ^ s) - s
+	dn := sat16(dlt << 1)
+	d, prev := b.d[0], dn
+	c := leak(b.b[0]) + toward(step, d, dlt)
+	b.b[0], b.d[0] = c, prev
+	sz := (prev * c) >> 15
+	d, prev = b.d[1], d
+	c = leak(b.b[1]) + toward(step, d, dlt)
+	b.b[1], b.d[1] = c, prev
+	sz += (prev * c) >> 15
+	d, prev = b.d[2], d
+	c = leak(b.b[2]) + toward(step, d, dlt)
+	b.b[2], b.d[2] = c, prev
+	sz += (prev * c) >> 15
+	d, prev = b.d[3], d
+	c = leak(b.b[3]) + toward(step, d, dlt)
+	b.b[3], b.d[3] = c, prev
+	sz += (prev * c) >> 15
+	d, prev = b.d[4], d
+	c = leak(b.b[4]) + toward(step, d, dlt)
+	b.b[4], b.d[4] = c, prev
+	sz += (prev * c) >> 15
+	d, prev = b.d[5], d
+	c = leak(b.b[5]) + toward(step, d, dlt)
+	b.b[5], b.d[5] = c, prev
+	sz += (prev * c) >> 15
+	// The Recommendation adds FILTEZ's terms from the oldest to the
+	// newest, saturating after each addition. The order matters only when
+	// a partial sum can leave 16 bits, which sumD almost always rules out.
+	b.sumD += abs(dn) - abs(d)
+	if b.sumD > 32767 {
+		sz = 0
+		for i := 5; i >= 0; i-- {
+			sz = sat16(sz + (b.d[i]*b.b[i])>>15)
+		}
 	}
+	b.sz = sz
 
 	// UPPOL2 (with the old a1), then UPPOL1 (bounded by the new a2).
 	wd1 := sat16(b.a1 << 2)
@@ -97,31 +137,22 @@ func (b *band) update(dlt int32) {
 	a1 = sat16(a1 + (b.a1*255)>>8)
 	lim := 15360 - a2
 	b.a1, b.a2 = min(max(a1, -lim), lim), a2
-
-	// DELAYA.
 	b.p1, b.p2 = p, b.p1
 	b.r1, b.r2 = r, b.r1
-	d0 := sat16(dlt << 1)
-	b.sumD += abs(d0) - abs(b.d[5])
-	b.d[5], b.d[4], b.d[3], b.d[2], b.d[1], b.d[0] = b.d[4], b.d[3], b.d[2], b.d[1], b.d[0], d0
-
-	// FILTEZ: the Recommendation adds from the oldest term to the newest,
-	// saturating after each addition. That order matters only when a
-	// partial sum can leave 16 bits, which sumD rules out almost always.
-	var sz int32
-	if b.sumD <= 32767 {
-		sz = (b.d[5]*b.b[5])>>15 + (b.d[4]*b.b[4])>>15 + (b.d[3]*b.b[3])>>15 +
-			(b.d[2]*b.b[2])>>15 + (b.d[1]*b.b[1])>>15 + (b.d[0]*b.b[0])>>15
-	} else {
-		for i := 5; i >= 0; i-- {
-			sz = sat16(sz + (b.d[i]*b.b[i])>>15)
-		}
-	}
-	b.sz = sz
 
 	// FILTEP and PREDIC.
 	sp := sat16((b.a1*b.r1)>>15 + (b.a2*b.r2)>>15)
 	b.s = sat16(sp + sz)
+}
+
+// leak is b·255/256, rounded down as (b·32640) >> 15 is.
+func leak(b int32) int32 { return (b * 255) >> 8 }
+
+// toward is UPZERO's step for one coefficient: +step when the past
+// difference d has the sign of dlt, -step otherwise.
+func toward(step, d, dlt int32) int32 {
+	s := (d ^ dlt) >> 31 // 0 when the signs agree, -1 when they differ
+	return (step ^ s) - s
 }
 
 func abs(x int32) int32 {
@@ -143,31 +174,22 @@ func (b *band) adaptHigh(ih byte) {
 }
 
 // quantLow is QUANTL: the 6-bit code of the lower-band difference el for
-// scale factor det. The 29 decision levels are searched by halving rather
-// than in order (five comparisons instead of up to 29); both find the
-// number of levels the magnitude reaches.
-func quantLow(el, det int32) byte {
+// the scale factor of log index ni (NB >> 6, see adaptLow).
+//
+// The Recommendation searches the decision levels in order for the first
+// q with (q·DET) >> 12 > |el|. Since (q·DET) >> 12 ≤ wd exactly when
+// q·DET < 4096·(wd+1), that is when q ≤ v = ⌊(4096·(wd+1) - 1) / DET⌋,
+// the interval follows from v by one table lookup; the division is a
+// multiplication by a reciprocal of DET kept per log index, exact because
+// the 64-bit reciprocal's error, below 2⁻³⁷ on numbers under 2²⁷, is far
+// smaller than the 1/DET ≥ 2⁻¹⁴ that separates a quotient from the next
+// integer. One multiplication and one load, instead of five dependent
+// multiply-compare steps, on the path from one sample's prediction to the
+// next.
+func quantLow(el int32, ni uint32) byte {
 	wd := el ^ el>>31 // |el|, as one's complement for negative el (G.191: 32767 - (el & 32767))
-	// lowLevels[k] for k = 1..29 are the decision levels, and two more
-	// (larger) pad the search to 31 = 2⁵ - 1 slots.
-	n := 0
-	if lowLevels[n+16]*det>>12 <= wd {
-		n += 16
-	}
-	if lowLevels[n+8]*det>>12 <= wd {
-		n += 8
-	}
-	if lowLevels[n+4]*det>>12 <= wd {
-		n += 4
-	}
-	if lowLevels[n+2]*det>>12 <= wd {
-		n += 2
-	}
-	if lowLevels[n+1]*det>>12 <= wd {
-		n++
-	}
-	// n levels reached: quantizer interval mil = n+1 of 1..30.
-	n = min(n, 29)
+	hi, _ := bits.Mul64(uint64(wd+1)<<12-1, lowRecip[ni&511])
+	n := lowIntervals[min(hi, uint64(len(lowIntervals)-1))]
 	if el < 0 {
 		return lowCodeNeg[n&31]
 	}
@@ -194,15 +216,12 @@ func quantHigh(eh, det int32) byte {
 // steps, the inverse logarithm); the per-code arrays are built from them in
 // init so that the code assignment is written once, in lowCode.
 var (
-	// Decision levels of the 6-bit quantizer (Q6 in table 9). Entry 0 is
-	// unused; 30 and 31 only pad the search to 2⁵-1 slots, keeping the
-	// levels in order (quantLow caps the count at 29 as the
-	// Recommendation's loop stops there).
-	lowLevels = [32]int32{0,
+	// Decision levels of the 6-bit quantizer (Q6 in table 9; entry 0 is
+	// unused).
+	lowLevels = [30]int32{0,
 		35, 72, 110, 150, 190, 233, 276, 323, 370, 422,
 		473, 530, 587, 650, 714, 786, 858, 940, 1023, 1121,
-		1219, 1339, 1458, 1612, 1765, 1980, 2195, 2557, 2919,
-		32767, 32767}
+		1219, 1339, 1458, 1612, 1765, 1980, 2195, 2557, 2919}
 	// Output levels of the 6-bit inverse quantizer for intervals 1..30
 	// (table 9, mode 1). The 5- and 4-bit ones of modes 2 and 3 and of the
 	// predictor are every second and fourth decision level.
@@ -226,6 +245,10 @@ var (
 // scales them before the product with the scale factor (DET·8·Q >> 15).
 var (
 	lowCodePos, lowCodeNeg [32]byte // code for quantizer interval n+1 (see quantLow)
+	// lowIntervals[v] is how many decision levels are at most v (0..29).
+	lowIntervals [2920]byte
+	// lowRecip[n] is ⌈2⁶⁴ / detLow[n]⌉.
+	lowRecip [512]uint64
 
 	lowDLT [64]int32 // predictor's difference level per code: 4-bit (INVQAL)
 	lowWL  [64]int32 // log scale factor step per code (LOGSCL)
@@ -291,6 +314,14 @@ func init() {
 	for n := range 512 {
 		detLow[n] = scale(n, 8)
 		detHigh[n] = scale(n, 10)
+		if detLow[n] > 0 {
+			lowRecip[n] = math.MaxUint64/uint64(detLow[n]) + 1 // ⌈2⁶⁴/d⌉ (exactly 2⁶⁴/d for a power of two)
+		}
+	}
+	for v := range lowIntervals {
+		for k := 1; k <= 29 && lowLevels[k] <= int32(v); k++ {
+			lowIntervals[v] = byte(k)
+		}
 	}
 }
 

@@ -137,7 +137,7 @@ func (e *Encoder) adpcm(dst []byte, xl, xh []int32) {
 	lo, hi := &e.lo, &e.hi
 	xl, xh = xl[:len(dst)], xh[:len(dst)]
 	for j := range dst {
-		il := quantLow(sat16(xl[j]-lo.s), lo.det)
+		il := quantLow(sat16(xl[j]-lo.s), uint32(lo.nb)>>6)
 		ih := quantHigh(sat16(xh[j]-hi.s), hi.det)
 		dlt := (lo.det * lowDLT[il&63]) >> 15 // INVQAL, before the scale adapts
 		lo.adaptLow(il)
@@ -298,7 +298,7 @@ func (d *Decoder) recode(pcm []int16) {
 		n := (d.txOdd + k) / 2
 		analyze(d.xl[:], d.xh[:], d.tx[:], n)
 		for j := range n {
-			il := quantLow(sat16(d.xl[j]-lo.s), lo.det)
+			il := quantLow(sat16(d.xl[j]-lo.s), uint32(lo.nb)>>6)
 			ih := quantHigh(sat16(d.xh[j]-hi.s), hi.det)
 			code[0] = ih<<6 | il
 			d.adpcm(d.hist[qmfHist+2*j:], code[:])
