@@ -173,6 +173,22 @@ func (b *band) adaptHigh(ih byte) {
 	b.det = detHigh[uint32(b.nb)>>6&511]
 }
 
+// attenuate lowers the scale factor as if the band's signal had been
+// scaled by gain (0..1): the log scale factor counts 2048 per octave, and
+// a signal gone silent (gain 0) takes the scale factor of a reset. dets is
+// the band's scale table.
+func (b *band) attenuate(gain float32, dets []int32) {
+	if gain >= 1 {
+		return
+	}
+	if gain <= 0 {
+		b.nb = 0
+	} else {
+		b.nb = max(b.nb+int32(2048*math.Log2(float64(gain))), 0)
+	}
+	b.det = dets[uint32(b.nb)>>6&511]
+}
+
 // quantLow is QUANTL: the 6-bit code of the lower-band difference el for
 // the scale factor of log index ni (NB >> 6, see adaptLow).
 //

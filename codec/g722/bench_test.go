@@ -125,8 +125,7 @@ func BenchmarkDecode(b *testing.B) {
 
 // BenchmarkConceal measures loss: "20ms" is a frame decoded then one lost
 // (the loss's start includes the pitch search), "60ms" a frame decoded then
-// three lost, the most that is not silence. Each concealed frame is also
-// coded again to keep the decoder's state in step (plc.go).
+// three lost, the most that is not silence.
 func BenchmarkConceal(b *testing.B) {
 	frames := benchFrames(b)
 	enc, err := NewEncoder(codec.Config{})

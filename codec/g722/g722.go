@@ -172,12 +172,6 @@ type Decoder struct {
 	hist [qmfHist + 2*chunk]int16
 
 	plc plc
-	// While concealing, the concealed signal is coded again (see plc.go):
-	// tx holds the transmit QMF's history, then the samples being filtered,
-	// the first txOdd of them left over from the previous call.
-	tx     [qmfHist + 2*chunk]int16
-	txOdd  int
-	xl, xh [chunk]int32
 }
 
 // NewDecoder returns a decoder. cfg is normalised as for [NewEncoder], with
@@ -228,7 +222,25 @@ func (d *Decoder) Decode(dst []int16, payload []byte) ([]int16, error) {
 		return dst[:0], errEmptyPayload
 	}
 	dst = growInt16(dst, 2*len(payload))
-	out := dst
+	if d.plc.lost > 0 {
+		d.resume()
+	}
+	d.decode(dst, payload)
+	d.plc.received(dst)
+	return dst, nil
+}
+
+// resume prepares the sub-band decoders for the first packet after a
+// loss: the sender's level moved on, so the scale factors follow the
+// concealment's (see plc.go).
+func (d *Decoder) resume() {
+	g := d.plc.level()
+	d.lo.attenuate(g, detLow[:])
+	d.hi.attenuate(g, detHigh[:])
+}
+
+// decode decodes payload into out (2 samples per byte), a chunk at a time.
+func (d *Decoder) decode(out []int16, payload []byte) {
 	for len(payload) > 0 {
 		n := min(len(payload), chunk)
 		d.adpcm(d.hist[qmfHist:qmfHist+2*n], payload[:n])
@@ -236,8 +248,6 @@ func (d *Decoder) Decode(dst []int16, payload []byte) ([]int16, error) {
 		copy(d.hist[:qmfHist], d.hist[2*n:2*n+qmfHist])
 		payload, out = payload[n:], out[2*n:]
 	}
-	d.plc.received(dst)
-	return dst, nil
 }
 
 // adpcm decodes codes into the receive QMF's input: for each, the lower
@@ -265,48 +275,16 @@ func (d *Decoder) adpcm(h []int16, codes []byte) {
 // dst[:0] and returns it. Successive calls continue one loss: the signal
 // before it is repeated a pitch period at a time, attenuated from 10 ms
 // into the loss and silent from 60 ms (the scheme of G.711 Appendix I),
-// and the decoder's adaptive state follows the concealed signal so that
-// the packets after the loss decode at the right level (see plc.go).
-// samples must be positive, else the error wraps codec.ErrFrameSize. It
-// allocates only when cap(dst) < samples.
+// and the next Decode resumes at the level the concealment reached (see
+// plc.go). samples must be positive, else the error wraps
+// codec.ErrFrameSize. It allocates only when cap(dst) < samples.
 func (d *Decoder) Conceal(dst []int16, samples int) ([]int16, error) {
 	if samples <= 0 {
 		return dst[:0], fmt.Errorf("%w: %w, got %d", codec.ErrFrameSize, errConcealLength, samples)
 	}
 	dst = growInt16(dst, samples)
-	if d.plc.lost == 0 {
-		// A new loss: the transmit filter starts from the decoded output.
-		d.plc.last(d.tx[:qmfHist])
-		d.txOdd = 0
-	}
 	d.plc.conceal(dst)
-	d.recode(dst)
 	return dst, nil
-}
-
-// recode runs the concealed samples through the encoder's filter and
-// quantizers and decodes the codes that come out, so that the sub-band
-// decoders and the receive filter's history follow the concealment. An odd
-// sample waits in tx for its pair.
-func (d *Decoder) recode(pcm []int16) {
-	lo, hi := &d.lo, &d.hi
-	var code [1]byte
-	for len(pcm) > 0 {
-		k := min(2*chunk-d.txOdd, len(pcm))
-		copy(d.tx[qmfHist+d.txOdd:], pcm[:k])
-		pcm = pcm[k:]
-		n := (d.txOdd + k) / 2
-		analyze(d.xl[:], d.xh[:], d.tx[:], n)
-		for j := range n {
-			il := quantLow(sat16(d.xl[j]-lo.s), uint32(lo.nb)>>6)
-			ih := quantHigh(sat16(d.xh[j]-hi.s), hi.det)
-			code[0] = ih<<6 | il
-			d.adpcm(d.hist[qmfHist+2*j:], code[:])
-		}
-		d.txOdd = (d.txOdd + k) & 1
-		copy(d.tx[:qmfHist+d.txOdd], d.tx[2*n:2*n+qmfHist+d.txOdd])
-		copy(d.hist[:qmfHist], d.hist[2*n:2*n+qmfHist])
-	}
 }
 
 // Reset forgets the stream: the decoder starts as new, and the next
@@ -316,7 +294,6 @@ func (d *Decoder) Reset() {
 	d.hi.reset(detHighReset)
 	clear(d.hist[:qmfHist])
 	d.plc = plc{}
-	d.txOdd = 0
 }
 
 func growBytes(b []byte, n int) []byte {
