@@ -65,6 +65,18 @@ func TestAutoRate(t *testing.T) {
 	run(c, []*client{a, b}, now, 100*time.Millisecond, nil)
 	assert.Equal(t, 8000, c.Stats().SampleRate)
 
+	// G.722 carries 16 kHz audio on an 8000 Hz RTP clock: the room mixes
+	// at 16 kHz, not at the clock rate.
+	wide := newTestConference(t, ConferenceConfig{})
+	gu := newClient(t, wide, clientSpec{id: "u", format: pcmu, pt: 0, src: tone(440, 1, 0.3)})
+	gg := newClient(t, wide, clientSpec{id: "g", format: g722f, pt: 9, src: tone(5000, 1, 0.3)})
+	gl := newClient(t, wide, clientSpec{id: "l", format: g722f, pt: 9, listenOnly: true})
+	run(wide, []*client{gu, gg, gl}, 0, 600*time.Millisecond, nil)
+	assert.Equal(t, 16000, wide.Stats().SampleRate)
+	require.Greater(t, len(gl.got), 8000)
+	assert.Greater(t, mediatest.ToneShare(gl.got[len(gl.got)-8000:], 16000, 5000), 0.1,
+		"a 5 kHz G.722 tone reaches a G.722 listener (wideband end to end)")
+
 	capped := newTestConference(t, ConferenceConfig{MaxSampleRate: 16000})
 	newClient(t, capped, clientSpec{id: "o", format: opf, pt: 111})
 	capped.Tick(0)

@@ -274,7 +274,7 @@ const (
 // naturalRate is the audio bandwidth a format carries, for the automatic
 // conference rate.
 func naturalRate(f codec.Format) int {
-	r := f.ClockRate
+	r := audioRate(f)
 	if r > 48000 {
 		r = 48000
 	}

@@ -24,15 +24,17 @@ func newTestConference(t testing.TB, cfg ConferenceConfig) *Conference {
 // TestTonesMixMinus: each talker sends its own tone; every output holds
 // exactly the others' tones, and each talker's own tone is absent.
 func TestTonesMixMinus(t *testing.T) {
-	c := newTestConference(t, ConferenceConfig{Name: "tones"})
+	c := newTestConference(t, ConferenceConfig{Name: "tones", MaxSpeakers: 4})
 	specs := []clientSpec{
 		{id: "u", format: pcmu, pt: 0, src: tone(440, 3, 0.3)},
 		{id: "a", format: pcma, pt: 8, src: tone(1000, 3, 0.3), srtp: true},
 		{id: "o", format: opf, pt: 111, src: tone(1700, 3, 0.3), srtp: true},
+		{id: "g", format: g722f, pt: 9, src: tone(2500, 3, 0.3)},
 		{id: "l1", format: pcmu, pt: 0, listenOnly: true},
 		{id: "l2", format: opf, pt: 111, listenOnly: true},
+		{id: "l3", format: g722f, pt: 9, listenOnly: true},
 	}
-	freq := map[string]float64{"u": 440, "a": 1000, "o": 1700}
+	freq := map[string]float64{"u": 440, "a": 1000, "o": 1700, "g": 2500}
 	var clients []*client
 	for _, s := range specs {
 		clients = append(clients, newClient(t, c, s))

@@ -204,7 +204,17 @@ func encoderRate(f codec.Format, rate int) int {
 	if f.ClockRate == 48000 { // Opus: 8, 12, 16, 24 or 48 kHz input
 		return rate
 	}
-	return f.ClockRate
+	return audioRate(f)
+}
+
+// audioRate is the PCM rate a format's codec works at: the registered
+// format's (a Format built from SDP may lack SampleRate), which differs from
+// the RTP clock for G.722 (16 kHz audio on an 8000 Hz clock, RFC 3551).
+func audioRate(f codec.Format) int {
+	if r, ok := codec.Lookup(f.SDPName()); ok {
+		return r.NaturalRate()
+	}
+	return f.NaturalRate()
 }
 
 // noiseGen makes low-level white noise for comfort noise: a xorshift

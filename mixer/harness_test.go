@@ -11,6 +11,7 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/codec/g711"
+	"github.com/rtpmix/rtpmix/codec/g722"
 	"github.com/rtpmix/rtpmix/codec/opus"
 	"github.com/rtpmix/rtpmix/codec/resample"
 	"github.com/rtpmix/rtpmix/internal/pcm"
@@ -67,7 +68,7 @@ func formatRate(f codec.Format) int {
 	if f.Name == "opus" {
 		return 48000
 	}
-	return f.ClockRate
+	return f.NaturalRate() // 16 kHz for G.722 on its 8000 Hz clock
 }
 
 func loadClip(t testing.TB, name string) []int16 {
@@ -245,8 +246,9 @@ func run(c *Conference, clients []*client, start, d time.Duration, drop func(cl 
 }
 
 var (
-	pcmu = g711.PCMU
-	pcma = g711.PCMA
-	opf  = opus.Format
+	pcmu  = g711.PCMU
+	pcma  = g711.PCMA
+	opf   = opus.Format
+	g722f = g722.Format
 )
 var srtpErrReplay, srtpErrAuth = srtp.ErrReplay, srtp.ErrAuth
