@@ -20,6 +20,7 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	_ "github.com/rtpmix/rtpmix/codec/g711" // PCMU, PCMA
+	_ "github.com/rtpmix/rtpmix/codec/g722" // G722/8000 (16 kHz audio)
 	_ "github.com/rtpmix/rtpmix/codec/opus" // opus/48000/2 (cgo)
 	"github.com/rtpmix/rtpmix/mixer"
 )
