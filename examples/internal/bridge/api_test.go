@@ -43,6 +43,22 @@ func TestRoomsAPI(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, code)
 }
 
+// TestJoinG722: a desk phone offering G.722 (static payload type 9, RTP
+// clock 8000 for 16 kHz audio, RFC 3551) is answered with G.722.
+func TestJoinG722(t *testing.T) {
+	s := testServer(t, Config{})
+	mkRoom(t, s, "r")
+	code, body, _ := call(t, s, "POST", "/rooms/r/participants?id=phone", "application/sdp",
+		offerSDP(40000, "RTP/AVP", "9 0 101", "a=rtpmap:9 G722/8000", "a=rtpmap:101 telephone-event/8000"))
+	require.Equal(t, http.StatusCreated, code, string(body))
+	var ans sdp.SessionDescription
+	require.NoError(t, ans.UnmarshalString(string(body)))
+	md := ans.MediaDescriptions[0]
+	assert.Equal(t, []string{"9"}, md.MediaName.Formats)
+	rtpmap, _ := md.Attribute("rtpmap")
+	assert.Equal(t, "9 G722/8000", rtpmap)
+}
+
 func TestJoinAnswer(t *testing.T) {
 	s := testServer(t, Config{})
 	mkRoom(t, s, "r")
@@ -50,7 +66,7 @@ func TestJoinAnswer(t *testing.T) {
 	require.NoError(t, err)
 	offerCrypto := srtp.Crypto{Tag: 7, Keys: keys}
 	offer := offerSDP(40000, "RTP/SAVP", "96 8 0",
-		"a=rtpmap:96 G722/8000", "a=rtpmap:8 PCMA/8000",
+		"a=rtpmap:96 AMR/8000", "a=rtpmap:8 PCMA/8000",
 		"a=extmap:3 urn:ietf:params:rtp-hdrext:ssrc-audio-level",
 		"a=crypto:1 AES_CM_999 inline:AAAA", // unsupported suite: skipped
 		offerCrypto.SDPLine())
@@ -122,7 +138,7 @@ func TestBadOffers(t *testing.T) {
 		{"bad crypto", offerSDP(4000, "RTP/SAVP", "0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:!!!"), 400, "crypto"},
 		{"bad extmap id", offerSDP(4000, "RTP/AVP", "0", "a=extmap:256 urn:ietf:params:rtp-hdrext:ssrc-audio-level"), 400, "extmap"},
 		{"no audio", []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 4000 RTP/AVP 96\r\n"), 488, "no audio m-line"},
-		{"unknown codecs", offerSDP(4000, "RTP/AVP", "9 96", "a=rtpmap:96 G729/8000"), 488, "no supported codec"},
+		{"unknown codecs", offerSDP(4000, "RTP/AVP", "18 96", "a=rtpmap:96 AMR/8000"), 488, "no supported codec"},
 		{"dtls", offerSDP(4000, "UDP/TLS/RTP/SAVPF", "0"), 488, "transport"},
 		{"savp without crypto", offerSDP(4000, "RTP/SAVP", "0"), 488, "without a=crypto"},
 		{"only unsupported suites", offerSDP(4000, "RTP/SAVP", "0", "a=crypto:1 F8_128_HMAC_SHA1_80 inline:MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkw"), 488, "no supported crypto suite"},
