@@ -29,9 +29,9 @@ type Conference struct {
 	// ids maps the IDs in use to their participants (nil while Join
 	// builds one). Leave frees an ID at once, so it may be joined again
 	// before the tick has removed the old participant.
-	ids map[string]*Participant
-	nextID  int
-	closed  bool
+	ids    map[string]*Participant
+	nextID int
+	closed bool
 
 	regroup       atomic.Bool
 	events        chan Event

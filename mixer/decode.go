@@ -35,10 +35,10 @@ type decodeQueue struct {
 	prevUntil time.Duration
 	lastPrev  bool
 	decBuf    []int16 // decoder output when resampling
-	fifo              []int16 // decoded PCM at rate, fifo[:fifoLen]
-	fifoLen           int
-	owed              int  // samples of silence owed ahead of fifo (skipped decodes)
-	stale             bool // decodes were skipped: decoder and resampler history are old
+	fifo      []int16 // decoded PCM at rate, fifo[:fifoLen]
+	fifoLen   int
+	owed      int  // samples of silence owed ahead of fifo (skipped decodes)
+	stale     bool // decodes were skipped: decoder and resampler history are old
 
 	pend  [maxPending]pendingFrame
 	npend int
@@ -56,7 +56,7 @@ type decodeQueue struct {
 type decoderSlot struct {
 	name    string // SDP name of the format (codec.Format.SDPName)
 	pt, cn  uint8  // media and comfort noise payload types; cn 0: none
-	rate    int   // conference rate dec and res are built for
+	rate    int    // conference rate dec and res are built for
 	dec     codec.Decoder
 	fec     codec.FECDecoder // dec, when it can decode in-band FEC
 	decRate int

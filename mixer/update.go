@@ -104,12 +104,12 @@ type updatePlan struct {
 	gIn, gOut int32
 	overlap   time.Duration // UpdateOverlap resolved; 0: none
 
-	inChanged  bool        // inbound payload types or format
-	inSame     bool        // the inbound format is the same (payload types changed)
-	inPT       uint8       // resolved
+	inChanged  bool         // inbound payload types or format
+	inSame     bool         // the inbound format is the same (payload types changed)
+	inPT       uint8        // resolved
 	slot       decoderSlot  // for the tick: the new format's decoder (none when inSame)
 	hold       *decoderSlot // where the tick keeps the old one
-	keysIn     bool        // InSRTP or SRTPReplayWindow changed
+	keysIn     bool         // InSRTP or SRTPReplayWindow changed
 	unprotect  *srtp.Unprotector
 	outChanged bool         // Out or Encoder
 	own        *encodeChain // the new chain when outChanged
