@@ -73,10 +73,16 @@ type overlap struct {
 	hasMedia   bool // old payload types accepted before mediaUntil
 	mediaUntil time.Duration
 	media      inMedia
-	// scratch receives a packet decrypted under the new keys while the old
-	// ones are still tried, so that a failed attempt leaves the packet
-	// intact for the other (AES-GCM clears its output on failure).
+	// scratch receives the first attempt at a packet while both keys are
+	// tried, so that a failed attempt leaves the packet intact for the
+	// other (AES-GCM clears its output on failure).
 	scratch []byte
+	// oldFirst: the last packet authenticated under the old keys, so the
+	// next is tried under them first. Packets come in runs (those in
+	// flight under the old keys, then the new), so a failed attempt,
+	// which costs a tag computation (and, for AES-GCM, an error pion
+	// allocates), happens about once per switch rather than per packet.
+	oldFirst bool
 }
 
 // tsMap maps a sender's RTP timestamps at one clock rate onto the jitter
@@ -296,9 +302,9 @@ func (in *inbound) push(now time.Duration, buf []byte) refusal {
 }
 
 // unprotectOverlap is the SRTP step while the keys an Update replaced are
-// still accepted: the current keys first (most packets use them), then the
-// old ones. parsed is false when neither authenticated the packet and the
-// current setting is plain RTP: the caller parses it as such.
+// still accepted: the keys that authenticated the last packet first, then
+// the others. parsed is false when neither authenticated the packet and
+// the current setting is plain RTP: the caller parses it as such.
 func (in *inbound) unprotectOverlap(buf []byte) (pkt []byte, parsed bool, r refusal) {
 	cur, old := in.unprotect, in.old.unprotect
 	if len(buf) > cap(in.old.scratch) {
@@ -313,23 +319,31 @@ func (in *inbound) unprotectOverlap(buf []byte) (pkt []byte, parsed bool, r refu
 		return pkt, true, accepted
 	}
 	if cur == nil {
+		// SRTP to plain: packets still in flight under the old keys must
+		// not reach a decoder as plain RTP (ciphertext is loud noise).
 		if pkt, err := old.UnprotectRTP(in.old.scratch[:0], buf, &in.hdr); err == nil {
 			return pkt, true, accepted
 		}
 		return buf, false, accepted
 	}
-	pkt, err := cur.UnprotectRTP(in.old.scratch[:0], buf, &in.hdr)
+	first, second := cur, old
+	if in.old.oldFirst {
+		first, second = old, cur
+	}
+	pkt, err := first.UnprotectRTP(in.old.scratch[:0], buf, &in.hdr)
 	if err == nil {
 		return pkt, true, accepted
 	}
-	if old == nil || !errors.Is(err, srtp.ErrAuth) {
+	if err != srtp.ErrReplay && !errors.Is(err, srtp.ErrAuth) {
 		return nil, false, srtpRefusal(err)
 	}
-	pkt, oerr := old.UnprotectRTP(buf[:0], buf, &in.hdr)
+	pkt, err2 := second.UnprotectRTP(buf[:0], buf, &in.hdr)
 	switch {
-	case oerr == nil:
+	case err2 == nil:
+		in.old.oldFirst = second == old
 		return pkt, true, accepted
-	case oerr == srtp.ErrReplay:
+	case err == srtp.ErrReplay || err2 == srtp.ErrReplay:
+		// Authentic under one of the keys, and seen before.
 		return nil, false, refSRTPReplay
 	}
 	return nil, false, srtpRefusal(err)

@@ -263,7 +263,7 @@ func (in *inbound) apply(pl *updatePlan, now time.Duration) {
 		}
 		in.unprotect = pl.unprotect
 		in.old.keys = old != nil && pl.overlap > 0
-		in.old.unprotect, in.old.keyUntil = nil, now+pl.overlap
+		in.old.unprotect, in.old.keyUntil, in.old.oldFirst = nil, now+pl.overlap, false
 		if in.old.keys {
 			in.old.unprotect = old
 			if in.old.scratch == nil {
