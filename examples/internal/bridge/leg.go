@@ -154,8 +154,8 @@ type rtcpIn struct {
 	// rekeyed is the peer's new SRTCP context after a re-offer that
 	// changed its key; the reader takes it over at its next packet.
 	rekeyed atomic.Pointer[srtp.Unprotector]
-	src    netip.AddrPort
-	srcSet bool
+	src     netip.AddrPort
+	srcSet  bool
 	// ssrc is the sender SSRC of the peer's first accepted report: a
 	// listen-only peer sends no RTP, so its BYE can name only this one.
 	ssrc     uint32
