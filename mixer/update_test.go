@@ -454,6 +454,8 @@ func TestUpdateRekeyInbound(t *testing.T) {
 			st := a.p.Stats()
 			assert.Equal(t, uint64(1), st.Refused.Packets)
 			assert.Equal(t, uint64(1), st.Refused.SRTPAuth)
+			assert.True(t, st.Speaking, "a re-key keeps the speaker")
+			assert.Zero(t, st.Jitter.Resyncs)
 			levels := blockRMS(l.got, 160)
 			assert.LessOrEqual(t, longestQuiet(levels, 1000), 0, "gap across the re-key: %v", levels)
 			assert.Equal(t, &k2, a.p.Config().InSRTP, "Config returns the new keys")
