@@ -114,7 +114,7 @@ func (c *Conference) Name() string { return c.cfg.Name }
 // Config returns the configuration with defaults applied.
 func (c *Conference) Config() ConferenceConfig { return c.cfg }
 
-// Events delivers joined, left, talking and overload events. The tick never
+// Events delivers joined, left, updated, talking and overload events. The tick never
 // blocks on it: when the reader falls behind, events are dropped and counted
 // in ConferenceStats.EventsDropped.
 func (c *Conference) Events() <-chan Event { return c.events }

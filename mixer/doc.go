@@ -77,7 +77,8 @@
 //   - Info: "conference created", "conference closed", "participant
 //     joined" (detail: formats, payload types, SRTP), "participant left"
 //     (reason, when known: Participant.LeaveWithReason, or "conference
-//     closed"), "conference recovered"; an Engine's start and close.
+//     closed"), "participant updated" (detail: the configuration an Update
+//     left), "conference recovered"; an Engine's start and close.
 //   - Debug: "talking started" and "talking stopped" (level_dbov).
 //   - Warn, each kind at most once per ConferenceConfig.LogInterval
 //     (default 10 s): "inbound packets refused" per participant and

@@ -324,6 +324,7 @@ func (p *Participant) applyTick(c *Conference, pl *updatePlan, now time.Duration
 	} else if pl.inChanged && !pl.inSame {
 		c.updateRate()
 	}
+	c.emit(Event{Type: Updated, Participant: p.id, At: now, Detail: describe(*next)})
 }
 
 // keysEqual reports whether two optional keys are the same.

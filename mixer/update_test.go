@@ -66,10 +66,10 @@ func (cl *client) switchFormat(t testing.TB, f codec.Format, pt uint8) {
 	cl.ts = last + uint32(f.FrameSamples(20*time.Millisecond))
 }
 
-// recorder is a sink that reads what the mixer sends as a peer would:
+// rtpRecorder is a sink that reads what the mixer sends as a peer would:
 // unprotects it (when keyed), parses it, and decodes it with the decoder
 // for its payload type, keeping each packet's header and level.
-type recorder struct {
+type rtpRecorder struct {
 	t    testing.TB
 	clk  *vclock // when set, each packet's arrival is kept in at
 	at   []time.Duration
@@ -83,8 +83,8 @@ type recorder struct {
 	buf  []int16
 }
 
-func newRecorder(t testing.TB, formats map[uint8]codec.Format) *recorder {
-	r := &recorder{t: t, decs: map[uint8]codec.Decoder{}, pcm: map[uint8][]int16{}}
+func newRTPRecorder(t testing.TB, formats map[uint8]codec.Format) *rtpRecorder {
+	r := &rtpRecorder{t: t, decs: map[uint8]codec.Decoder{}, pcm: map[uint8][]int16{}}
 	for pt, f := range formats {
 		d, err := codec.NewDecoder(f.SDPName(), codec.Config{SampleRate: formatRate(f), Channels: 1})
 		require.NoError(t, err)
@@ -93,7 +93,7 @@ func newRecorder(t testing.TB, formats map[uint8]codec.Format) *recorder {
 	return r
 }
 
-func (r *recorder) WriteRTP(pkt []byte) error {
+func (r *rtpRecorder) WriteRTP(pkt []byte) error {
 	b := append([]byte(nil), pkt...)
 	var err error
 	if r.recv != nil {
@@ -234,7 +234,7 @@ func TestUpdateOutboundCodecChange(t *testing.T) {
 	c, clk := newClockedConference(t, ConferenceConfig{SampleRate: 48000})
 	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, src: tone(440, 5, 0.3)})
 	l := newClient(t, c, clientSpec{id: "l", format: pcmu, pt: 0, listenOnly: true})
-	rec := newRecorder(t, map[uint8]codec.Format{0: pcmu, 111: opf})
+	rec := newRTPRecorder(t, map[uint8]codec.Format{0: pcmu, 111: opf})
 	require.NoError(t, l.p.Update(func(cfg *ParticipantConfig) { cfg.Sink = rec }))
 	ssrc := l.p.SSRC()
 	all := []*client{a, l}
@@ -243,7 +243,18 @@ func TestUpdateOutboundCodecChange(t *testing.T) {
 	require.NoError(t, l.p.Update(func(cfg *ParticipantConfig) { cfg.Out = opf }))
 	assert.Equal(t, PT(111), l.p.Config().OutPayloadType, "the payload type follows the new format")
 	assert.Equal(t, ssrc, l.p.SSRC())
+	drain(c)
 	runEach(c, clk, all, now, time.Second, nil)
+	var updated []Event
+	for _, ev := range drain(c) {
+		if ev.Type == Updated {
+			updated = append(updated, ev)
+		}
+	}
+	require.Len(t, updated, 1, "one Updated event when the update takes effect")
+	assert.Equal(t, "l", updated[0].Participant)
+	assert.Equal(t, now, updated[0].At)
+	assert.Contains(t, updated[0].Detail, "out opus/48000/2 pt 111")
 
 	require.Greater(t, len(rec.hdrs), switchAt+40)
 	assert.Zero(t, rec.errs)
@@ -271,7 +282,7 @@ func TestUpdateNewSSRC(t *testing.T) {
 	c, clk := newClockedConference(t, ConferenceConfig{SampleRate: 8000})
 	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, src: tone(440, 5, 0.3)})
 	l := newClient(t, c, clientSpec{id: "l", format: pcmu, pt: 0, listenOnly: true})
-	rec := newRecorder(t, map[uint8]codec.Format{0: pcmu})
+	rec := newRTPRecorder(t, map[uint8]codec.Format{0: pcmu})
 	require.NoError(t, l.p.Update(func(cfg *ParticipantConfig) { cfg.Sink = rec }))
 	all := []*client{a, l}
 	now := runEach(c, clk, all, 0, 200*time.Millisecond, nil)
@@ -304,13 +315,13 @@ func TestUpdateNewSSRC(t *testing.T) {
 	assert.Equal(t, uint32(0xC0FFEE), l.p.Config().SSRC)
 }
 
-// checkStream checks what a recorder kept as one RTP stream: one SSRC, each
+// checkStream checks what an rtpRecorder kept as one RTP stream: one SSRC, each
 // sequence number the last plus one, and each timestamp the last plus the
 // time between the two packets at the clock rate of the later one's
 // payload type (clock), through silence, hold and codec changes alike.
-func checkStream(t *testing.T, r *recorder, clock map[uint8]int) {
+func checkStream(t *testing.T, r *rtpRecorder, clock map[uint8]int) {
 	t.Helper()
-	require.Equal(t, len(r.hdrs), len(r.at), "recorder without a clock")
+	require.Equal(t, len(r.hdrs), len(r.at), "rtpRecorder without a clock")
 	for i := 1; i < len(r.hdrs); i++ {
 		h, prev := r.hdrs[i], r.hdrs[i-1]
 		assert.Equal(t, prev.SSRC, h.SSRC, "packet %d", i)
@@ -331,7 +342,7 @@ func TestUpdateHoldResume(t *testing.T) {
 	c, clk := newClockedConference(t, ConferenceConfig{SampleRate: 8000})
 	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, src: tone(440, 10, 0.3)})
 	b := newClient(t, c, clientSpec{id: "b", format: pcmu, pt: 0, src: tone(1000, 10, 0.3)})
-	rec := newRecorder(t, map[uint8]codec.Format{0: pcmu, 111: opf})
+	rec := newRTPRecorder(t, map[uint8]codec.Format{0: pcmu, 111: opf})
 	rec.clk = clk
 	require.NoError(t, b.p.Update(func(cfg *ParticipantConfig) { cfg.Sink = rec }))
 	all := []*client{a, b}
