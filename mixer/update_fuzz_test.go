@@ -12,7 +12,7 @@ import (
 // fuzzEdit turns a few bytes into one change to a configuration, valid or
 // not: the field from op, the value from v.
 func fuzzEdit(op, v byte, keys []srtp.Keys) func(*ParticipantConfig) {
-	formats := []codec.Format{pcmu, pcma, opf, {Name: "G729", ClockRate: 8000}, {}}
+	formats := []codec.Format{pcmu, pcma, opf, g722f, {Name: "G729", ClockRate: 8000}, {}}
 	pt := func() PayloadType {
 		if v&0x80 != 0 {
 			return PayloadType{}

@@ -166,15 +166,20 @@ func blockRMS(x []int16, n int) []float64 {
 // talking and speaking.
 func TestUpdateInboundCodecChange(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		cfg  ConferenceConfig
+		name     string
+		cfg      ConferenceConfig
+		from, to codec.Format
+		fromPT   uint8
+		toPT     uint8
 	}{
-		{"fixed 48 kHz", ConferenceConfig{SampleRate: 48000}},
-		{"automatic rate", ConferenceConfig{}}, // 8 kHz until the Opus leg lifts it
+		{"PCMU to Opus at 48 kHz", ConferenceConfig{SampleRate: 48000}, pcmu, opf, 0, 111},
+		{"PCMU to Opus, automatic rate", ConferenceConfig{}, pcmu, opf, 0, 111}, // 8 kHz until Opus lifts it
+		// 48 kHz RTP clock to G.722's 8000 Hz one (16 kHz audio).
+		{"Opus to G.722, automatic rate", ConferenceConfig{}, opf, g722f, 111, 9},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, clk := newClockedConference(t, tc.cfg)
-			a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, src: tone(440, 5, 0.3)})
+			a := newClient(t, c, clientSpec{id: "a", format: tc.from, pt: tc.fromPT, src: tone(440, 5, 0.3)})
 			l := newClient(t, c, clientSpec{id: "l", format: pcmu, pt: 0, listenOnly: true})
 			all := []*client{a, l}
 			now := runEach(c, clk, all, 0, time.Second, nil)
@@ -184,13 +189,13 @@ func TestUpdateInboundCodecChange(t *testing.T) {
 			now = runEach(c, clk, all, now, 1500*time.Millisecond, func(i int, _ time.Duration) {
 				switch i {
 				case 0:
-					require.NoError(t, a.p.Update(func(cfg *ParticipantConfig) { cfg.In = opf }))
+					require.NoError(t, a.p.Update(func(cfg *ParticipantConfig) { cfg.In = tc.to }))
 				case 2:
-					a.switchFormat(t, opf, 111)
+					a.switchFormat(t, tc.to, tc.toPT)
 				}
 			})
 			st := a.p.Stats()
-			assert.Equal(t, "opus/48000/2", st.InCodec)
+			assert.Equal(t, tc.to.SDPName(), st.InCodec)
 			assert.Zero(t, st.Refused.Packets, "nothing refused across the switch")
 			assert.Zero(t, st.Jitter.Resyncs, "the jitter buffer's timeline went on")
 			assert.Zero(t, st.DecodeErrors)
@@ -200,7 +205,7 @@ func TestUpdateInboundCodecChange(t *testing.T) {
 				assert.NotEqual(t, TalkingStopped, ev.Type, "talk state lost at %v", ev.At)
 			}
 			if tc.cfg.SampleRate == 0 {
-				assert.Equal(t, 48000, c.Stats().SampleRate)
+				assert.Equal(t, 48000, c.Stats().SampleRate) // Opus, in or out, lifts it
 			}
 			levels := blockRMS(l.got, 160)
 			assert.LessOrEqual(t, longestQuiet(levels, 1000), 1, "gap in what the listener heard: %v", levels)
