@@ -24,7 +24,13 @@ type updater struct {
 // timestamps) carry on.
 //
 // edit receives the configuration as Config returns it and changes what it
-// wants; every field it leaves alone stays as it is. Update then validates
+// wants; every field it leaves alone stays as it is. (An edit of the
+// configuration, rather than a struct of optional fields or a list of
+// options, keeps one vocabulary and one validation with Join, makes every
+// field changeable the day it is added, and lets a negotiated SDP apply
+// itself whole.) Concurrent Updates of one participant run one after the
+// other; only what edit changed is applied, so a Set call another
+// goroutine made meanwhile on another field is kept. Update then validates
 // the result as Join does (same sentinels, ErrConfig with the field and
 // numbers) and either applies all of it or, on error, nothing. edit runs
 // under the participant's update lock: it must not call Update, and it
@@ -67,8 +73,7 @@ type updater struct {
 //     mixed or not, and sent packets or not (see Direction).
 //   - InAudioLevelID, OutAudioLevelID, OutCSRCLevelsID, Sink,
 //     UpdateOverlap: from the next packet or tick.
-//   - Muted, Deaf, GainIn, GainOut: at once, as the Set methods do; a
-//     concurrent Set call on a field edit did not change is kept.
+//   - Muted, Deaf, GainIn, GainOut: at once, as the Set methods do.
 //   - ID and Jitter cannot change (ErrConfig): Leave and Join for that.
 //
 // Codecs and SRTP contexts are built in the caller's goroutine, as at
