@@ -245,7 +245,7 @@ func TestUpdateOutboundCodecChange(t *testing.T) {
 	all := []*client{a, l}
 	now := runEach(c, clk, all, 0, time.Second, nil)
 	switchAt := len(rec.hdrs)
-	require.NoError(t, l.p.Update(func(cfg *ParticipantConfig) { cfg.Out = opf }))
+	require.NoError(t, l.p.Update(func(cfg *ParticipantConfig) { cfg.Out, cfg.OutAudioLevelID = opf, 5 }))
 	assert.Equal(t, PT(111), l.p.Config().OutPayloadType, "the payload type follows the new format")
 	assert.Equal(t, ssrc, l.p.SSRC())
 	drain(c)
@@ -276,6 +276,12 @@ func TestUpdateOutboundCodecChange(t *testing.T) {
 			assert.Equal(t, i == switchAt, h.Marker, "marker on packet %d", i)
 		}
 		assert.Equal(t, i >= switchAt, h.PayloadType == 111, "payload type of packet %d", i)
+		levelID := uint8(levelExtID)
+		if i >= switchAt {
+			levelID = 5
+			assert.Nil(t, h.GetExtension(levelExtID), "the old extension ID in packet %d", i)
+		}
+		assert.NotNil(t, h.GetExtension(levelID), "RFC 6464 level on extension %d in packet %d", levelID, i)
 	}
 	assert.LessOrEqual(t, longestQuiet(rec.rms, 1000), 0, "gap in what the listener heard: %v", rec.rms)
 	assert.Greater(t, mediatest.ToneShare(rec.pcm[111][48000/2:], 48000, 440), 0.5)
