@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -25,9 +26,12 @@ type Conference struct {
 	pending []func(*Conference, time.Duration)
 	hasPend atomic.Bool
 	list    []*Participant // snapshot for Participants, under mu
-	ids     map[string]bool
-	nextID  int
-	closed  bool
+	// ids maps the IDs in use to their participants (nil while Join
+	// builds one). Leave frees an ID at once, so it may be joined again
+	// before the tick has removed the old participant.
+	ids    map[string]*Participant
+	nextID int
+	closed bool
 
 	regroup       atomic.Bool
 	events        chan Event
@@ -85,7 +89,7 @@ func NewConference(cfg ConferenceConfig) (*Conference, error) {
 	}
 	c := &Conference{
 		cfg:     cfg,
-		ids:     make(map[string]bool),
+		ids:     make(map[string]*Participant),
 		events:  make(chan Event, cfg.EventBuffer),
 		groups:  make(map[groupKey]*encodeGroup),
 		acc:     make([]int32, maxFrame),
@@ -110,7 +114,7 @@ func (c *Conference) Name() string { return c.cfg.Name }
 // Config returns the configuration with defaults applied.
 func (c *Conference) Config() ConferenceConfig { return c.cfg }
 
-// Events delivers joined, left, talking and overload events. The tick never
+// Events delivers joined, left, updated, talking and overload events. The tick never
 // blocks on it: when the reader falls behind, events are dropped and counted
 // in ConferenceStats.EventsDropped.
 func (c *Conference) Events() <-chan Event { return c.events }
@@ -138,27 +142,7 @@ func (c *Conference) enqueue(f func(*Conference, time.Duration)) {
 // which field and numbers; a cause found by package codec, srtp or jitter is
 // wrapped as well), ErrDuplicateID, ErrClosed.
 func (c *Conference) Join(cfg ParticipantConfig) (*Participant, error) {
-	if cfg.In.Name == "" || cfg.Out.Name == "" {
-		return nil, fmt.Errorf("%w: participant needs In and Out formats", ErrConfig)
-	}
-	if _, ok := codec.Lookup(cfg.In.SDPName()); !ok {
-		return nil, fmt.Errorf("%w: inbound %w: %s", ErrConfig, codec.ErrUnknownFormat, cfg.In.SDPName())
-	}
-	if _, ok := codec.Lookup(cfg.Out.SDPName()); !ok {
-		return nil, fmt.Errorf("%w: outbound %w: %s", ErrConfig, codec.ErrUnknownFormat, cfg.Out.SDPName())
-	}
-	if err := resolvePayloadTypes(&cfg); err != nil {
-		return nil, err
-	}
-	if cfg.InAudioLevelID > 14 || cfg.OutAudioLevelID > 14 || cfg.OutCSRCLevelsID > 14 {
-		return nil, fmt.Errorf("%w: extension IDs %d, %d, %d (one-byte IDs are 1..14)",
-			ErrConfig, cfg.InAudioLevelID, cfg.OutAudioLevelID, cfg.OutCSRCLevelsID)
-	}
-	gIn, err := gainQ16(cfg.GainIn)
-	if err != nil {
-		return nil, err
-	}
-	gOut, err := gainQ16(cfg.GainOut)
+	gIn, gOut, err := checkConfig(&cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -172,16 +156,16 @@ func (c *Conference) Join(cfg ParticipantConfig) (*Participant, error) {
 		for {
 			c.nextID++
 			cfg.ID = fmt.Sprintf("p%d", c.nextID)
-			if !c.ids[cfg.ID] {
+			if _, taken := c.ids[cfg.ID]; !taken {
 				break
 			}
 		}
 	}
-	if c.ids[cfg.ID] {
+	if _, taken := c.ids[cfg.ID]; taken {
 		c.mu.Unlock()
 		return nil, fmt.Errorf("%w: %q", ErrDuplicateID, cfg.ID)
 	}
-	c.ids[cfg.ID] = true
+	c.ids[cfg.ID] = nil // reserved while the participant is built
 	rate := int(c.curRate.Load())
 	c.mu.Unlock()
 
@@ -193,18 +177,55 @@ func (c *Conference) Join(cfg ParticipantConfig) (*Participant, error) {
 		return nil, fmt.Errorf("%w: participant %s: %w", ErrConfig, cfg.ID, err)
 	}
 	c.mu.Lock()
+	c.ids[cfg.ID] = p
 	c.list = append(c.list[:len(c.list):len(c.list)], p)
 	c.mu.Unlock()
 	c.enqueue(func(c *Conference, now time.Duration) { c.add(p, now) })
 	return p, nil
 }
 
+// checkConfig validates cfg as Join and Update take it and applies the
+// defaults: payload types, ListenOnly folded into Direction. It returns
+// the gains in Q16. Errors match ErrConfig and name the field and numbers.
+func checkConfig(cfg *ParticipantConfig) (gIn, gOut int32, err error) {
+	if cfg.In.Name == "" || cfg.Out.Name == "" {
+		return 0, 0, fmt.Errorf("%w: participant needs In and Out formats", ErrConfig)
+	}
+	if _, ok := codec.Lookup(cfg.In.SDPName()); !ok {
+		return 0, 0, fmt.Errorf("%w: inbound %w: %s", ErrConfig, codec.ErrUnknownFormat, cfg.In.SDPName())
+	}
+	if _, ok := codec.Lookup(cfg.Out.SDPName()); !ok {
+		return 0, 0, fmt.Errorf("%w: outbound %w: %s", ErrConfig, codec.ErrUnknownFormat, cfg.Out.SDPName())
+	}
+	if err := resolvePayloadTypes(cfg); err != nil {
+		return 0, 0, err
+	}
+	if cfg.InAudioLevelID > 14 || cfg.OutAudioLevelID > 14 || cfg.OutCSRCLevelsID > 14 {
+		return 0, 0, fmt.Errorf("%w: extension IDs %d, %d, %d (one-byte IDs are 1..14)",
+			ErrConfig, cfg.InAudioLevelID, cfg.OutAudioLevelID, cfg.OutCSRCLevelsID)
+	}
+	if !cfg.Direction.Valid() {
+		return 0, 0, fmt.Errorf("%w: %v", ErrConfig, cfg.Direction)
+	}
+	if cfg.ListenOnly {
+		cfg.Direction = DirectionOf(cfg.Direction.Send(), false)
+	}
+	cfg.ListenOnly = !cfg.Direction.Recv()
+	if gIn, err = gainQ16(cfg.GainIn); err != nil {
+		return 0, 0, err
+	}
+	if gOut, err = gainQ16(cfg.GainOut); err != nil {
+		return 0, 0, err
+	}
+	return gIn, gOut, nil
+}
+
 // newParticipant builds a participant for cfg (validated, defaults applied)
 // at the conference's current rate.
 func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate int) (*Participant, error) {
-	p := &Participant{conf: c, id: cfg.ID, cfg: cfg, desc: describe(cfg), logs: c.log.newParticipantLog()}
-	p.ctl.gainIn.Store(gIn)
-	p.ctl.gainOut.Store(gOut)
+	p := &Participant{conf: c, id: cfg.ID, desc: describe(cfg), logs: c.log.newParticipantLog()}
+	p.ctl.setGainIn(gIn, cfg.GainIn)
+	p.ctl.setGainOut(gOut, cfg.GainOut)
 	p.ctl.muted.Store(cfg.Muted)
 	p.ctl.deaf.Store(cfg.Deaf)
 	inPT, _ := cfg.InPayloadType.Value()
@@ -217,23 +238,18 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 		return nil, err
 	}
 	in := &p.in
-	in.jb, in.pt, in.cnPT, in.levelID = jb, inPT, cfg.CNPayloadType, cfg.InAudioLevelID
+	in.jb, in.levelID = jb, cfg.InAudioLevelID
+	in.media = inMedia{pt: inPT, cn: cfg.CNPayloadType, ts: identityMap()}
 	if cfg.InSRTP != nil {
-		var opts []srtp.Option
-		switch w := cfg.SRTPReplayWindow; {
-		case w < 0:
-			opts = append(opts, srtp.ReplayWindow(0))
-		case w > 0:
-			opts = append(opts, srtp.ReplayWindow(w))
-		}
-		if in.unprotect, err = srtp.NewUnprotector(*cfg.InSRTP, opts...); err != nil {
-			return nil, fmt.Errorf("inbound SRTP: %w", err)
+		if in.unprotect, err = newUnprotector(cfg); err != nil {
+			return nil, err
 		}
 	}
 
-	p.dq.init(jb, cfg.In, cfg.CNPayloadType)
+	p.dq.init(jb, cfg.In, inPT, cfg.CNPayloadType)
 	p.talk.init()
 	p.spk.init()
+	p.spk.listenOnly = !cfg.Direction.Recv()
 	p.own = newEncodeChain()
 
 	o := &p.out
@@ -242,22 +258,52 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 			return nil, fmt.Errorf("outbound SRTP: %w", err)
 		}
 	}
-	o.ssrc = cfg.SSRC
-	for o.ssrc == 0 {
-		o.ssrc = rand.Uint32()
+	for cfg.SSRC == 0 {
+		cfg.SSRC = rand.Uint32()
 	}
-	o.seq = uint16(rand.Uint32())
-	o.ts = rand.Uint32()
-	o.tsStep = uint32(cfg.Out.FrameSamples(c.cfg.Ptime))
-	o.marker = true
+	o.restart(cfg.SSRC)
+	o.setClock(cfg.Out.ClockRate, uint32(cfg.Out.FrameSamples(c.cfg.Ptime)))
+	o.paused = !cfg.Direction.Send()
 	o.pt, o.levelID, o.csrcLevelsID = outPT, cfg.OutAudioLevelID, cfg.OutCSRCLevelsID
 	o.sink = cfg.Sink
 	o.pkt = make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)
 
+	cfg.InSRTP, cfg.OutSRTP = cloneKeys(cfg.InSRTP), cloneKeys(cfg.OutSRTP)
+	p.tcfg = &cfg
 	if err := p.setup(rate, c.cfg.Ptime); err != nil {
 		return nil, err
 	}
+	p.upd.cfg.Store(&cfg)
 	return p, nil
+}
+
+// newUnprotector builds the inbound SRTP context cfg asks for.
+func newUnprotector(cfg ParticipantConfig) (*srtp.Unprotector, error) {
+	var opts []srtp.Option
+	switch w := cfg.SRTPReplayWindow; {
+	case w < 0:
+		opts = append(opts, srtp.ReplayWindow(0))
+	case w > 0:
+		opts = append(opts, srtp.ReplayWindow(w))
+	}
+	u, err := srtp.NewUnprotector(*cfg.InSRTP, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("inbound SRTP: %w", err)
+	}
+	return u, nil
+}
+
+// cloneKeys returns a deep copy of k, so that no caller shares the slices
+// of a configuration the participant keeps.
+func cloneKeys(k *srtp.Keys) *srtp.Keys {
+	if k == nil {
+		return nil
+	}
+	c := *k
+	c.MasterKey = bytes.Clone(k.MasterKey)
+	c.MasterSalt = bytes.Clone(k.MasterSalt)
+	c.MKI = bytes.Clone(k.MKI)
+	return &c
 }
 
 // DefaultComplexity is the encoder complexity the mixer uses when a
@@ -283,6 +329,7 @@ func naturalRate(f codec.Format) int {
 
 // add runs in the tick: the participant starts being mixed.
 func (c *Conference) add(p *Participant, now time.Duration) {
+	p.joined = true
 	c.parts = append(c.parts, p)
 	c.numParts.Store(int32(len(c.parts)))
 	c.updateRate()
@@ -301,6 +348,7 @@ func (c *Conference) add(p *Participant, now time.Duration) {
 // remove runs in the tick: the participant stops being mixed and its
 // resources are released.
 func (c *Conference) remove(p *Participant, now time.Duration) {
+	p.joined = false
 	c.parts = deleteP(c.parts, p)
 	c.speakers = deleteP(c.speakers, p)
 	c.numParts.Store(int32(len(c.parts)))
@@ -315,17 +363,26 @@ func (c *Conference) remove(p *Participant, now time.Duration) {
 	if p.talk.talking {
 		c.emit(Event{Type: TalkingStopped, Participant: p.id, At: now, Level: int(p.talk.smooth)})
 	}
+	c.release(p)
+	c.updateRate()
+	c.emit(Event{Type: Left, Participant: p.id, At: now, Detail: p.ctl.leaveReason})
+}
+
+// release frees p's ID and drops it from the list Participants returns,
+// unless that was done already; an ID joined again since belongs to the
+// new participant and stays.
+func (c *Conference) release(p *Participant) {
 	c.mu.Lock()
-	delete(c.ids, p.id)
+	defer c.mu.Unlock()
+	if q, ok := c.ids[p.id]; ok && q == p {
+		delete(c.ids, p.id)
+	}
 	for i, q := range c.list {
 		if q == p {
 			c.list = append(c.list[:i:i], c.list[i+1:]...)
 			break
 		}
 	}
-	c.mu.Unlock()
-	c.updateRate()
-	c.emit(Event{Type: Left, Participant: p.id, At: now, Detail: p.ctl.leaveReason})
 }
 
 func deleteP(s []*Participant, p *Participant) []*Participant {
@@ -358,10 +415,10 @@ func (c *Conference) updateRate() {
 	}
 	r := 8000
 	for _, p := range c.parts {
-		if n := naturalRate(p.cfg.In); n > r {
+		if n := naturalRate(p.tcfg.In); n > r {
 			r = n
 		}
-		if n := naturalRate(p.cfg.Out); n > r {
+		if n := naturalRate(p.tcfg.Out); n > r {
 			r = n
 		}
 	}

@@ -255,8 +255,18 @@ type ParticipantConfig struct {
 	// leg, or a test that only counts).
 	Sink Sink
 
-	// ListenOnly participants are never mixed in (an audience). Muted ones
-	// are not heard; Deaf ones hear nothing.
+	// Direction is which ways media flows, from the mixer's side (see
+	// Direction): SendRecv by default, SendOnly for an audience, RecvOnly
+	// or Inactive for a participant that put the call on hold.
+	Direction Direction
+	// ListenOnly is the older spelling of a Direction that does not
+	// receive: Join and Update fold it into Direction (SendRecv becomes
+	// SendOnly, RecvOnly becomes Inactive), and Config reports it as
+	// !Direction.Recv(). Muted participants are not heard, by a choice
+	// that can flip every tick; Deaf ones hear silence (their stream goes
+	// on as the conference's Silence mode says, keeping NAT bindings and
+	// the peer's jitter buffer warm), where a Direction that does not send
+	// sends nothing at all.
 	ListenOnly, Muted, Deaf bool
 	// GainIn and GainOut in dB, applied to what the participant sends and
 	// to what it hears. Range -60..+24.
@@ -264,6 +274,19 @@ type ParticipantConfig struct {
 
 	// Jitter overrides the conference's jitter buffer defaults field by
 	// field: each non-zero field wins (jitter.Config.Merge); ClockRate is
-	// always the inbound format's.
+	// the inbound format's at Join. Update cannot change it.
 	Jitter jitter.Config
+
+	// UpdateOverlap is how long, after an Update that changes the inbound
+	// SRTP keys or payload type, packets under the old ones are still
+	// accepted: those in flight, and those of a peer that switches only
+	// when the answer to its re-INVITE reaches it. Default
+	// DefaultUpdateOverlap; negative: none, the old ones are refused at
+	// once.
+	UpdateOverlap time.Duration
 }
+
+// DefaultUpdateOverlap is the UpdateOverlap of a ParticipantConfig that
+// leaves it 0: a SIP transaction's round trip with margin, plus the
+// longest a packet waits in the jitter buffer.
+const DefaultUpdateOverlap = 2 * time.Second

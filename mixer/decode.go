@@ -15,22 +15,30 @@ import (
 // them into PCM at the conference rate (only when someone needs it), and a
 // FIFO that carries decoded audio over from tick to tick.
 //
+// After an Update that changes the inbound format or payload types, the
+// queue decodes with two decoders for a while: frames still in the jitter
+// buffer (or in flight) with the old payload type go to the old one, the
+// rest to the new, so the switch costs no audio.
+//
 // Ownership: the tick goroutine alone (and Join, before the participant is
 // shared). Stats reads only the counters.
 type decodeQueue struct {
-	jb      *jitter.Buffer // Pop only; inbound pushes
-	clock   int            // inbound RTP clock rate
-	cnPT    uint8          // comfort noise payload type; 0: none
-	rate    int            // conference rate the decoder is set up for
-	dec     codec.Decoder
-	fec     codec.FECDecoder // dec, when it can decode in-band FEC
-	decRate int
-	inRes   *resample.Resampler // decRate → rate; nil when equal
-	decBuf  []int16             // decoder output when resampling
-	fifo    []int16             // decoded PCM at rate, fifo[:fifoLen]
-	fifoLen int
-	owed    int  // samples of silence owed ahead of fifo (skipped decodes)
-	stale   bool // decodes were skipped: decoder and resampler history are old
+	jb    *jitter.Buffer // Pop only; inbound pushes
+	clock int            // the jitter buffer's clock: frame durations are in its ticks
+	rate  int            // conference rate the decoders are set up for
+	cur   decoderSlot    // the inbound format now
+	// prev is the format before the last Update, while frames with its
+	// payload types are still expected (until prevUntil); nil otherwise.
+	// lastPrev: the last packet decoded was prev's, so a loss after it is
+	// concealed by prev's decoder.
+	prev      *decoderSlot
+	prevUntil time.Duration
+	lastPrev  bool
+	decBuf    []int16 // decoder output when resampling
+	fifo      []int16 // decoded PCM at rate, fifo[:fifoLen]
+	fifoLen   int
+	owed      int  // samples of silence owed ahead of fifo (skipped decodes)
+	stale     bool // decodes were skipped: decoder and resampler history are old
 
 	pend  [maxPending]pendingFrame
 	npend int
@@ -41,6 +49,18 @@ type decodeQueue struct {
 	decoded bool // pend was decoded into the FIFO this tick
 
 	decodeErrors, fecRecovered, concealed, skipped atomic.Uint64
+}
+
+// decoderSlot is one inbound format the queue decodes: its payload types,
+// and its decoder with the resampler to the conference rate after it.
+type decoderSlot struct {
+	name    string // SDP name of the format (codec.Format.SDPName)
+	pt, cn  uint8  // media and comfort noise payload types; cn 0: none
+	rate    int    // conference rate dec and res are built for
+	dec     codec.Decoder
+	fec     codec.FECDecoder // dec, when it can decode in-band FEC
+	decRate int
+	res     *resample.Resampler // decRate → rate; nil when equal
 }
 
 // maxPending bounds the packets popped for one tick: 60 ms ticks of 10 ms
@@ -56,43 +76,103 @@ type pendingFrame struct {
 	payload  []byte
 	next     []byte // FEC source when the frame is lost and the next is here
 	cn       bool   // comfort noise packet: a silence gap
+	prev     bool   // a packet of the previous format: decoded by prev
 	samples  int    // duration at the conference rate
 	rtpTicks uint32
 }
 
-// init allocates the queue's buffers; setup builds its decoder.
-func (q *decodeQueue) init(jb *jitter.Buffer, in codec.Format, cnPT uint8) {
-	q.jb, q.clock, q.cnPT = jb, in.ClockRate, cnPT
+// init allocates the queue's buffers for the inbound format in, on payload
+// type pt (comfort noise cn), whose clock jb runs at; setup builds its
+// decoder.
+func (q *decodeQueue) init(jb *jitter.Buffer, in codec.Format, pt, cn uint8) {
+	q.jb, q.clock = jb, in.ClockRate
+	q.cur = decoderSlot{name: in.SDPName(), pt: pt, cn: cn}
 	q.arena = make([]byte, 0, maxPending*2*maxPayload)
 	q.pcm = make([]int16, maxFrame)
 	q.fifo = make([]int16, maxDecoded+maxFrame)
 	q.decBuf = make([]int16, 0, maxDecoded)
 }
 
-// setup builds the decoder and resampler for the conference rate and
+// setup builds the decoders and resamplers for the conference rate and
 // empties the FIFO, whose audio was at the old rate.
-func (q *decodeQueue) setup(in codec.Format, rate int, ptime time.Duration) error {
-	// Decode straight at the conference rate when the codec can (Opus
-	// decodes at 8–48 kHz); otherwise at its own rate and resample.
-	dec, err := codec.NewDecoder(in.SDPName(), codec.Config{SampleRate: rate, Channels: 1, Ptime: ptime})
-	if err != nil {
-		dec, err = codec.NewDecoder(in.SDPName(), codec.Config{Channels: 1, Ptime: ptime})
-		if err != nil {
-			return fmt.Errorf("inbound decoder: %w", err)
-		}
+func (q *decodeQueue) setup(rate int, ptime time.Duration) error {
+	if err := q.cur.build(rate, ptime); err != nil {
+		return err
 	}
-	q.dec = dec
-	q.fec, _ = dec.(codec.FECDecoder)
-	q.decRate = dec.SampleRate()
-	q.inRes = nil
-	if q.decRate != rate {
-		if q.inRes, err = resample.New(q.decRate, rate, 1); err != nil {
-			return fmt.Errorf("inbound resampler: %w", err)
-		}
+	if q.prev != nil && q.prev.build(rate, ptime) != nil {
+		q.dropPrev()
 	}
 	q.rate = rate
 	q.fifoLen, q.owed = 0, 0
 	return nil
+}
+
+// build makes the slot's decoder and resampler for the conference rate.
+func (s *decoderSlot) build(rate int, ptime time.Duration) error {
+	// Decode straight at the conference rate when the codec can (Opus
+	// decodes at 8–48 kHz); otherwise at its own rate and resample.
+	dec, err := codec.NewDecoder(s.name, codec.Config{SampleRate: rate, Channels: 1, Ptime: ptime})
+	if err != nil {
+		dec, err = codec.NewDecoder(s.name, codec.Config{Channels: 1, Ptime: ptime})
+		if err != nil {
+			return fmt.Errorf("inbound decoder: %w", err)
+		}
+	}
+	var res *resample.Resampler
+	if dec.SampleRate() != rate {
+		if res, err = resample.New(dec.SampleRate(), rate, 1); err != nil {
+			return fmt.Errorf("inbound resampler: %w", err)
+		}
+	}
+	s.dec, s.res, s.rate = dec, res, rate
+	s.fec, _ = dec.(codec.FECDecoder)
+	s.decRate = dec.SampleRate()
+	return nil
+}
+
+// switchTo makes next the current format. next brings its own decoder
+// when the format changed; without one (only the payload types changed)
+// the current decoder goes on: same codec, same stream. Until until,
+// frames with the old payload types are still decoded by the old slot,
+// which moves into hold (allocated by Update, so the tick does not).
+func (q *decodeQueue) switchTo(next decoderSlot, hold *decoderSlot, until time.Duration, ptime time.Duration) {
+	old := q.cur
+	if next.dec == nil {
+		next.name, next.dec, next.fec, next.decRate, next.res, next.rate = old.name, old.dec, old.fec, old.decRate, old.res, old.rate
+	}
+	if next.rate != q.rate && next.build(q.rate, ptime) != nil {
+		// Built at another rate and cannot be rebuilt at this one: keep
+		// the old decoder rather than none; frames of the new format
+		// fail to decode and are counted.
+		next.name, next.dec, next.fec, next.decRate, next.res, next.rate = old.name, old.dec, old.fec, old.decRate, old.res, old.rate
+	}
+	q.cur = next
+	q.dropPrev()
+	if old.pt != next.pt || old.cn != next.cn {
+		*hold = old
+		q.prev, q.prevUntil, q.lastPrev = hold, until, true
+	}
+}
+
+func (q *decodeQueue) dropPrev() { q.prev, q.lastPrev = nil, false }
+
+// classify says what a packet with payload type pt is: comfort noise, a
+// packet of the previous format, or unknown (a payload type from before
+// the last Update but one, or one the tick has not been told of yet).
+func (q *decodeQueue) classify(pt uint8) (cn, prev, known bool) {
+	switch {
+	case pt == q.cur.pt:
+		return false, false, true
+	case q.cur.cn != 0 && pt == q.cur.cn:
+		return true, false, true
+	case q.prev == nil:
+		return false, false, false
+	case pt == q.prev.pt:
+		return false, true, true
+	case q.prev.cn != 0 && pt == q.prev.cn:
+		return true, false, true
+	}
+	return false, false, false
 }
 
 // popped is what pop found for the talk detector: the loudest RFC 6464
@@ -110,6 +190,9 @@ func (q *decodeQueue) pop(now time.Duration, rate, n int) popped {
 	q.arena = q.arena[:0]
 	q.havePCM = false
 	q.decoded = false
+	if q.prev != nil && now >= q.prevUntil {
+		q.dropPrev()
+	}
 	have := q.owed + q.fifoLen
 	r := popped{level: 127}
 	for have < n && q.npend < maxPending {
@@ -130,11 +213,17 @@ func (q *decodeQueue) pop(now time.Duration, rate, n int) popped {
 		}
 		switch f.Kind {
 		case jitter.KindPacket:
-			if q.cnPT != 0 && f.PayloadType == q.cnPT {
+			cn, prev, known := q.classify(f.PayloadType)
+			if cn {
 				pf.cn = true
 				break
 			}
-			pf.payload = f.Payload
+			if !known {
+				pf.kind = jitter.KindLost // concealed: no decoder of ours reads it
+				r.audio = true
+				break
+			}
+			pf.payload, pf.prev = f.Payload, prev
 			r.audio = true
 			if f.AudioLevel >= 0 {
 				r.ext = true
@@ -210,32 +299,44 @@ func (q *decodeQueue) decode(rate int) {
 		// Decoding was skipped while the participant was not a candidate:
 		// the decoder resumes as after a loss; the resampler's history is
 		// meaningless.
-		if q.inRes != nil {
-			q.inRes.Reset()
+		if q.cur.res != nil {
+			q.cur.res.Reset()
+		}
+		if q.prev != nil && q.prev.res != nil {
+			q.prev.res.Reset()
 		}
 		q.stale = false
 	}
 	for i := range q.npend {
 		pf := &q.pend[i]
-		decN := int(uint64(pf.samples) * uint64(q.decRate) / uint64(rate))
 		switch {
 		case pf.kind == jitter.KindPacket && !pf.cn && pf.payload != nil:
-			out, err := q.dec.Decode(q.decodeDst(), pf.payload)
+			s := &q.cur
+			if pf.prev && q.prev != nil {
+				s = q.prev
+			}
+			q.lastPrev = s != &q.cur
+			out, err := s.dec.Decode(q.decodeDst(s), pf.payload)
 			if err != nil {
 				inc(&q.decodeErrors)
-				out, _ = q.dec.Conceal(q.decodeDst(), decN)
+				out, _ = s.dec.Conceal(q.decodeDst(s), q.decodedLen(s, pf.samples, rate))
 			}
-			q.pushDecoded(out)
+			q.pushDecoded(s, out)
 		case pf.kind == jitter.KindPacket && !pf.cn, pf.kind == jitter.KindLost, pf.kind == jitter.KindConceal:
+			s := &q.cur
+			if q.lastPrev && q.prev != nil {
+				s = q.prev
+			}
+			decN := q.decodedLen(s, pf.samples, rate)
 			var out []int16
 			var err error
-			if q.fec != nil && pf.next != nil {
-				out, err = q.fec.DecodeFEC(q.decodeDst(), pf.next, decN)
+			if s.fec != nil && pf.next != nil {
+				out, err = s.fec.DecodeFEC(q.decodeDst(s), pf.next, decN)
 				if err == nil {
 					inc(&q.fecRecovered)
 				}
 			} else {
-				out, err = q.dec.Conceal(q.decodeDst(), decN)
+				out, err = s.dec.Conceal(q.decodeDst(s), decN)
 				if err == nil {
 					inc(&q.concealed)
 				}
@@ -247,7 +348,7 @@ func (q *decodeQueue) decode(rate int) {
 			if out == nil {
 				q.pushSilence(pf.samples)
 			} else {
-				q.pushDecoded(out)
+				q.pushDecoded(s, out)
 			}
 		default: // DTX gap, comfort noise, nothing yet
 			q.pushSilence(pf.samples)
@@ -255,25 +356,30 @@ func (q *decodeQueue) decode(rate int) {
 	}
 }
 
-// decodeDst is where the decoder writes: straight into the FIFO when no
+// decodedLen is how many samples at s's decoder rate fill n at rate.
+func (q *decodeQueue) decodedLen(s *decoderSlot, n, rate int) int {
+	return int(uint64(n) * uint64(s.decRate) / uint64(rate))
+}
+
+// decodeDst is where s's decoder writes: straight into the FIFO when no
 // resampling is needed, else a scratch buffer.
-func (q *decodeQueue) decodeDst() []int16 {
-	if q.inRes == nil {
+func (q *decodeQueue) decodeDst(s *decoderSlot) []int16 {
+	if s.res == nil {
 		return q.fifo[q.fifoLen:q.fifoLen:len(q.fifo)]
 	}
 	return q.decBuf[:0]
 }
 
-// pushDecoded appends decoder output (already in place when decodeDst gave
-// the FIFO) to the FIFO, resampling when needed.
-func (q *decodeQueue) pushDecoded(out []int16) {
-	if q.inRes == nil {
+// pushDecoded appends s's decoder output (already in place when decodeDst
+// gave the FIFO) to the FIFO, resampling when needed.
+func (q *decodeQueue) pushDecoded(s *decoderSlot, out []int16) {
+	if s.res == nil {
 		if len(out) > 0 && &out[0] != &q.fifo[q.fifoLen] {
 			copy(q.fifo[q.fifoLen:], out) // decoder had to grow: copy back
 		}
 		q.fifoLen += min(len(out), len(q.fifo)-q.fifoLen)
 	} else {
-		r := q.inRes.Process(q.fifo[q.fifoLen:q.fifoLen:len(q.fifo)], out)
+		r := s.res.Process(q.fifo[q.fifoLen:q.fifoLen:len(q.fifo)], out)
 		q.fifoLen += len(r)
 	}
 	q.trimFIFO()

@@ -29,8 +29,8 @@ func newQueueHarness(t *testing.T, rate int, ptime time.Duration, jc jitter.Conf
 	jb, err := jitter.New(jc)
 	require.NoError(t, err)
 	h := &queueHarness{t: t, q: &decodeQueue{}, jb: jb}
-	h.q.init(jb, pcmu, cnPT)
-	require.NoError(t, h.q.setup(pcmu, rate, ptime))
+	h.q.init(jb, pcmu, 0, cnPT)
+	require.NoError(t, h.q.setup(rate, ptime))
 	return h
 }
 
@@ -192,7 +192,7 @@ func TestDecodeQueueConceals(t *testing.T) {
 // never overflows.
 func TestDecodeQueueFIFO(t *testing.T) {
 	var q decodeQueue
-	q.init(nil, pcmu, 0)
+	q.init(nil, pcmu, 0, 0)
 	for i := 0; i < 100; i++ {
 		q.fifo[i] = int16(i + 1)
 	}
@@ -223,7 +223,7 @@ func TestDecodeQueueFIFO(t *testing.T) {
 	q.fifoLen = 0
 	big := make([]int16, maxDecoded)
 	for i := 0; i < 3; i++ {
-		q.pushDecoded(big)
+		q.pushDecoded(&q.cur, big)
 		assert.LessOrEqual(t, q.fifoLen, len(q.fifo)-maxDecoded)
 	}
 	q.pushSilence(2 * maxDecoded)

@@ -39,11 +39,27 @@
 // ticks overrun sheds speakers, and ticks missed by a stall are skipped,
 // never queued, so latency does not pile up).
 //
+// # Changing a participant
+//
+// Participant.Update changes a leg in place, as a SIP re-INVITE, a hold or
+// resume, a codec change or an SRTP re-key needs: formats and payload
+// types both ways, encoder options, extension IDs, SRTP keys both ways,
+// Direction, gains, mute and deaf, the outbound SSRC. It validates as Join
+// does and applies all or nothing. Talk state, speaker status and the
+// jitter buffer carry on; the outbound stream keeps its SSRC and numbering
+// (the timestamp counts on at the new clock rate after a codec change);
+// packets under the old inbound keys and payload types are still accepted,
+// and decoded by the old decoder, for ParticipantConfig.UpdateOverlap.
+// Direction (sendrecv, sendonly, recvonly, inactive, from the mixer's side)
+// says whether a participant is mixed and whether it is sent packets: hold
+// is a direction, not a deafness.
+//
 // # Concurrency
 //
-// Join, Leave, SetMuted, SetDeaf, SetGainIn/Out and all Stats calls are safe
-// from any goroutine while the conference ticks: changes are queued and
-// applied at the start of the next tick, and the tick never waits for them.
+// Join, Leave, Update, SetMuted, SetDeaf, SetGainIn/Out and all Stats calls
+// are safe from any goroutine while the conference ticks: changes are
+// queued and applied at the start of the next tick, and the tick never
+// waits for them.
 // Participant.WriteRTP may be called from the goroutine that reads the
 // participant's socket; the jitter buffer between it and the tick is
 // lock-free. Events are delivered on a buffered channel and dropped (and
@@ -61,7 +77,8 @@
 //   - Info: "conference created", "conference closed", "participant
 //     joined" (detail: formats, payload types, SRTP), "participant left"
 //     (reason, when known: Participant.LeaveWithReason, or "conference
-//     closed"), "conference recovered"; an Engine's start and close.
+//     closed"), "participant updated" (detail: the configuration an Update
+//     left), "conference recovered"; an Engine's start and close.
 //   - Debug: "talking started" and "talking stopped" (level_dbov).
 //   - Warn, each kind at most once per ConferenceConfig.LogInterval
 //     (default 10 s): "inbound packets refused" per participant and
@@ -84,8 +101,8 @@
 // # Errors
 //
 // Every error a call returns matches an exported sentinel with errors.Is:
-// ErrConfig for configurations that cannot work (Join, NewConference,
-// SetGainIn/Out; the message names the field and numbers, and a cause found
+// ErrConfig for configurations that cannot work (Join, Update,
+// NewConference, SetGainIn/Out; the message names the field and numbers, and a cause found
 // by package codec, srtp or jitter is wrapped too), ErrDuplicateID, and
 // ErrClosed. Participant.WriteRTP returns exactly one of ErrClosed,
 // ErrMalformed, ErrPayloadType, srtp.ErrAuth, srtp.ErrReplay, jitter.ErrLate,

@@ -18,6 +18,9 @@ const (
 	// Detail says to what. Recovered: back to full service.
 	Overloaded
 	Recovered
+	// Updated: a participant's Update took effect (at the start of this
+	// tick); Detail describes its configuration now.
+	Updated
 )
 
 func (t EventType) String() string {
@@ -34,6 +37,8 @@ func (t EventType) String() string {
 		return "overloaded"
 	case Recovered:
 		return "recovered"
+	case Updated:
+		return "updated"
 	}
 	return fmt.Sprintf("EventType(%d)", int(t))
 }

@@ -21,9 +21,9 @@ type groupKey struct {
 }
 
 func keyOf(p *Participant) groupKey {
-	e := p.cfg.Encoder
+	e := p.tcfg.Encoder
 	return groupKey{
-		format:     p.cfg.Out.SDPName(),
+		format:     p.tcfg.Out.SDPName(),
 		bitrate:    e.Bitrate,
 		complexity: e.Complexity,
 		lossPct:    e.PacketLossPercent,
@@ -65,7 +65,7 @@ func (c *Conference) assignGroup(p *Participant) {
 	}
 	g := c.groups[k]
 	if g == nil {
-		g = &encodeGroup{key: k, out: p.cfg.Out, encCfg: p.cfg.Encoder, chain: newEncodeChain()}
+		g = &encodeGroup{key: k, out: p.tcfg.Out, encCfg: p.tcfg.Encoder, chain: newEncodeChain()}
 		g.setup(c.rate, c.cfg.Ptime)
 		c.groups[k] = g
 		c.groupList = append(c.groupList, g)

@@ -16,19 +16,27 @@ import (
 // type filter and the producer side of the jitter buffer.
 //
 // Ownership: write may be called from any goroutine (typically the one that
-// reads the participant's socket); mu serialises the calls and nothing else
-// takes it, so the tick never waits for it. The tick reads only ssrc, and
-// Stats only the counters, both atomics. The jitter buffer between this
-// side and the tick is lock-free (jb.Push here, Pop in decodeQueue).
+// reads the participant's socket); mu serialises the calls, and Update
+// takes it for the moment it swaps keys and payload types (apply), so the
+// tick never waits for it. The tick reads only ssrc, and Stats only the
+// counters, both atomics. The jitter buffer between this side and the tick
+// is lock-free (jb.Push here, Pop in decodeQueue).
 type inbound struct {
+	// old holds what the last Updates replaced, accepted for a while. It
+	// comes first: nothing writes it between Updates (see Participant).
+	old overlap
+
 	mu        sync.Mutex
 	hdr       rtp.Header // reused: pion parses into it without allocating
 	unprotect *srtp.Unprotector
 	jpkt      jitter.Packet
 	jb        *jitter.Buffer
-	pt        uint8 // media payload type
-	cnPT      uint8 // comfort noise payload type; 0: none (0 is PCMU's)
-	levelID   uint8 // RFC 6464 extension ID; 0: none
+	media     inMedia // the payload types accepted, and their timestamps' mapping
+	levelID   uint8   // RFC 6464 extension ID; 0: none
+	// lastTS is the sender's timestamp of the last packet accepted and
+	// lastJB where it went on the jitter buffer's timeline: a format an
+	// Update brings in is placed from there.
+	lastTS, lastJB uint32
 
 	// ssrc is the SSRC of the last packet that passed the filters: the
 	// CSRC the tick lists for this participant while it speaks.
@@ -41,6 +49,92 @@ type inbound struct {
 	packets, bytes atomic.Uint64 // accepted into the jitter buffer
 	refusedBytes   atomic.Uint64
 	refused        [numRefusals]atomic.Uint64
+}
+
+// inMedia is one inbound format as the receive path sees it: the media and
+// comfort noise payload types, and how its RTP timestamps map onto the
+// jitter buffer's clock, which is the inbound format's at Join.
+type inMedia struct {
+	pt, cn uint8 // cn 0: none (0 is PCMU's, never comfort noise)
+	ts     tsMap
+}
+
+// accepts reports whether a packet with payload type pt belongs to m.
+func (m *inMedia) accepts(pt uint8) bool { return pt == m.pt || (m.cn != 0 && pt == m.cn) }
+
+// overlap is what Updates replaced on the receive path and still accept
+// until a deadline on the conference clock: the previous SRTP keys (or
+// none) and the previous payload types. Both are cold: the packet path
+// tests one deadline each and touches the rest only while one runs.
+type overlap struct {
+	keys       bool // old keys accepted before keyUntil
+	keyUntil   time.Duration
+	unprotect  *srtp.Unprotector
+	hasMedia   bool // old payload types accepted before mediaUntil
+	mediaUntil time.Duration
+	media      inMedia
+	// scratch receives the first attempt at a packet while both keys are
+	// tried, so that a failed attempt leaves the packet intact for the
+	// other (AES-GCM clears its output on failure).
+	scratch []byte
+	// oldFirst: the last packet authenticated under the old keys, so the
+	// next is tried under them first. Packets come in runs (those in
+	// flight under the old keys, then the new), so a failed attempt,
+	// which costs a tag computation (and, for AES-GCM, an error pion
+	// allocates), happens about once per switch rather than per packet.
+	oldFirst bool
+}
+
+// tsMap maps a sender's RTP timestamps at one clock rate onto the jitter
+// buffer's timeline. The format a participant joins with maps as it is
+// (identity); one an Update brings in starts at its first packet from the
+// last packet accepted before it: the timestamp difference between the two,
+// read at the new format's clock, is the time between them (the rule RFC
+// 7160 gives a sender that keeps its SSRC across a clock rate change), so
+// a sender that switches codec without a new SSRC plays on seamlessly. A
+// sender that jumps (a new SSRC, a random timestamp) makes the jitter
+// buffer resync, as any restart does.
+type tsMap struct {
+	identity bool
+	started  bool
+	num, den int64  // jitter buffer clock, this format's clock
+	base     int64  // timeline position of the first packet
+	last     uint32 // newest sender timestamp seen
+	ext      int64  // its distance from the first packet's, in sender ticks
+}
+
+// identityMap passes timestamps through.
+func identityMap() tsMap { return tsMap{identity: true} }
+
+// scaledMap maps a format at clock onto a timeline at jbClock.
+func scaledMap(clock, jbClock int) tsMap { return tsMap{num: int64(jbClock), den: int64(clock)} }
+
+// toJB maps ts; lastTS and lastJB are the previous packet's sender and
+// timeline timestamps, where a map that has not started yet begins.
+func (m *tsMap) toJB(ts, lastTS, lastJB uint32) uint32 {
+	if m.identity {
+		return ts
+	}
+	if !m.started {
+		m.started, m.last, m.ext = true, ts, 0
+		m.base = int64(lastJB) + floorDiv(int64(int32(ts-lastTS))*m.num, m.den)
+		return uint32(m.base)
+	}
+	e := m.ext + int64(int32(ts-m.last))
+	if e > m.ext {
+		m.ext, m.last = e, ts
+	}
+	return uint32(m.base + floorDiv(e*m.num, m.den))
+}
+
+// floorDiv is a/b rounded down, so that timestamps before the first
+// packet's map as consistently as those after it.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
 }
 
 // refusal is why write dropped a packet: each has its own counter and maps
@@ -131,20 +225,36 @@ func (in *inbound) push(now time.Duration, buf []byte) refusal {
 		return refVersion
 	}
 	pkt := buf
-	if in.unprotect != nil {
+	parsed := false
+	if in.old.keys {
+		if now < in.old.keyUntil {
+			var r refusal
+			if pkt, parsed, r = in.unprotectOverlap(buf); r != accepted {
+				return r
+			}
+		} else {
+			in.old.keys, in.old.unprotect = false, nil
+		}
+	}
+	switch {
+	case parsed:
+	case in.unprotect != nil:
 		var err error
 		if pkt, err = in.unprotect.UnprotectRTP(buf[:0], buf, &in.hdr); err != nil {
 			return srtpRefusal(err)
 		}
-	} else if _, err := srtp.Payload(pkt); err != nil {
+	default:
 		// Checked before pion's parser, whose length errors are formatted
 		// (allocated): a flood of bad packets must cost no allocation.
-		if err == srtp.ErrShortPacket {
+		if _, err := srtp.Payload(pkt); err != nil {
+			if err == srtp.ErrShortPacket {
+				return refShort
+			}
+			return refPadding
+		}
+		if _, err := in.hdr.Unmarshal(pkt); err != nil {
 			return refShort
 		}
-		return refPadding
-	} else if _, err := in.hdr.Unmarshal(pkt); err != nil {
-		return refShort
 	}
 	hlen := in.hdr.MarshalSize()
 	end := len(pkt)
@@ -158,13 +268,22 @@ func (in *inbound) push(now time.Duration, buf []byte) refusal {
 		return refShort
 	}
 	pt := in.hdr.PayloadType
-	if pt != in.pt && (in.cnPT == 0 || pt != in.cnPT) {
-		return refPayloadType
+	m := &in.media
+	if !m.accepts(pt) {
+		if !in.old.hasMedia || !in.old.media.accepts(pt) {
+			return refPayloadType
+		}
+		if now >= in.old.mediaUntil {
+			in.old.hasMedia = false
+			return refPayloadType
+		}
+		m = &in.old.media
 	}
 	jp := &in.jpkt
 	jp.SSRC = in.hdr.SSRC
 	jp.SequenceNumber = in.hdr.SequenceNumber
-	jp.Timestamp = in.hdr.Timestamp
+	jp.Timestamp = m.ts.toJB(in.hdr.Timestamp, in.lastTS, in.lastJB)
+	in.lastTS, in.lastJB = in.hdr.Timestamp, jp.Timestamp
 	jp.Marker = in.hdr.Marker
 	jp.PayloadType = pt
 	jp.AudioLevel, jp.Voice = -1, false
@@ -180,6 +299,54 @@ func (in *inbound) push(now time.Duration, buf []byte) refusal {
 		return jitterRefusal(err)
 	}
 	return accepted
+}
+
+// unprotectOverlap is the SRTP step while the keys an Update replaced are
+// still accepted: the keys that authenticated the last packet first, then
+// the others. parsed is false when neither authenticated the packet and
+// the current setting is plain RTP: the caller parses it as such.
+func (in *inbound) unprotectOverlap(buf []byte) (pkt []byte, parsed bool, r refusal) {
+	cur, old := in.unprotect, in.old.unprotect
+	if len(buf) > cap(in.old.scratch) {
+		// Larger than any packet the jitter buffer takes: one attempt.
+		if cur == nil {
+			return buf, false, accepted
+		}
+		pkt, err := cur.UnprotectRTP(buf[:0], buf, &in.hdr)
+		if err != nil {
+			return nil, false, srtpRefusal(err)
+		}
+		return pkt, true, accepted
+	}
+	if cur == nil {
+		// SRTP to plain: packets still in flight under the old keys must
+		// not reach a decoder as plain RTP (ciphertext is loud noise).
+		if pkt, err := old.UnprotectRTP(in.old.scratch[:0], buf, &in.hdr); err == nil {
+			return pkt, true, accepted
+		}
+		return buf, false, accepted
+	}
+	first, second := cur, old
+	if in.old.oldFirst {
+		first, second = old, cur
+	}
+	pkt, err := first.UnprotectRTP(in.old.scratch[:0], buf, &in.hdr)
+	if err == nil {
+		return pkt, true, accepted
+	}
+	if err != srtp.ErrReplay && !errors.Is(err, srtp.ErrAuth) {
+		return nil, false, srtpRefusal(err)
+	}
+	pkt, err2 := second.UnprotectRTP(buf[:0], buf, &in.hdr)
+	switch {
+	case err2 == nil:
+		in.old.oldFirst = second == old
+		return pkt, true, accepted
+	case err == srtp.ErrReplay || err2 == srtp.ErrReplay:
+		// Authentic under one of the keys, and seen before.
+		return nil, false, refSRTPReplay
+	}
+	return nil, false, srtpRefusal(err)
 }
 
 // srtpRefusal classifies an Unprotector error. Its documented errors are

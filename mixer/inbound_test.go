@@ -21,7 +21,7 @@ func newTestInbound(t *testing.T, keys *srtp.Keys, jc jitter.Config) *inbound {
 	jc.ClockRate = 8000
 	jb, err := jitter.New(jc)
 	require.NoError(t, err)
-	in := &inbound{jb: jb, pt: 0, cnPT: 13, levelID: 1}
+	in := &inbound{jb: jb, media: inMedia{pt: 0, cn: 13, ts: identityMap()}, levelID: 1}
 	if keys != nil {
 		in.unprotect, err = srtp.NewUnprotector(*keys)
 		require.NoError(t, err)

@@ -299,7 +299,7 @@ func eventLevel(t EventType) slog.Level {
 	switch t {
 	case TalkingStarted, TalkingStopped:
 		return slog.LevelDebug
-	case Joined, Left, Recovered:
+	case Joined, Left, Recovered, Updated:
 		return slog.LevelInfo
 	}
 	return slog.LevelWarn
@@ -320,6 +320,8 @@ func eventMessage(t EventType) string {
 		return "conference overloaded: shedding speakers"
 	case Recovered:
 		return "conference recovered"
+	case Updated:
+		return "participant updated"
 	}
 	return "conference event"
 }
@@ -406,6 +408,9 @@ func describe(cfg ParticipantConfig) string {
 	}
 	if cfg.ListenOnly {
 		s += ", listen-only"
+	}
+	if !cfg.Direction.Send() {
+		s += ", " + cfg.Direction.String() // on hold: sent nothing
 	}
 	if cfg.Muted {
 		s += ", muted"

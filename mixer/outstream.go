@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"math/rand/v2"
 	"sync/atomic"
 
 	"github.com/rtpmix/rtpmix/srtp"
@@ -11,15 +12,21 @@ import (
 // (CSRCs, audio levels), SRTP protection and the Sink.
 //
 // Ownership: the tick goroutine alone (and Join, before the participant is
-// shared). SSRC, set at Join, is read from any goroutine; Stats reads the
-// counters.
+// shared); Update changes it through the conference's queue. Stats reads
+// the counters.
 type outStream struct {
 	ssrc      uint32
 	seq       uint16
-	ts        uint32
+	ts        uint32 // the next packet's
 	tsStep    uint32
+	clock     int    // RTP clock rate of ts
+	lastTS    uint32 // the last packet's, once sent
+	sent      bool
 	marker    bool // next packet starts a talkspurt
 	wasSilent bool
+	// paused: the participant's direction does not send. The stream's
+	// clock runs on as through DTX, nothing is encoded or sent.
+	paused bool
 
 	pt           uint8
 	levelID      uint8 // RFC 6464 extension ID; 0: none
@@ -62,6 +69,7 @@ func (o *outStream) send(payload []byte, ok, silent bool, level uint8, csrc []ui
 	buf := o.pkt[:cap(o.pkt)]
 	hn := writeHeader(buf, h)
 	pkt := buf[:hn+copy(buf[hn:cap(buf)-srtpOverhead], payload)]
+	o.lastTS, o.sent = o.ts, true
 	o.seq++
 	o.ts += o.tsStep
 	o.marker = false
@@ -80,4 +88,35 @@ func (o *outStream) send(payload []byte, ok, silent bool, level uint8, csrc []ui
 			inc(&o.sinkErrors)
 		}
 	}
+}
+
+// skip lets a tick pass without a packet: the timestamp advances, and the
+// next packet carries the marker bit.
+func (o *outStream) skip() { o.send(nil, false, true, 127, nil, nil) }
+
+// restart starts the stream over under a new SSRC, with a random sequence
+// number and timestamp as RFC 3550 §5.1 asks of a new source.
+func (o *outStream) restart(ssrc uint32) {
+	o.ssrc = ssrc
+	o.seq = uint16(rand.Uint32())
+	o.ts = rand.Uint32()
+	o.sent = false
+	o.marker = true
+}
+
+// setClock changes the RTP clock rate the stream's timestamps count in
+// (the outbound codec changed, the SSRC did not). The sequence numbers go
+// on; the next timestamp is the last packet's plus the time since it,
+// counted at the new rate, which is what RFC 7160 asks of a sender that
+// keeps its SSRC across a clock rate change: each timestamp difference is
+// then the elapsed time at the rate of the packet's payload type, which a
+// receiver reads the clock rate from (RFC 3550 §5.1). The ticks since the
+// last packet are a whole number (ts only ever moves by tsStep), so this is
+// exact, DTX and hold included.
+func (o *outStream) setClock(clock int, step uint32) {
+	if o.sent && clock != o.clock && o.tsStep != 0 {
+		ticks := (o.ts - o.lastTS) / o.tsStep
+		o.ts = o.lastTS + ticks*step
+	}
+	o.clock, o.tsStep = clock, step
 }

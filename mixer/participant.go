@@ -15,42 +15,52 @@ import (
 //
 // Concurrency: WriteRTP and WriteRTPAt may be called from any goroutine
 // (typically the one reading the participant's socket); calls are serialised
-// by a mutex that only the inbound side takes, so the tick never waits for
-// it. SetMuted, SetDeaf, SetGainIn, SetGainOut, Stats and Leave may be called
-// from any goroutine at any time. The rest belongs to the conference's tick.
-// Each part of the state is a type that says who owns it: controls (any
-// goroutine), inbound (WriteRTP), and for the tick decodeQueue,
-// talkDetector, speakerState, encodeChain and outStream.
+// by a mutex that only the inbound side takes (and Update, for the moment
+// it swaps the inbound settings), so the tick never waits for it. Update,
+// SetMuted, SetDeaf, SetGainIn, SetGainOut, Config, SSRC, Stats and Leave
+// may be called from any goroutine at any time. The rest belongs to the
+// conference's tick. Each part of the state is a type that says who owns
+// it: controls (any goroutine), updater (Update), inbound (WriteRTP), and
+// for the tick decodeQueue, talkDetector, speakerState, encodeChain and
+// outStream.
 type Participant struct {
 	conf *Conference
 	id   string
 	ctl  controls
-	cfg  ParticipantConfig // with defaults applied; not changed after Join
-	desc string            // cfg in a few words, for the Joined event
+	upd  updater
+	desc string // the configuration at Join in a few words, for the Joined event
 	// in is written by the socket's goroutine, everything after it by the
-	// tick. It follows cfg, which nothing writes, and ends with counters
-	// written only for refused packets, so the two writers' hot fields do
-	// not share cache lines without padding (the benchmarks keep the
-	// struct in its size class).
+	// tick. It starts with what Updates replaced, which nothing writes
+	// between Updates, so the socket's writes stay off the cache lines of
+	// ctl, which the tick reads every tick; it ends with counters written
+	// only for refused packets, so the tick's fields after it need no pad
+	// either (the benchmarks keep the struct in its size class).
 	in inbound
 
-	rate  int // conference rate dq and own are set up for
-	dq    decodeQueue
-	talk  talkDetector
-	spk   speakerState
-	group *encodeGroup // the shared chain the participant hears while it listens
-	key   groupKey
-	own   encodeChain // the participant's mix-minus while it speaks
-	out   outStream
-	logs  *participantLog // nil unless the conference logs
+	// tcfg is the configuration as the tick applies it: Join's, then each
+	// Update's when its turn in the queue comes. Published configurations
+	// are never written, so the tick reads it without a lock.
+	tcfg   *ParticipantConfig
+	rate   int  // conference rate dq and own are set up for
+	joined bool // between the tick's add and remove: queued updates apply
+	dq     decodeQueue
+	talk   talkDetector
+	spk    speakerState
+	group  *encodeGroup // the shared chain the participant hears while it listens
+	key    groupKey
+	own    encodeChain // the participant's mix-minus while it speaks
+	out    outStream
+	logs   *participantLog // nil unless the conference logs
 }
 
 // controls are the settings any goroutine may change while the conference
-// ticks; the tick reads them every tick.
+// ticks; the tick reads them every tick. The gains are kept in dB as well,
+// as set, for Config.
 type controls struct {
-	muted, deaf     atomic.Bool
-	gainIn, gainOut atomic.Int32 // Q16
-	left            atomic.Bool
+	muted, deaf         atomic.Bool
+	gainIn, gainOut     atomic.Int32  // Q16
+	gainInDB, gainOutDB atomic.Uint64 // float64 bits
+	left                atomic.Bool
 	// leaveReason is written once, by the caller that set left, before
 	// the leave is queued (the queue's mutex publishes it to the tick).
 	leaveReason string
@@ -78,18 +88,29 @@ type ParticipantStats struct {
 	Level                                   int // smoothed, -dBov (127 silence)
 	Talking, Speaking                       bool
 	Muted, Deaf, ListenOnly                 bool
+	// Direction is the configured direction (ListenOnly is !Direction.Recv()).
+	Direction Direction
 }
 
 // ID returns the participant's ID.
 func (p *Participant) ID() string { return p.id }
 
-// Config returns the configuration the participant joined with, defaults
-// applied: ID, and the payload types (set, to the format's when they were
-// not).
-func (p *Participant) Config() ParticipantConfig { return p.cfg }
+// Config returns the participant's configuration as Join and the Updates
+// since left it, defaults applied: the payload types set (to the format's
+// when they were not), SSRC the outbound stream's, Direction and
+// ListenOnly consistent, Muted, Deaf and the gains as last set by any
+// call. The SRTP keys are copies. Safe from any goroutine.
+func (p *Participant) Config() ParticipantConfig {
+	c := *p.upd.cfg.Load()
+	c.Muted, c.Deaf = p.ctl.muted.Load(), p.ctl.deaf.Load()
+	c.GainIn = math.Float64frombits(p.ctl.gainInDB.Load())
+	c.GainOut = math.Float64frombits(p.ctl.gainOutDB.Load())
+	c.InSRTP, c.OutSRTP = cloneKeys(c.InSRTP), cloneKeys(c.OutSRTP)
+	return c
+}
 
-// SSRC returns the outbound SSRC.
-func (p *Participant) SSRC() uint32 { return p.out.ssrc }
+// SSRC returns the outbound SSRC: the one Join chose, or the last Update's.
+func (p *Participant) SSRC() uint32 { return p.upd.cfg.Load().SSRC }
 
 // SetMuted sets whether others hear the participant.
 func (p *Participant) SetMuted(v bool) { p.ctl.muted.Store(v) }
@@ -106,7 +127,7 @@ func (p *Participant) SetDeaf(v bool) {
 func (p *Participant) SetGainIn(db float64) error {
 	g, err := gainQ16(db)
 	if err == nil {
-		p.ctl.gainIn.Store(g)
+		p.ctl.setGainIn(g, db)
 	}
 	return err
 }
@@ -115,10 +136,21 @@ func (p *Participant) SetGainIn(db float64) error {
 // hears. An error matches ErrConfig.
 func (p *Participant) SetGainOut(db float64) error {
 	g, err := gainQ16(db)
-	if err == nil && p.ctl.gainOut.Swap(g) != g {
+	if err == nil && p.ctl.setGainOut(g, db) {
 		p.conf.regroup.Store(true)
 	}
 	return err
+}
+
+func (c *controls) setGainIn(q int32, db float64) {
+	c.gainIn.Store(q)
+	c.gainInDB.Store(math.Float64bits(db))
+}
+
+// setGainOut reports whether the gain changed: listeners are grouped by it.
+func (c *controls) setGainOut(q int32, db float64) bool {
+	c.gainOutDB.Store(math.Float64bits(db))
+	return c.gainOut.Swap(q) != q
 }
 
 const unity = pcm.Unity
@@ -130,8 +162,11 @@ func gainQ16(db float64) (int32, error) {
 	return pcm.GainFromDB(db), nil
 }
 
-// Leave removes the participant from its conference at the next tick. It is
-// idempotent; WriteRTP returns ErrClosed afterwards.
+// Leave removes the participant from its conference. Its ID is free at
+// once (a Join with the same ID may follow right away: the old participant
+// is removed at the next tick, before the new one is added, so the events
+// say Left, then Joined); it stops being mixed at the next tick. It is
+// idempotent; WriteRTP and Update return ErrClosed afterwards.
 func (p *Participant) Leave() { p.leave("") }
 
 // LeaveWithReason is Leave with the reason the application has ("hung
@@ -144,6 +179,7 @@ func (p *Participant) leave(reason string) {
 		return
 	}
 	p.ctl.leaveReason = reason
+	p.conf.release(p)
 	p.conf.enqueue(func(c *Conference, now time.Duration) { c.remove(p, now) })
 }
 
@@ -179,10 +215,11 @@ func (p *Participant) WriteRTPAt(now time.Duration, buf []byte) error {
 // Stats returns a snapshot of the participant's counters. Safe from any
 // goroutine.
 func (p *Participant) Stats() ParticipantStats {
+	cfg := p.upd.cfg.Load()
 	st := ParticipantStats{
 		ID:             p.id,
-		InCodec:        p.cfg.In.SDPName(),
-		OutCodec:       p.cfg.Out.SDPName(),
+		InCodec:        cfg.In.SDPName(),
+		OutCodec:       cfg.Out.SDPName(),
 		PacketsOut:     p.out.packets.Load(),
 		BytesOut:       p.out.bytes.Load(),
 		DecodeErrors:   p.dq.decodeErrors.Load(),
@@ -199,25 +236,26 @@ func (p *Participant) Stats() ParticipantStats {
 		Speaking:       p.spk.pubSpeaking.Load(),
 		Muted:          p.ctl.muted.Load(),
 		Deaf:           p.ctl.deaf.Load(),
-		ListenOnly:     p.cfg.ListenOnly,
+		ListenOnly:     !cfg.Direction.Recv(),
+		Direction:      cfg.Direction,
 	}
 	st.PacketsIn, st.BytesIn, st.Refused = p.in.stats()
 	return st
 }
 
-// setup builds the decoder, encoder and resamplers for the conference rate.
-// It runs at Join (in the caller's goroutine, before the participant is
-// shared) and in the tick when the automatic rate changes.
+// setup builds the decoders, encoder and resamplers for the conference
+// rate. It runs at Join (in the caller's goroutine, before the participant
+// is shared) and in the tick when the automatic rate changes.
 func (p *Participant) setup(rate int, ptime time.Duration) error {
-	if p.rate == rate && p.dq.dec != nil {
+	if p.rate == rate && p.dq.cur.dec != nil {
 		return nil
 	}
-	if err := p.dq.setup(p.cfg.In, rate, ptime); err != nil {
+	if err := p.dq.setup(rate, ptime); err != nil {
 		return err
 	}
 	// The own chain serves the participant while it speaks (its mix
 	// leaves its own voice out, so it cannot share the group's encoder).
-	if err := p.own.setup(p.cfg.Out, p.cfg.Encoder, rate, ptime); err != nil {
+	if err := p.own.setup(p.tcfg.Out, p.tcfg.Encoder, rate, ptime); err != nil {
 		return err
 	}
 	p.rate = rate

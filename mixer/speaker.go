@@ -12,6 +12,7 @@ import (
 //
 // Ownership: the tick goroutine alone. Stats reads pubSpeaking.
 type speakerState struct {
+	listenOnly  bool    // the direction does not receive: never mixed
 	speaker     bool    // selected this tick
 	leaving     bool    // dropped this tick: mixed once more, ramping out
 	louderTicks int     // ticks louder than the quietest speaker by SwitchMargin

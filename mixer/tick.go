@@ -50,8 +50,9 @@ func (c *Conference) tick(now time.Duration) {
 func (c *Conference) pull(p *Participant, now time.Duration) {
 	n := c.frame
 	f := p.dq.pop(now, c.rate, n)
-	if p.cfg.ListenOnly {
-		// An audience member that sends anyway is never mixed: don't decode.
+	if p.spk.listenOnly {
+		// An audience member (or a held participant) that sends anyway is
+		// never mixed: don't decode.
 		c.updateTalk(p, 127, now)
 		return
 	}
@@ -78,7 +79,7 @@ func (c *Conference) updateTalk(p *Participant, level int, now time.Duration) {
 
 // eligible says whether p may be mixed: talking, not muted, not audience.
 func eligible(p *Participant) bool {
-	return p.talk.talking && !p.cfg.ListenOnly && !p.ctl.muted.Load()
+	return p.talk.talking && !p.spk.listenOnly && !p.ctl.muted.Load()
 }
 
 // selectSpeakers keeps the current speakers while they talk, fills free
@@ -206,6 +207,11 @@ func (c *Conference) sendToSpeakers() {
 	acc := c.acc[:c.frame]
 	for i, s := range c.mixSet {
 		o := &s.out
+		if o.paused {
+			s.own.active = false
+			o.skip()
+			continue
+		}
 		// The speaker's CSRCs are everyone mixed but itself.
 		csrc, lvl := o.csrcScratch[:0], o.lvlScratch[:0]
 		for j := range c.csrc {
@@ -247,6 +253,10 @@ func (c *Conference) sendToGroups() {
 			continue
 		}
 		p.own.active = false // own chain idle: taken over afresh when next used
+		if p.out.paused {
+			p.out.skip()
+			continue
+		}
 		if p.group != nil {
 			p.group.members = append(p.group.members, p)
 		}

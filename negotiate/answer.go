@@ -26,6 +26,34 @@ import (
 // nothing offered that p accepts; ErrDTLS too for a WebRTC offer), or
 // ErrPolicy.
 func Answer(offer []byte, p Policy) (*Leg, error) {
+	return answer(offer, p, nil)
+}
+
+// Reanswer answers a re-offer (RFC 3264 §8) in the dialog whose last
+// exchange agreed prev, as a SIP server does for a re-INVITE or UPDATE
+// (hold, resume, codec change, re-keying, a new address). It negotiates as
+// Answer does, with two differences that keep the call's media steady:
+//
+//   - the codec in use is kept when the re-offer still lists it and p
+//     accepts it, whatever the re-offer's order (a hold does not switch
+//     codecs because a phone reordered its list);
+//   - this end's SDES key is kept when the accepted suite is the same, so
+//     the outbound stream is not re-keyed by every re-INVITE (a peer that
+//     switches keys only when the answer reaches it would drop what is
+//     sent meanwhile); the peer's key is whatever the re-offer says.
+//
+// The result applies to the participant with Participant.Update(leg.Apply)
+// and answers with leg.MarshalAnswer, whose Local keeps the SessionID of
+// the first answer and increments SessionVersion. Errors are Answer's.
+func Reanswer(offer []byte, p Policy, prev *Leg) (*Leg, error) {
+	if prev == nil {
+		return nil, fmt.Errorf("%w: Reanswer needs the previous Leg", ErrPolicy)
+	}
+	return answer(offer, p, prev)
+}
+
+// answer is Answer, and Reanswer when prev is set.
+func answer(offer []byte, p Policy, prev *Leg) (*Leg, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
@@ -42,7 +70,7 @@ func Answer(offer []byte, p Policy) (*Leg, error) {
 		if err != nil {
 			return nil, err
 		}
-		leg, err := p.answerMedia(m)
+		leg, err := p.answerMedia(m, prev)
 		if err == nil {
 			leg.answer = &answerState{index: i, mid: m.mid, levelParams: m.levelParams, policy: p}
 			leg.answer.offered = make([]sdp.MediaName, len(sd.MediaDescriptions))
@@ -119,8 +147,9 @@ func transport(proto string, cryptos int) (secure bool, err error) {
 	return false, fmt.Errorf("%w: transport %q (want RTP/AVP or RTP/SAVP)", ErrNotAcceptable, proto)
 }
 
-// answerMedia applies p to one offered audio m-line.
-func (p *Policy) answerMedia(m *media) (*Leg, error) {
+// answerMedia applies p to one offered audio m-line; prev, when set, is
+// the previous exchange's Leg (see Reanswer).
+func (p *Policy) answerMedia(m *media, prev *Leg) (*Leg, error) {
 	secure, err := transport(m.proto, len(m.cryptos))
 	if err != nil {
 		return nil, err
@@ -133,7 +162,7 @@ func (p *Policy) answerMedia(m *media) (*Leg, error) {
 	}
 
 	leg := &Leg{Proto: m.proto, RemotePtime: m.ptime, RemoteMaxPtime: m.maxptime, Ptime: p.Ptime}
-	f, err := p.chooseCodec(m.formats)
+	f, err := p.chooseCodec(m.formats, prev)
 	if err != nil {
 		return nil, err
 	}
@@ -145,9 +174,12 @@ func (p *Policy) answerMedia(m *media) (*Leg, error) {
 		if leg.SRTP, err = p.chooseCrypto(m.cryptos); err != nil {
 			return nil, err
 		}
+		if prev != nil && prev.SRTP != nil && prev.SRTP.Local.Keys.Profile == leg.SRTP.Local.Keys.Profile {
+			leg.SRTP.Local.Keys = prev.SRTP.Local.Keys
+		}
 	}
 	leg.setTransport(m, p.RTCPMux)
-	leg.Direction = p.Direction.intersect(m.dir.Reverse())
+	leg.Direction = intersect(p.Direction, m.dir.Reverse())
 	if p.AudioLevels {
 		leg.AudioLevelID = m.levelID
 	}
@@ -167,8 +199,16 @@ type chosen struct {
 	policy int
 }
 
-// chooseCodec picks the codec, in the offer's order or in p's.
-func (p *Policy) chooseCodec(formats []format) (chosen, error) {
+// chooseCodec picks the codec, in the offer's order or in p's; prev's
+// codec first when it is offered and accepted.
+func (p *Policy) chooseCodec(formats []format, prev *Leg) (chosen, error) {
+	if prev != nil {
+		for _, f := range formats {
+			if i := p.codecIndex(f.enc); f.known && i >= 0 && f.enc.is(prev.Codec) {
+				return chosen{format: f, policy: i}, nil
+			}
+		}
+	}
 	best := chosen{policy: -1}
 	for _, f := range formats {
 		if !f.known {

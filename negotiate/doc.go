@@ -52,6 +52,24 @@
 //     onto the packets' source), IPv6, a session-level direction or extmap,
 //     LF line ends and a missing final line break are all understood.
 //
+// # Re-offers
+//
+// A re-INVITE (hold, resume, a codec change, new keys, a new address) is
+// answered with Reanswer, which negotiates as Answer does but keeps the
+// codec in use when it is still offered and this end's SDES key while the
+// suite is the same. Leg.Apply writes a Leg into a mixer configuration and
+// fits mixer.Participant.Update, which changes the participant in place
+// (its SSRC, talk state and jitter buffer carry on):
+//
+//	leg, err := negotiate.Reanswer(reoffer, policy, prev)
+//	if err != nil { /* 488: the call goes on as it was */ }
+//	err = p.Update(leg.Apply)
+//	answer, err := leg.MarshalAnswer(local) // same SessionID, SessionVersion+1
+//
+// Direction is the mixer's type, so a Leg's goes into the participant as
+// it is: a phone that puts the call on hold (a=sendonly) gets a recvonly
+// answer and a RecvOnly participant, sent nothing and still heard.
+//
 // # Offering
 //
 // NewOffer builds an offer from the same Policy (all its codecs, one

@@ -61,6 +61,16 @@ func FuzzAnswer(f *testing.F) {
 			return
 		}
 		checkLeg(t, leg, p)
+		// The same offer again, as a re-offer in the dialog: accepted, on
+		// the same codec, with this end's key kept.
+		re, err := Reanswer([]byte(body), p, leg)
+		if err != nil {
+			t.Fatalf("the offer accepted once is refused as a re-offer: %v", err)
+		}
+		checkLeg(t, re, p)
+		if re.Codec != leg.Codec || (leg.SRTP != nil && !re.SRTP.Local.Keys.Equal(leg.SRTP.Local.Keys)) {
+			t.Fatalf("re-offer changed the codec or this end's key:\n%+v\n%+v", leg, re)
+		}
 		answer, err := leg.MarshalAnswer(localAddr)
 		if err != nil {
 			t.Fatalf("answer: %v", err)

@@ -103,34 +103,50 @@ type answerState struct {
 	policy      Policy
 }
 
-// ParticipantConfig returns the mixer participant for this leg: In and Out
-// are the codec on its payload type, the SRTP keys go in the directions
-// they protect, the RFC 6464 ID both ways, the comfort noise payload type.
-// A leg this end does not receive from is ListenOnly; one it does not send
-// to is Deaf (the mixer's direction flags until it has a direction of its
-// own). For Opus the encoder follows the peer's fmtp: useinbandfec=1 turns
-// on FEC (libopus also needs Encoder.PacketLossPercent > 0 to spend bits on
-// it), usedtx=1 DTX, maxaveragebitrate caps the bitrate and maxplaybackrate
-// the bandwidth. The caller sets Sink, and any option it wants otherwise.
-// Telephone-events are not passed on: the mixer does not take them yet.
+// ParticipantConfig returns the mixer participant for this leg: a
+// configuration with ID id and what Apply writes. The caller sets Sink,
+// and any option it wants otherwise.
 func (l *Leg) ParticipantConfig(id string) mixer.ParticipantConfig {
-	pc := mixer.ParticipantConfig{
-		ID: id,
-		In: l.Codec, InPayloadType: mixer.PT(l.Codec.PayloadType),
-		Out: l.Codec, OutPayloadType: mixer.PT(l.Codec.PayloadType),
-		CNPayloadType:  l.CNPayloadType,
-		InAudioLevelID: l.AudioLevelID, OutAudioLevelID: l.AudioLevelID,
-		ListenOnly: !l.Direction.Recv(),
-		Deaf:       !l.Direction.Send(),
-	}
+	pc := mixer.ParticipantConfig{ID: id}
+	l.Apply(&pc)
+	return pc
+}
+
+// Apply writes what the leg agreed into pc and leaves every other field
+// (ID, Sink, SSRC, gains, mute, jitter settings, the encoder's complexity
+// and expected loss) as it is: In and Out are the codec on its payload
+// type, the SRTP keys go in the directions they protect (none for plain
+// RTP), the RFC 6464 ID both ways, the comfort noise payload type, and the
+// Direction this end agreed (ListenOnly follows it). For Opus the encoder
+// follows the peer's fmtp: useinbandfec=1 turns on FEC (libopus also needs
+// Encoder.PacketLossPercent > 0 to spend bits on it), usedtx=1 DTX,
+// maxaveragebitrate caps the bitrate and maxplaybackrate the bandwidth;
+// for other codecs those options are cleared. Telephone-events are not
+// passed on: the mixer does not take them yet.
+//
+// Its signature fits mixer.Participant.Update, so a re-offer is applied to
+// a participant in one call, which changes only what the exchange changed:
+//
+//	leg, err := negotiate.Reanswer(offer, policy, prev)
+//	...
+//	err = p.Update(leg.Apply)
+func (l *Leg) Apply(pc *mixer.ParticipantConfig) {
+	pc.In, pc.InPayloadType = l.Codec, mixer.PT(l.Codec.PayloadType)
+	pc.Out, pc.OutPayloadType = l.Codec, mixer.PT(l.Codec.PayloadType)
+	pc.CNPayloadType = l.CNPayloadType
+	pc.InAudioLevelID, pc.OutAudioLevelID = l.AudioLevelID, l.AudioLevelID
+	pc.Direction, pc.ListenOnly = l.Direction, !l.Direction.Recv()
+	pc.InSRTP, pc.OutSRTP = nil, nil
 	if l.SRTP != nil {
 		in, out := l.SRTP.Remote.Keys, l.SRTP.Local.Keys
 		pc.InSRTP, pc.OutSRTP = &in, &out
 	}
+	e := &pc.Encoder
+	e.FEC, e.DTX, e.Bitrate, e.MaxBandwidth = false, false, 0, 0
 	if strings.EqualFold(l.Codec.Name, "opus") {
-		pc.Encoder = opusEncoderConfig(l.RemoteFmtp)
+		o := opusEncoderConfig(l.RemoteFmtp)
+		e.FEC, e.DTX, e.Bitrate, e.MaxBandwidth = o.FEC, o.DTX, o.Bitrate, o.MaxBandwidth
 	}
-	return pc
 }
 
 // opusEncoderConfig reads the receiver's RFC 7587 §6.1 parameters.

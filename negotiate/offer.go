@@ -178,7 +178,7 @@ func (o *Offer) Accept(answer []byte) (*Leg, error) {
 		}
 	}
 	leg.setTransport(m, p.RTCPMux)
-	leg.Direction = p.Direction.intersect(m.dir.Reverse())
+	leg.Direction = intersect(p.Direction, m.dir.Reverse())
 	if o.levelID != 0 {
 		leg.AudioLevelID = m.levelID
 	}

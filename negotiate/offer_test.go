@@ -290,10 +290,12 @@ func TestParticipantConfig(t *testing.T) {
 	assert.False(t, pc.Deaf)
 	assert.Equal(t, codec.Config{}, pc.Encoder, "no Opus options for G.711")
 
-	for d, want := range map[Direction][2]bool{SendRecv: {false, false}, SendOnly: {true, false}, RecvOnly: {false, true}, Inactive: {true, true}} {
+	for _, d := range []Direction{SendRecv, SendOnly, RecvOnly, Inactive} {
 		leg.Direction = d
 		pc := leg.ParticipantConfig("x")
-		assert.Equal(t, want, [2]bool{pc.ListenOnly, pc.Deaf}, d.String())
+		assert.Equal(t, d, pc.Direction)
+		assert.Equal(t, !d.Recv(), pc.ListenOnly, d.String())
+		assert.False(t, pc.Deaf, "a direction that does not send is not deafness: nothing is sent at all")
 	}
 
 	leg = &Leg{Codec: opus.Format, RemoteFmtp: "maxplaybackrate=16000;sprop-maxcapturerate=16000; useinbandfec=1"}

@@ -7,63 +7,27 @@ import (
 	"time"
 
 	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/mixer"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
 // Direction is a media direction attribute (RFC 3264 §5.1, RFC 8866 §6.7),
-// always from the point of view of the side that writes it. The zero value
-// is SendRecv.
-type Direction uint8
+// always from the point of view of the side that writes it; the zero value
+// is SendRecv. It is the mixer's Direction: a Leg's, which is this end's,
+// goes into mixer.ParticipantConfig.Direction as it is.
+type Direction = mixer.Direction
 
 // The four directions.
 const (
-	SendRecv Direction = iota
-	SendOnly
-	RecvOnly
-	Inactive
+	SendRecv = mixer.SendRecv
+	SendOnly = mixer.SendOnly
+	RecvOnly = mixer.RecvOnly
+	Inactive = mixer.Inactive
 )
 
-// String returns the attribute name: "sendrecv", "sendonly", "recvonly" or
-// "inactive".
-func (d Direction) String() string {
-	switch d {
-	case SendRecv:
-		return "sendrecv"
-	case SendOnly:
-		return "sendonly"
-	case RecvOnly:
-		return "recvonly"
-	case Inactive:
-		return "inactive"
-	}
-	return fmt.Sprintf("Direction(%d)", uint8(d))
-}
-
-// Send reports whether the side with direction d sends media.
-func (d Direction) Send() bool { return d == SendRecv || d == SendOnly }
-
-// Recv reports whether the side with direction d receives media.
-func (d Direction) Recv() bool { return d == SendRecv || d == RecvOnly }
-
-// Reverse returns the direction as the other side sees it: what one side
-// sends, the other receives.
-func (d Direction) Reverse() Direction { return direction(d.Recv(), d.Send()) }
-
 // intersect returns what both d and e allow.
-func (d Direction) intersect(e Direction) Direction {
-	return direction(d.Send() && e.Send(), d.Recv() && e.Recv())
-}
-
-func direction(send, recv bool) Direction {
-	switch {
-	case send && recv:
-		return SendRecv
-	case send:
-		return SendOnly
-	case recv:
-		return RecvOnly
-	}
-	return Inactive
+func intersect(d, e Direction) Direction {
+	return mixer.DirectionOf(d.Send() && e.Send(), d.Recv() && e.Recv())
 }
 
 // parseDirection maps an attribute name to its Direction.
@@ -241,7 +205,7 @@ func (p *Policy) validate() error {
 	if p.TelephoneEventPT != 0 && (p.TelephoneEventPT < 96 || p.TelephoneEventPT > 127) {
 		return fmt.Errorf("%w: telephone-event payload type %d (want a dynamic one, 96..127)", ErrPolicy, p.TelephoneEventPT)
 	}
-	if p.Direction > Inactive {
+	if !p.Direction.Valid() {
 		return fmt.Errorf("%w: %v", ErrPolicy, p.Direction)
 	}
 	if strings.ContainsAny(p.SessionName, "\r\n") {

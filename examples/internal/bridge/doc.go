@@ -1,6 +1,6 @@
 // Package bridge is a UDP RTP/SRTP conference bridge built on rtpmix's mixer:
-// an HTTP/JSON control API (rooms, SDP offer/answer joins, mute, deaf, gain,
-// stats, Server-Sent Events) in front of a mixer.Engine, with one pair of UDP
+// an HTTP/JSON control API (rooms, SDP offer/answer joins and re-offers,
+// mute, deaf, gain, stats, Server-Sent Events) in front of a mixer.Engine, with one pair of UDP
 // sockets (RTP and RTCP) per participant.
 //
 // It is the server behind examples/bridge, examples/demo and the load

@@ -22,6 +22,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /rooms/{room}/participants", s.handleJoin)
 	mux.HandleFunc("GET /rooms/{room}/participants", s.handleListParticipants)
 	mux.HandleFunc("GET /rooms/{room}/participants/{id}", s.handleGetParticipant)
+	mux.HandleFunc("POST /rooms/{room}/participants/{id}", s.handleReoffer)
 	mux.HandleFunc("PATCH /rooms/{room}/participants/{id}", s.handlePatchParticipant)
 	mux.HandleFunc("DELETE /rooms/{room}/participants/{id}", s.handleLeave)
 	mux.HandleFunc("GET /rooms/{room}/events", s.handleEvents)
@@ -304,7 +305,7 @@ type participantJSON struct {
 func (l *leg) json(showAddrs bool) participantJSON {
 	st := l.p.Stats()
 	j := participantJSON{
-		ID: l.id, Room: l.room.name, Codec: st.InCodec, PayloadType: l.offer.payloadType,
+		ID: l.id, Room: l.room.name, Codec: st.InCodec, PayloadType: l.payloadType(),
 		LocalPort: l.rtpPort(),
 		PacketsIn: st.PacketsIn, BytesIn: st.BytesIn, PacketsOut: l.out.packets.Load(), BytesOut: l.out.bytes.Load(),
 		Loss: st.Jitter.Lost, Late: st.Jitter.Late, Concealed: st.Concealed, FECRecovered: st.FECRecovered,

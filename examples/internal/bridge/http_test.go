@@ -40,6 +40,8 @@ var apiRoutes = []struct{ method, path, body string }{
 	{"POST", "/rooms/r/participants?id=p", string(offerSDP(40000, "RTP/AVP", "0"))},
 	{"GET", "/rooms/r/participants", ""},
 	{"GET", "/rooms/r/participants/a", ""},
+	{"POST", "/rooms/r/participants/a", strings.ReplaceAll(string(offerSDP(9, "RTP/AVP", "0", "a=rtcp:10", "a=sendonly")),
+		"IN IP4 127.0.0.1", "IN IP4 0.0.0.0")}, // a re-offer: hold
 	{"PATCH", "/rooms/r/participants/a", `{"muted":true}`},
 	{"DELETE", "/rooms/r/participants/b", ""},
 	{"GET", "/rooms/r/events", ""},

@@ -75,7 +75,12 @@ type leg struct {
 	lsr   atomic.Uint32 // middle 32 bits of its NTP time
 	lsrAt atomic.Int64  // when it arrived (mixer.Monotonic)
 
-	clockRate int
+	// clockRate is the RTP clock of the outbound codec, for the RTP time
+	// of sender reports; a re-offer may change the codec.
+	clockRate atomic.Int32
+
+	// sdp is the offer/answer state a re-offer continues (reoffer.go).
+	sdp sdpState
 
 	// rtcpMu serialises outbound reports (the SRTCP protector and buffer).
 	rtcpMu   sync.Mutex
@@ -146,8 +151,11 @@ type rtpIn struct {
 // dropped, never handed across.
 type rtcpIn struct {
 	unprot *srtp.Unprotector // nil for plain RTP
-	src    netip.AddrPort
-	srcSet bool
+	// rekeyed is the peer's new SRTCP context after a re-offer that
+	// changed its key; the reader takes it over at its next packet.
+	rekeyed atomic.Pointer[srtp.Unprotector]
+	src     netip.AddrPort
+	srcSet  bool
 	// ssrc is the sender SSRC of the peer's first accepted report: a
 	// listen-only peer sends no RTP, so its BYE can name only this one.
 	ssrc     uint32
@@ -159,7 +167,8 @@ type rtcpIn struct {
 // contexts, since the mixer's SRTP contexts belong to the tick and the
 // inbound reader.
 func (s *Server) openLeg(r *room, id string, o *offer, out, in *srtp.Keys) (*leg, error) {
-	l := &leg{s: s, room: r, id: id, offer: o, clockRate: o.format.ClockRate, rtcpIn: &rtcpIn{}, fds: 2}
+	l := &leg{s: s, room: r, id: id, offer: o, rtcpIn: &rtcpIn{}, fds: 2}
+	l.clockRate.Store(int32(o.format.ClockRate))
 	if o.rtcpMux {
 		l.fds = 1
 	}

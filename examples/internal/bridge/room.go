@@ -158,6 +158,8 @@ func sseName(t mixer.EventType) string {
 		return "overloaded"
 	case mixer.Recovered:
 		return "recovered"
+	case mixer.Updated:
+		return "updated"
 	}
 	return "unknown"
 }

@@ -26,6 +26,9 @@ func (l *leg) handleRTCP(rc *rtcpIn, now time.Duration, src netip.AddrPort, b []
 		return
 	}
 	pkt := b
+	if u := rc.rekeyed.Swap(nil); u != nil {
+		rc.unprot = u
+	}
 	if rc.unprot != nil {
 		var err error
 		if pkt, err = rc.unprot.UnprotectRTCP(b[:0], b); err != nil {
@@ -176,7 +179,7 @@ func (l *leg) report(now time.Duration, wall time.Time, extra rtcp.Packet) []rtc
 		since := now - time.Duration(l.out.tsAt.Load())
 		first = &rtcp.SenderReport{
 			SSRC: ssrc, NTPTime: ntpTime(wall),
-			RTPTime:     l.out.ts.Load() + uint32(int64(since)*int64(l.clockRate)/int64(time.Second)),
+			RTPTime:     l.out.ts.Load() + uint32(int64(since)*int64(l.clockRate.Load())/int64(time.Second)),
 			PacketCount: uint32(n), OctetCount: uint32(l.out.octets.Load()),
 			Reports: blocks,
 		}

@@ -87,6 +87,7 @@ type answerParams struct {
 	rtpPort          int
 	rtcpPort         int
 	sessionID        uint64
+	sessionVersion   uint64 // 0: 1
 	ptimeMillis      int
 	listenOnly, deaf bool
 }
@@ -108,5 +109,6 @@ func buildAnswer(o *offer, a answerParams) ([]byte, error) {
 	default:
 		leg.Direction = negotiate.Inactive
 	}
-	return leg.MarshalAnswer(negotiate.Local{Addr: a.ip, RTPPort: a.rtpPort, RTCPPort: a.rtcpPort, SessionID: a.sessionID})
+	return leg.MarshalAnswer(negotiate.Local{Addr: a.ip, RTPPort: a.rtpPort, RTCPPort: a.rtcpPort,
+		SessionID: a.sessionID, SessionVersion: a.sessionVersion})
 }

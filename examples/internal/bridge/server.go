@@ -38,6 +38,7 @@ import (
 //	DELETE /rooms/{room}                        → 204
 //	POST   /rooms/{room}/participants?id=&listen_only=1   body: SDP offer → 201 SDP answer
 //	GET    /rooms/{room}/participants/{id}      → participant stats
+//	POST   /rooms/{room}/participants/{id}      body: SDP re-offer → 200 SDP answer (hold, resume, codec, keys)
 //	PATCH  /rooms/{room}/participants/{id}      {"muted","deaf","gain_in_db","gain_out_db"} → 200 state
 //	DELETE /rooms/{room}/participants/{id}      → 204
 //	GET    /rooms/{room}/events                 → text/event-stream
@@ -422,11 +423,12 @@ func (s *Server) joinReserved(r *room, jp joinParams, o *offer) (*leg, []byte, e
 	listenOnly := jp.listenOnly || o.direction == "recvonly" || o.direction == "inactive"
 	deaf := o.direction == "sendonly" || o.direction == "inactive"
 
-	pc := o.leg.ParticipantConfig(jp.id) // codec, payload type, SRTP keys both ways, levels, CN
-	pc.ListenOnly, pc.Deaf = listenOnly, deaf
-	if o.format.Name == "opus" {
-		pc.Encoder = codec.Config{Bitrate: 32000, FEC: true, PacketLossPercent: 5}
-	}
+	// Codec, payload type, SRTP keys both ways, levels, CN and the agreed
+	// direction (a peer that only sends is sent nothing); the API's
+	// listen_only narrows it.
+	pc := o.leg.ParticipantConfig(jp.id)
+	pc.ListenOnly = listenOnly
+	pc.Encoder = encoderFor(o.format)
 	s.target(o, true) // before binding, so that this leg is not bound where it sends
 	l, err := s.openLeg(r, jp.id, o, pc.OutSRTP, pc.InSRTP)
 	if err != nil {
@@ -443,13 +445,14 @@ func (s *Server) joinReserved(r *room, jp joinParams, o *offer) (*leg, []byte, e
 		return nil, nil, err
 	}
 	l.p = p
+	l.sdp = sdpState{leg: o.leg, sessionID: randUint64() >> 1, version: 1, listenOnly: jp.listenOnly}
 	if !r.add(l) {
 		p.Leave()
 		l.closeSockets()
 		return nil, nil, fmt.Errorf("%w: %q", errNoRoom, r.name)
 	}
 	answer, err := buildAnswer(o, answerParams{
-		ip: s.mediaIP, rtpPort: l.rtpPort(), rtcpPort: l.rtcpPort(), sessionID: randUint64() >> 1,
+		ip: s.mediaIP, rtpPort: l.rtpPort(), rtcpPort: l.rtcpPort(), sessionID: l.sdp.sessionID, sessionVersion: 1,
 		ptimeMillis: int(r.conf.Config().Ptime / time.Millisecond),
 		listenOnly:  listenOnly, deaf: deaf,
 	})
