@@ -360,58 +360,62 @@ func BenchmarkSetup(b *testing.B) {
 // Compare with BenchmarkUnprotectRTP for a packet of a known SSRC.
 func BenchmarkSSRCChurn(b *testing.B) {
 	for _, p := range []Profile{ProfileAESCM128HMACSHA1_80, ProfileAEADAES128GCM} {
-		b.Run(p.String(), func(b *testing.B) {
-			k := testKeys(p, 55)
-			un, err := NewUnprotector(k)
-			if err != nil {
+		for _, be := range backends {
+			b.Run(p.String()+"/backend="+be.String(), func(b *testing.B) { benchSSRCChurn(b, p, be) })
+		}
+	}
+}
+
+func benchSSRCChurn(b *testing.B, p Profile, be Backend) {
+	k := testKeys(p, 55)
+	un, err := NewUnprotector(k, UseBackend(be))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 1024
+	tmpl := testRTP(1, 0, 100, 0)
+	size := len(tmpl) + p.RTPOverhead()
+	store := make([]byte, batch*size)
+	pkts := make([][]byte, batch)
+	ssrc := uint32(0)
+	refill := func() {
+		pr, err := NewProtector(k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := range pkts {
+			buf := store[j*size : j*size+len(tmpl) : (j+1)*size]
+			copy(buf, tmpl)
+			ssrc++
+			binary.BigEndian.PutUint32(buf[8:], ssrc)
+			if pkts[j], err = pr.ProtectRTP(buf[:0], buf); err != nil {
 				b.Fatal(err)
 			}
-			const batch = 1024
-			tmpl := testRTP(1, 0, 100, 0)
-			size := len(tmpl) + p.RTPOverhead()
-			store := make([]byte, batch*size)
-			pkts := make([][]byte, batch)
-			ssrc := uint32(0)
-			refill := func() {
-				pr, err := NewProtector(k)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for j := range pkts {
-					buf := store[j*size : j*size+len(tmpl) : (j+1)*size]
-					copy(buf, tmpl)
-					ssrc++
-					binary.BigEndian.PutUint32(buf[8:], ssrc)
-					if pkts[j], err = pr.ProtectRTP(buf[:0], buf); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-			refill()
-			for j := range 2 * DefaultMaxSSRCs { // reach the bound first
-				if _, err := un.UnprotectRTP(pkts[j][:0], pkts[j], nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-			refill()
-			var hdr rtp.Header
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				j := i % batch
-				if j == 0 && i > 0 {
-					b.StopTimer()
-					refill()
-					b.StartTimer()
-				}
-				if _, err := un.UnprotectRTP(pkts[j][:0], pkts[j], &hdr); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(un.rx.rebuilds)/float64(b.N), "rebuilds/op")
-		})
+		}
 	}
+	refill()
+	for j := range 2 * DefaultMaxSSRCs { // reach the bound first
+		if _, err := un.UnprotectRTP(pkts[j][:0], pkts[j], nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	refill()
+	var hdr rtp.Header
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		j := i % batch
+		if j == 0 && i > 0 {
+			b.StopTimer()
+			refill()
+			b.StartTimer()
+		}
+		if _, err := un.UnprotectRTP(pkts[j][:0], pkts[j], &hdr); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(rebuilds(un))/float64(b.N), "rebuilds/op")
 }
 
 // BenchmarkRebuild is one rebuild of an Unprotector's pion context with
@@ -421,7 +425,7 @@ func BenchmarkRebuild(b *testing.B) {
 	for _, p := range []Profile{ProfileAESCM128HMACSHA1_80, ProfileAEADAES128GCM} {
 		b.Run(p.String(), func(b *testing.B) {
 			k := testKeys(p, 56)
-			un, err := NewUnprotector(k)
+			un, err := NewUnprotector(k, UseBackend(Pion))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -448,7 +452,7 @@ func BenchmarkRebuild(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if err := un.rx.rebuild(); err != nil {
+				if err := un.pion.rebuild(); err != nil {
 					b.Fatal(err)
 				}
 			}

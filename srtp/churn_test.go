@@ -76,18 +76,20 @@ type keptStream struct {
 // accepted afresh, and three streams that keep sending through the churn
 // keep their state across every rebuild of the pion context: the rollover
 // counter of one that wraps, and replay protection of all of them.
-func TestSSRCChurn(t *testing.T) {
+func TestSSRCChurn(t *testing.T) { forBackends(t, testSSRCChurn) }
+
+func testSSRCChurn(t *testing.T, be Backend) {
 	const (
 		newRTP  = 50000
 		newRTCP = 10000
 		every   = 16 // the kept streams send once per 16 new SSRCs
 	)
 	k := testKeys(ProfileAESCM128HMACSHA1_80, 70)
-	un, err := NewUnprotector(k)
+	un, err := NewUnprotector(k, UseBackend(be))
 	require.NoError(t, err)
 	kept := make([]*keptStream, 3)
 	for i := range kept {
-		pr, err := NewProtector(k)
+		pr, err := NewProtector(k, UseBackend(be))
 		require.NoError(t, err)
 		kept[i] = &keptStream{ssrc: uint32(0xAA000000 + i), pr: pr, seq: uint16(64000 - 3000*i)} // [0] wraps
 	}
@@ -114,7 +116,7 @@ func TestSSRCChurn(t *testing.T) {
 			ks.sent = ks.sent[len(ks.sent)-8:]
 		}
 	}
-	keptRTCP, err := NewProtector(k)
+	keptRTCP, err := NewProtector(k, UseBackend(be))
 	require.NoError(t, err)
 	var rtcpSent []byte
 	sendRTCP := func() {
@@ -160,7 +162,7 @@ func TestSSRCChurn(t *testing.T) {
 			for _, ks := range kept {
 				for _, old := range ks.sent {
 					_, err := un.UnprotectRTP(bytes.Clone(old)[:0], bytes.Clone(old), &hdr)
-					require.Equal(t, ErrReplay, err, "replay of kept SSRC %#x after %d rebuilds", ks.ssrc, un.rx.rebuilds)
+					require.Equal(t, ErrReplay, err, "replay of kept SSRC %#x after %d rebuilds", ks.ssrc, rebuilds(un))
 				}
 			}
 			_, err := un.UnprotectRTCP(nil, rtcpSent)
@@ -171,7 +173,7 @@ func TestSSRCChurn(t *testing.T) {
 	alloc1, inuse1 := liveHeap()
 	growth := int64(alloc1) - int64(alloc0)
 	t.Logf("live heap %+d B (%.2f B per new SSRC), in use %+d B; %d rebuilds, stats %+v",
-		growth, float64(growth)/(newRTP+newRTCP), int64(inuse1)-int64(inuse0), un.rx.rebuilds, un.Stats())
+		growth, float64(growth)/(newRTP+newRTCP), int64(inuse1)-int64(inuse0), rebuilds(un), un.Stats())
 	// pion holds at most 2*DefaultMaxSSRCs + rebuildAt = 160 SSRC states
 	// (its own, ours with a one-word window, its map slot: under 256 B),
 	// our two indexes 2 KiB, one context about 6 KiB: some 50 KiB. 128 KiB
@@ -183,10 +185,13 @@ func TestSSRCChurn(t *testing.T) {
 
 	st := un.Stats()
 	assert.Equal(t, uint64(admittedRTP-DefaultMaxSSRCs+admittedRTCP-DefaultMaxSSRCs), st.SSRCEvictions)
-	assert.Equal(t, DefaultMaxSSRCs, un.rx.rtp.Len())
-	assert.Equal(t, DefaultMaxSSRCs, un.rx.rtcp.Len())
-	assert.Less(t, un.rx.stale, un.rx.rebuildAt)
-	assert.Equal(t, st.SSRCEvictions/uint64(un.rx.rebuildAt), un.rx.rebuilds)
+	rtpT, rtcpT := un.tables()
+	assert.Equal(t, DefaultMaxSSRCs, rtpT.Len())
+	assert.Equal(t, DefaultMaxSSRCs, rtcpT.Len())
+	if be == Pion {
+		assert.Less(t, un.pion.stale, un.pion.rebuildAt)
+		assert.Equal(t, st.SSRCEvictions/uint64(un.pion.rebuildAt), un.pion.rebuilds)
+	}
 	assert.Zero(t, st.AuthFailures+st.OtherErrors)
 
 	// The wrapping stream crossed into ROC 1 during the churn.
@@ -198,7 +203,7 @@ func TestSSRCChurn(t *testing.T) {
 		ssrc := uint32(1 + i)
 		_, ok := un.ROC(ssrc)
 		require.True(t, ok, "recent SSRC %d lost", i)
-		pr, err := NewProtector(k)
+		pr, err := NewProtector(k, UseBackend(be))
 		require.NoError(t, err)
 		out, err := pr.ProtectRTP(nil, testRTP(uint16(i*31)+1, ssrc, 40, 0))
 		require.NoError(t, err)
@@ -221,25 +226,28 @@ func TestSSRCChurn(t *testing.T) {
 // not only the rollover counter: with the counter alone pion takes the 0
 // to be in ROC 0, and that packet and every one after it fail
 // authentication. Also: the replay window survives, and so do keys added
-// with AddKey.
+// with AddKey. The compact backend never rebuilds; on it the same
+// evictions around the wrap must leave the kept stream as intact.
 func TestRebuildAcrossWrap(t *testing.T) {
-	for _, p := range allProfiles {
-		for _, mki := range []bool{false, true} {
-			name := p.String()
-			if mki {
-				name += "/MKI"
+	forBackends(t, func(t *testing.T, be Backend) {
+		for _, p := range allProfiles {
+			for _, mki := range []bool{false, true} {
+				name := p.String()
+				if mki {
+					name += "/MKI"
+				}
+				t.Run(name, func(t *testing.T) { testRebuildAcrossWrap(t, be, p, mki) })
 			}
-			t.Run(name, func(t *testing.T) { testRebuildAcrossWrap(t, p, mki) })
 		}
-	}
+	})
 }
 
-func testRebuildAcrossWrap(t *testing.T, p Profile, mki bool) {
+func testRebuildAcrossWrap(t *testing.T, be Backend, p Profile, mki bool) {
 	k, k2 := testKeys(p, 71), testKeys(p, 72)
 	if mki {
 		k.MKI, k2.MKI = []byte{1}, []byte{2}
 	}
-	un, err := NewUnprotector(k, MaxSSRCs(4))
+	un, err := NewUnprotector(k, MaxSSRCs(4), UseBackend(be))
 	require.NoError(t, err)
 	pr, err := NewProtector(k)
 	require.NoError(t, err)
@@ -264,7 +272,9 @@ func testRebuildAcrossWrap(t *testing.T, p Profile, mki bool) {
 	// between so that it stays among the 4 most recent.
 	seq := uint16(65500)
 	next := uint32(1)
-	for un.rx.stale < un.rx.rebuildAt-1 {
+	// (On the compact backend: as many evictions as pion needs.)
+	for evictions := 1; be == Pion && un.pion.stale < un.pion.rebuildAt-1 ||
+		be == Compact && evictions < rebuildAt(4); evictions++ {
 		require.NoError(t, recv(protect(pr, kept, seq)))
 		seq++
 		require.NoError(t, recv(protect(NewProtectorMust(t, k), next, 7)))
@@ -275,9 +285,11 @@ func testRebuildAcrossWrap(t *testing.T, p Profile, mki bool) {
 	}
 	last := protect(pr, kept, 65535)
 	require.NoError(t, recv(last))
-	rebuilds := un.rx.rebuilds
+	before := rebuilds(un)
 	require.NoError(t, recv(protect(NewProtectorMust(t, k), next, 7)))
-	require.Equal(t, rebuilds+1, un.rx.rebuilds, "that admission rebuilt the context")
+	if be == Pion {
+		require.Equal(t, before+1, rebuilds(un), "that admission rebuilt the context")
+	}
 	// After the rebuild: the kept stream wraps.
 	require.NoError(t, recv(protect(pr, kept, 0)), "first packet of ROC 1 after the rebuild")
 	require.NoError(t, recv(protect(pr, kept, 1)))
@@ -304,12 +316,14 @@ func NewProtectorMust(t testing.TB, k Keys) *Protector {
 // TestForgedNewSSRCsCostNothing: forged SRTP and SRTCP under 20,000 new
 // SSRCs each leave no state, evict nothing and grow the live heap by
 // nothing measurable.
-func TestForgedNewSSRCsCostNothing(t *testing.T) {
+func TestForgedNewSSRCsCostNothing(t *testing.T) { forBackends(t, testForgedNewSSRCsCostNothing) }
+
+func testForgedNewSSRCsCostNothing(t *testing.T, be Backend) {
 	const n = 20000
 	for _, p := range []Profile{ProfileAESCM128HMACSHA1_80, ProfileAEADAES128GCM} {
 		t.Run(p.String(), func(t *testing.T) {
 			k := testKeys(p, 73)
-			un, err := NewUnprotector(k, MaxSSRCs(4))
+			un, err := NewUnprotector(k, MaxSSRCs(4), UseBackend(be))
 			require.NoError(t, err)
 			genuine := NewProtectorMust(t, k)
 			out, err := genuine.ProtectRTP(nil, testRTP(1, 42, 40, 0))
@@ -331,12 +345,13 @@ func TestForgedNewSSRCsCostNothing(t *testing.T) {
 			}
 			alloc1, _ := liveHeap()
 			assert.Less(t, int64(alloc1)-int64(alloc0), int64(16<<10), "live heap growth")
-			assert.Equal(t, 1, un.rx.rtp.Len())
-			assert.Zero(t, un.rx.rtcp.Len())
+			rtpT, rtcpT := un.tables()
+			assert.Equal(t, 1, rtpT.Len())
+			assert.Zero(t, rtcpT.Len())
 			st := un.Stats()
 			assert.Equal(t, uint64(2*n), st.AuthFailures)
 			assert.Zero(t, st.SSRCEvictions)
-			assert.Zero(t, un.rx.rebuilds)
+			assert.Zero(t, rebuilds(un))
 		})
 	}
 }
@@ -344,9 +359,11 @@ func TestForgedNewSSRCsCostNothing(t *testing.T) {
 // TestSetROCWithinBound: SetROC creates state like an authenticated
 // packet, within the bound; on an SSRC evicted but still held by pion it
 // starts that SSRC afresh at the given counter.
-func TestSetROCWithinBound(t *testing.T) {
+func TestSetROCWithinBound(t *testing.T) { forBackends(t, testSetROCWithinBound) }
+
+func testSetROCWithinBound(t *testing.T, be Backend) {
 	k := testKeys(ProfileAEADAES128GCM, 74)
-	un, err := NewUnprotector(k, MaxSSRCs(2))
+	un, err := NewUnprotector(k, MaxSSRCs(2), UseBackend(be))
 	require.NoError(t, err)
 	un.SetROC(1, 5)
 	un.SetROC(2, 6)
@@ -357,13 +374,16 @@ func TestSetROCWithinBound(t *testing.T) {
 	roc, ok := un.ROC(3)
 	assert.True(t, ok)
 	assert.Equal(t, uint32(7), roc)
-	assert.Equal(t, 2, un.rx.rtp.Len())
+	rtpT, _ := un.tables()
+	assert.Equal(t, 2, rtpT.Len())
 
 	// SSRC 1 again: pion still holds its old state, which is dropped by a
 	// rebuild before the new counter is set.
-	rebuilds := un.rx.rebuilds
+	before := rebuilds(un)
 	un.SetROC(1, 9)
-	assert.Equal(t, rebuilds+1, un.rx.rebuilds)
+	if be == Pion {
+		assert.Equal(t, before+1, rebuilds(un))
+	}
 	roc, ok = un.ROC(1)
 	assert.True(t, ok)
 	assert.Equal(t, uint32(9), roc)
@@ -382,9 +402,9 @@ func TestSetROCWithinBound(t *testing.T) {
 	require.NoError(t, err)
 	_, err = un.UnprotectRTP(out[:0], out, nil)
 	require.NoError(t, err)
-	_, err = NewUnprotector(k, MaxSSRCs(0))
+	_, err = NewUnprotector(k, MaxSSRCs(0), UseBackend(be))
 	assert.ErrorIs(t, err, errMaxSSRCs)
-	_, err = NewUnprotector(k, MaxSSRCs(maxMaxSSRCs+1))
+	_, err = NewUnprotector(k, MaxSSRCs(maxMaxSSRCs+1), UseBackend(be))
 	assert.ErrorIs(t, err, errMaxSSRCs)
 }
 
@@ -409,8 +429,11 @@ func mallocsPer(n int, f func()) float64 {
 // growth of pion's map and our index (2.3 measured). A new SSRC at the
 // bound also pays, amortised, for rebuilding the context every rebuildAt
 // evictions: about 7 allocations, 600 B, per new SSRC at the default bound
-// with both tables full.
-func TestAllocsSSRCs(t *testing.T) {
+// with both tables full. On the compact backend a new SSRC costs its state
+// alone, one allocation, at the bound or below it.
+func TestAllocsSSRCs(t *testing.T) { forBackends(t, testAllocsSSRCs) }
+
+func testAllocsSSRCs(t *testing.T, be Backend) {
 	if testing.CoverMode() != "" {
 		t.Skip("coverage instrumentation allocates")
 	}
@@ -437,7 +460,7 @@ func TestAllocsSSRCs(t *testing.T) {
 					require.NoError(t, err)
 				}
 			}
-			un, err := NewUnprotector(k)
+			un, err := NewUnprotector(k, UseBackend(be))
 			require.NoError(t, err)
 			var hdr rtp.Header
 			scratch := make([]byte, 0, 256)
@@ -455,8 +478,16 @@ func TestAllocsSSRCs(t *testing.T) {
 			}
 			admit := mallocsPer(ssrcs, round) // round 0: every SSRC new
 			t.Logf("new SSRC below the bound: %.2f allocations per SRTP+SRTCP pair", admit)
-			assert.LessOrEqual(t, admit, 2*2.5, "admission, SRTP and SRTCP")
-			assert.GreaterOrEqual(t, admit, 2*2.0, "admission allocates pion's state and a spare: the count is stale")
+			if be == Pion {
+				assert.LessOrEqual(t, admit, 2*2.5, "admission, SRTP and SRTCP")
+				assert.GreaterOrEqual(t, admit, 2*2.0, "admission allocates pion's state and a spare: the count is stale")
+			} else {
+				// One state each, but the first SSRC's SRTP state is inline,
+				// and each table's index made and doubled to 128 slots, 5
+				// times: (47 + 48 + 2*5) / 48 = 2.19 per pair.
+				assert.LessOrEqual(t, admit, 2.3, "admission, SRTP and SRTCP")
+				assert.GreaterOrEqual(t, admit, 2.0, "admission allocates a state: the count is stale")
+			}
 			// One run is a whole round, every SSRC once, so any allocation
 			// on the path shows in a count AllocsPerRun rounds down.
 			assert.Zero(t, testing.AllocsPerRun(runs-1, func() {
@@ -478,9 +509,13 @@ func TestAllocsSSRCs(t *testing.T) {
 				}
 				i++
 			})
-			t.Logf("new SSRC at the bound: %.2f allocations (%d rebuilds)", churn, un.rx.rebuilds)
-			require.Positive(t, un.rx.rebuilds)
-			assert.LessOrEqual(t, churn, 10.0, "churn at the bound")
+			t.Logf("new SSRC at the bound: %.2f allocations (%d rebuilds)", churn, rebuilds(un))
+			if be == Pion {
+				require.Positive(t, rebuilds(un))
+				assert.LessOrEqual(t, churn, 10.0, "churn at the bound")
+			} else {
+				assert.LessOrEqual(t, churn, 1.0, "churn at the bound: the new state, no more")
+			}
 		})
 	}
 }

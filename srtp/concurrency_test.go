@@ -47,7 +47,9 @@ func forgeSRTCP(rng *rand.Rand, p Profile, ssrc uint32, out []byte) []byte {
 // the race detector reported at once; GCM survived but rejected genuine
 // packets as replays. Now: no panic, no race, every forgery counted as an
 // authentication failure, every genuine packet accepted.
-func TestConcurrentForgedSRTCP(t *testing.T) {
+func TestConcurrentForgedSRTCP(t *testing.T) { forBackends(t, testConcurrentForgedSRTCP) }
+
+func testConcurrentForgedSRTCP(t *testing.T, be Backend) {
 	const (
 		rounds = 1500 // per goroutine; each 8 forged SRTCP, 1 genuine SRTP, 1 genuine SRTCP
 		forged = 8
@@ -55,7 +57,7 @@ func TestConcurrentForgedSRTCP(t *testing.T) {
 	for _, p := range []Profile{ProfileAESCM128HMACSHA1_80, ProfileAEADAES128GCM} {
 		t.Run(p.String(), func(t *testing.T) {
 			k := testKeys(p, 60)
-			un, err := NewUnprotector(k)
+			un, err := NewUnprotector(k, UseBackend(be))
 			require.NoError(t, err)
 			deadline := time.Now().Add(5 * time.Second)
 			var wg sync.WaitGroup
@@ -141,12 +143,14 @@ func hammer(un *Unprotector, k Keys, ssrc uint32, rounds, forged int, deadline t
 // SRTP under an SSRC each and SRTCP under a shared one as well as their
 // own; every packet they produce unprotects, so neither corrupted the
 // other's rollover counter, SRTCP index or cipher state.
-func TestConcurrentProtect(t *testing.T) {
+func TestConcurrentProtect(t *testing.T) { forBackends(t, testConcurrentProtect) }
+
+func testConcurrentProtect(t *testing.T, be Backend) {
 	const n = 1500
 	for _, p := range []Profile{ProfileAESCM128HMACSHA1_80, ProfileAEADAES256GCM} {
 		t.Run(p.String(), func(t *testing.T) {
 			k := testKeys(p, 61)
-			pr, err := NewProtector(k)
+			pr, err := NewProtector(k, UseBackend(be))
 			require.NoError(t, err)
 			var wg sync.WaitGroup
 			var rtpOut, rtcpOut [2][][]byte
@@ -179,7 +183,7 @@ func TestConcurrentProtect(t *testing.T) {
 			wg.Wait()
 			// The shared SSRC's indices interleave between the two lists;
 			// a window as wide as the test lets them arrive list by list.
-			un, err := NewUnprotector(k, ReplayWindow(4*n))
+			un, err := NewUnprotector(k, ReplayWindow(4*n), UseBackend(be))
 			require.NoError(t, err)
 			for g := range 2 {
 				for i, out := range rtpOut[g] {

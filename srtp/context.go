@@ -2,14 +2,11 @@ package srtp
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	pionsrtp "github.com/pion/srtp/v3"
 )
 
 // DefaultReplayWindow is the replay window of an Unprotector when no
@@ -27,10 +24,21 @@ type Option func(*options) error
 type options struct {
 	replayWindow int
 	maxSSRCs     int
+	backend      Backend
 }
 
 func defaultOptions() options {
-	return options{replayWindow: DefaultReplayWindow, maxSSRCs: DefaultMaxSSRCs}
+	return options{replayWindow: DefaultReplayWindow, maxSSRCs: DefaultMaxSSRCs, backend: DefaultBackend}
+}
+
+func applyOptions(opts []Option) (options, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
 // ReplayWindow sets how many packets back an Unprotector remembers, per
@@ -53,11 +61,11 @@ func ReplayWindow(n int) Option {
 // authenticates and the bound is reached, the state of the SSRC that
 // least recently authenticated a packet is evicted and counted in
 // Stats.SSRCEvictions. An evicted SSRC that sends again is admitted again
-// like a new one, and once the pion context has been rebuilt without its
-// old state (see the package documentation) it starts afresh: at rollover
-// counter 0, so a stream that had wrapped fails authentication until
-// SetROC, and with an empty replay window, so a packet it sent before the
-// eviction is accepted once more. n must therefore exceed the number of
+// like a new one and starts afresh (on the Pion backend, once its context
+// has been rebuilt without the old state; see the package documentation):
+// at rollover counter 0, so a stream that had wrapped fails authentication
+// until SetROC, and with an empty replay window, so a packet it sent
+// before the eviction is accepted once more. n must therefore exceed the number of
 // SSRCs a peer legitimately uses in a session; the bound exists for peers
 // that hold the keys and cycle SSRCs to exhaust memory. A Protector
 // ignores it.
@@ -87,7 +95,9 @@ type Stats struct {
 }
 
 // counters are written under the context's lock and read by Stats without
-// it, from any goroutine, hence atomics.
+// it, from any goroutine, hence atomics. The first two are the ones every
+// SRTP packet writes: Protector and Unprotector place them in their first
+// cache lines.
 type counters struct {
 	rtpPackets, rtpBytes   atomic.Uint64
 	rtcpPackets, rtcpBytes atomic.Uint64
@@ -112,33 +122,59 @@ func (c *counters) snapshot() Stats {
 //
 // Concurrency: a Protector is safe for concurrent use by any number of
 // goroutines. ProtectRTP, ProtectRTCP, SetROC and ROC serialise on an
-// internal mutex (pion's context is not safe for concurrent use, and
-// packets of one SSRC must be numbered in one order anyway); Stats,
-// Profile and the overhead methods take no lock.
+// internal mutex (packets of one SSRC must be numbered in one order, and
+// pion's context is not safe for concurrent use); Stats, Profile and the
+// overhead methods take no lock.
 type Protector struct {
-	mu      sync.Mutex
-	ctx     *pionsrtp.Context
-	hdr     rtp.Header  // scratch: pion allocates one per call when given nil
-	rtcpHdr rtcp.Header // likewise
+	// The first two cache lines are what ProtectRTP of the first SSRC
+	// touches on the compact backend (TestLayout): the lock, that SSRC's
+	// state and the SRTP keys, and the two counters it increments.
+	mu    sync.Mutex
+	tx    compactTx
+	stats counters
+
+	txCold  compactTxCold
+	pion    *pionSender // the Pion backend; nil on Compact
 	profile Profile
 	mkiLen  int
-	stats   counters
 }
 
-// NewProtector returns a Protector for k. Options are accepted for
-// symmetry with NewUnprotector; none changes protection today.
+// NewProtector returns a Protector for k. Of the options only UseBackend
+// applies; the others are accepted for symmetry with NewUnprotector.
 func NewProtector(k Keys, opts ...Option) (*Protector, error) {
-	o := defaultOptions()
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
-	}
-	ctx, err := newContext(k, nil)
+	o, err := applyOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Protector{ctx: ctx, profile: k.Profile, mkiLen: len(k.MKI)}, nil
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Protector{profile: k.Profile, mkiLen: len(k.MKI)}
+	if o.backend == Pion {
+		if p.pion, err = newPionSender(k); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	rtp, rtcp, err := compactKeys(k)
+	if err != nil {
+		return nil, err
+	}
+	p.tx.srtp = rtp
+	p.txCold.init(k, rtcp)
+	return p, nil
+}
+
+// compact reports whether p runs on the compact backend, from a field of
+// its first cache line: a compact session key always has a tag.
+func (p *Protector) compact() bool { return p.tx.srtp.tagLen != 0 }
+
+// Backend returns the SRTP implementation p runs on.
+func (p *Protector) Backend() Backend {
+	if p.compact() {
+		return Compact
+	}
+	return Pion
 }
 
 // Profile returns the protection profile.
@@ -169,7 +205,13 @@ func (p *Protector) protectRTP(dst, pkt []byte) ([]byte, error) {
 		p.stats.other.Add(1)
 		return nil, errCryptexProfile
 	}
-	out, err := p.ctx.EncryptRTP(dst, pkt, &p.hdr)
+	var out []byte
+	var err error
+	if p.compact() {
+		out, err = p.compactProtectRTP(dst, pkt)
+	} else {
+		out, err = p.pion.protectRTP(dst, pkt)
+	}
 	if err != nil {
 		return nil, p.fail(err, pkt, false)
 	}
@@ -185,7 +227,13 @@ func (p *Protector) protectRTP(dst, pkt []byte) ([]byte, error) {
 func (p *Protector) ProtectRTCP(dst, pkt []byte) ([]byte, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out, err := p.ctx.EncryptRTCP(dst, pkt, &p.rtcpHdr)
+	var out []byte
+	var err error
+	if p.compact() {
+		out, err = p.compactProtectRTCP(dst, pkt)
+	} else {
+		out, err = p.pion.protectRTCP(dst, pkt)
+	}
 	if err != nil {
 		return nil, p.fail(err, pkt, true)
 	}
@@ -214,7 +262,7 @@ func cryptexProfile(pkt []byte) bool {
 	}
 	n := 12 + 4*int(pkt[0]&0x0f)
 	if len(pkt) < n+2 {
-		return false // pion reports the short header
+		return false // the header check reports the short header
 	}
 	prof := binary.BigEndian.Uint16(pkt[n:])
 	return prof == 0xC0DE || prof == 0xC2DE
@@ -224,7 +272,10 @@ func cryptexProfile(pkt []byte) bool {
 func (p *Protector) ROC(ssrc uint32) (uint32, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.ctx.ROC(ssrc)
+	if p.compact() {
+		return p.compactROC(ssrc)
+	}
+	return p.pion.ctx.ROC(ssrc)
 }
 
 // SetROC sets the rollover counter of ssrc, for a stream that continues
@@ -232,7 +283,11 @@ func (p *Protector) ROC(ssrc uint32) (uint32, bool) {
 func (p *Protector) SetROC(ssrc, roc uint32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.ctx.SetROC(ssrc, roc)
+	if p.compact() {
+		p.compactSetROC(ssrc, roc)
+		return
+	}
+	p.pion.ctx.SetROC(ssrc, roc)
 }
 
 // Stats returns a snapshot of the counters; safe from any goroutine.
@@ -251,13 +306,20 @@ func (p *Protector) Stats() Stats { return p.stats.snapshot() }
 // overhead methods take no lock. Buffers are the caller's: two calls at
 // once must not share dst, pkt or hdr.
 type Unprotector struct {
-	mu      sync.Mutex
-	rx      *pionReceiver // guarded by mu
+	// The first four cache lines are what UnprotectRTP of one SSRC
+	// touches on the compact backend (TestLayout): the lock, the SRTP
+	// keys, the counters and that SSRC's state.
+	mu    sync.Mutex
+	rx    compactRx
+	stats counters
+	first ssrcState // compact: one SSRC's state, see admitRTP
+
+	rxCold  compactRxCold
+	pion    *pionReceiver // the Pion backend; nil on Compact
 	profile Profile
 	mkiLen  int
 	// Overheads including the MKI, cached for the length checks.
 	rtpOverhead, rtcpOverhead int
-	stats                     counters
 }
 
 // NewUnprotector returns an Unprotector for k with replay protection of
@@ -265,20 +327,40 @@ type Unprotector struct {
 // the ReplayWindow and MaxSSRCs options say otherwise. If k has an MKI,
 // every packet must carry one (see AddKey for more keys).
 func NewUnprotector(k Keys, opts ...Option) (*Unprotector, error) {
-	o := defaultOptions()
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
-	}
-	u := &Unprotector{profile: k.Profile, mkiLen: len(k.MKI)}
-	u.rtpOverhead, u.rtcpOverhead = u.RTPOverhead(), u.RTCPOverhead()
-	rx, err := newPionReceiver(k, o.replayWindow, o.maxSSRCs, &u.stats)
+	o, err := applyOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	u.rx = rx
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	u := &Unprotector{profile: k.Profile, mkiLen: len(k.MKI)}
+	u.rtpOverhead, u.rtcpOverhead = u.RTPOverhead(), u.RTCPOverhead()
+	if o.backend == Pion {
+		if u.pion, err = newPionReceiver(k, o.replayWindow, o.maxSSRCs, &u.stats); err != nil {
+			return nil, err
+		}
+		return u, nil
+	}
+	rtp, rtcp, err := compactKeys(k)
+	if err != nil {
+		return nil, err
+	}
+	u.rx.srtp = rtp
+	u.rxCold.init(k, rtcp, o.replayWindow, o.maxSSRCs)
 	return u, nil
+}
+
+// compact reports whether u runs on the compact backend (see
+// Protector.compact).
+func (u *Unprotector) compact() bool { return u.rx.srtp.tagLen != 0 }
+
+// Backend returns the SRTP implementation u runs on.
+func (u *Unprotector) Backend() Backend {
+	if u.compact() {
+		return Compact
+	}
+	return Pion
 }
 
 // AddKey adds another master key, selected by the MKI in each packet (RFC
@@ -300,7 +382,13 @@ func (u *Unprotector) AddKey(k Keys) error {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if err := u.rx.addKey(k); err != nil {
+	var err error
+	if u.compact() {
+		err = u.compactAddKey(k)
+	} else {
+		err = u.pion.addKey(k)
+	}
+	if err != nil {
 		return fmt.Errorf("srtp: adding key: %w", err)
 	}
 	return nil
@@ -333,16 +421,24 @@ func (u *Unprotector) UnprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, er
 
 // unprotectRTP is UnprotectRTP under the lock.
 func (u *Unprotector) unprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, error) {
-	// Checked here, not left to pion, because pion's length errors are
-	// formatted (allocated) and garbage is what a flood would send.
-	if n, ok := rtpHeaderLen(pkt); !ok || len(pkt) < n+u.rtpOverhead {
+	compact := u.compact()
+	overhead := int(u.rx.srtp.tagLen) + int(u.rx.srtp.mkiLen)
+	if !compact {
+		overhead = u.rtpOverhead
+	}
+	// Checked here, not left to the backend, because pion's length errors
+	// are formatted (allocated) and garbage is what a flood would send.
+	if n, ok := rtpHeaderLen(pkt); !ok || len(pkt) < n+overhead {
 		u.stats.short.Add(1)
 		return nil, ErrShortPacket
 	}
-	if hdr == nil {
-		hdr = &u.rx.hdr
+	var out []byte
+	var err error
+	if compact {
+		out, err = u.compactUnprotectRTP(dst, pkt, hdr)
+	} else {
+		out, err = u.pion.decryptRTP(dst, pkt, hdr)
 	}
-	out, err := u.rx.decryptRTP(dst, pkt, hdr)
 	if err != nil {
 		return nil, u.fail(err)
 	}
@@ -361,7 +457,13 @@ func (u *Unprotector) UnprotectRTCP(dst, pkt []byte) ([]byte, error) {
 		u.stats.short.Add(1)
 		return nil, ErrShortPacket
 	}
-	out, err := u.rx.decryptRTCP(dst, pkt)
+	var out []byte
+	var err error
+	if u.compact() {
+		out, err = u.compactUnprotectRTCP(dst, pkt)
+	} else {
+		out, err = u.pion.decryptRTCP(dst, pkt)
+	}
 	if err != nil {
 		return nil, u.fail(err)
 	}
@@ -370,22 +472,25 @@ func (u *Unprotector) UnprotectRTCP(dst, pkt []byte) ([]byte, error) {
 	return out, nil
 }
 
-// fail classifies a pion error. It runs only for rejected packets, so the
-// success path pays nothing for telling the errors apart.
+// fail classifies and counts a refusal. The compact backend returns the
+// sentinels themselves; a pion error is classified by what it wraps and
+// what its replay detectors reported. It runs only for rejected packets,
+// so the success path pays nothing for telling the errors apart.
 func (u *Unprotector) fail(err error) error {
-	switch {
-	case u.rx.hooks.takeReplayed():
-		u.stats.replays.Add(1)
-		return ErrReplay
-	case errors.Is(err, pionsrtp.ErrFailedToVerifyAuthTag):
-		u.stats.auth.Add(1)
-		return ErrAuth
-	case errors.Is(err, pionsrtp.ErrMKINotFound):
-		u.stats.auth.Add(1)
-		return errUnknownMKI
+	if u.pion != nil {
+		err = u.pion.classify(err)
 	}
-	u.stats.other.Add(1)
-	return fmt.Errorf("%w: %w", errPacket, err)
+	switch {
+	case err == ErrReplay:
+		u.stats.replays.Add(1)
+	case err == ErrAuth || err == errUnknownMKI:
+		u.stats.auth.Add(1)
+	case err == ErrShortPacket:
+		u.stats.short.Add(1)
+	default:
+		u.stats.other.Add(1)
+	}
+	return err
 }
 
 // ROC returns the rollover counter of ssrc and whether ssrc holds state
@@ -393,7 +498,10 @@ func (u *Unprotector) fail(err error) error {
 func (u *Unprotector) ROC(ssrc uint32) (uint32, bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.rx.roc(ssrc)
+	if u.compact() {
+		return u.compactROC(ssrc)
+	}
+	return u.pion.roc(ssrc)
 }
 
 // SetROC sets the rollover counter of ssrc, for joining a stream whose
@@ -403,11 +511,23 @@ func (u *Unprotector) ROC(ssrc uint32) (uint32, bool) {
 func (u *Unprotector) SetROC(ssrc, roc uint32) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.rx.setROC(ssrc, roc)
+	if u.compact() {
+		u.compactSetROC(ssrc, roc)
+		return
+	}
+	u.pion.setROC(ssrc, roc)
 }
 
 // Stats returns a snapshot of the counters; safe from any goroutine.
 func (u *Unprotector) Stats() Stats { return u.stats.snapshot() }
+
+// tables returns the SRTP and SRTCP SSRC tables of u's backend.
+func (u *Unprotector) tables() (rtp, rtcp *ssrcTable) {
+	if u.compact() {
+		return &u.rxCold.rtp, &u.rxCold.rtcp
+	}
+	return &u.pion.rtp, &u.pion.rtcp
+}
 
 // isShort reports whether pkt cannot hold its header plus overhead bytes.
 func isShort(pkt []byte, isRTCP bool, overhead int) bool {

@@ -153,8 +153,11 @@ func FuzzSRTCPChurn(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(byte(i), []byte{0, 8, 16, 3, 3, 3, 4, 2, 0, 4, 12, 5, 7, 7, 7, 0, 10, 3, 3, 3, 3, 3, 3, 0, 2}, real)
-		f.Add(byte(i), []byte{5, 13, 21, 6, 4, 4, 1, 9}, []byte{0x80, 200, 0, 6, 0, 0, 0, 1, 0xff})
+		for b := range backends { // sel: profile + 4*backend
+			sel := byte(i + len(allProfiles)*b)
+			f.Add(sel, []byte{0, 8, 16, 3, 3, 3, 4, 2, 0, 4, 12, 5, 7, 7, 7, 0, 10, 3, 3, 3, 3, 3, 3, 0, 2}, real)
+			f.Add(sel, []byte{5, 13, 21, 6, 4, 4, 1, 9}, []byte{0x80, 200, 0, 6, 0, 0, 0, 1, 0xff})
+		}
 	}
 	f.Add(byte(0), []byte{4, 6}, []byte{})
 	// SSRC 1 keeps sending while new SSRCs evict each other past a
@@ -167,13 +170,15 @@ func FuzzSRTCPChurn(f *testing.F) {
 		keep = append(keep, byte(2+8*i))
 	}
 	f.Add(byte(1), keep, []byte{})
+	f.Add(byte(1+len(allProfiles)), keep, []byte{})
 	f.Fuzz(func(t *testing.T, sel byte, ops, data []byte) {
 		if len(ops) > 128 {
 			ops = ops[:128]
 		}
 		p := allProfiles[int(sel)%len(allProfiles)]
+		be := backends[int(sel)/len(allProfiles)%len(backends)]
 		k := testKeys(p, 41)
-		un, err := NewUnprotector(k, MaxSSRCs(2))
+		un, err := NewUnprotector(k, MaxSSRCs(2), UseBackend(be))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,11 +217,9 @@ func FuzzSRTCPChurn(f *testing.F) {
 		}
 		// refusable runs a call that may fail; if it does, nothing changed.
 		refusable := func(f func() error) {
-			rtpN, rtcpN, stale, rebuilds := un.rx.rtp.Len(), un.rx.rtcp.Len(), un.rx.stale, un.rx.rebuilds
-			rtpHead, rtcpHead := un.rx.rtp.head, un.rx.rtcp.head
+			before := snapshotSSRCs(un)
 			calls++
-			if f() != nil && (un.rx.rtp.Len() != rtpN || un.rx.rtcp.Len() != rtcpN || un.rx.stale != stale ||
-				un.rx.rebuilds != rebuilds || un.rx.rtp.head != rtpHead || un.rx.rtcp.head != rtcpHead) {
+			if f() != nil && snapshotSSRCs(un) != before {
 				t.Fatal("a refused packet changed the SSRC state")
 			}
 		}
@@ -280,13 +283,13 @@ func FuzzSRTCPChurn(f *testing.F) {
 				accept("churn SRTCP", out, newSSRC, true)
 			}
 			for _, d := range ring {
-				if un.rx.rtcp.lookup(d.ssrc) == nil {
+				if _, rtcpT := un.tables(); rtcpT.lookup(d.ssrc) == nil {
 					epoch[d.ssrc]++
 				}
 			}
-			if un.rx.rtp.Len() > 2 || un.rx.rtcp.Len() > 2 || un.rx.stale >= un.rx.rebuildAt {
+			if st := snapshotSSRCs(un); st.rtp > 2 || st.rtcp > 2 || be == Pion && un.pion.stale >= un.pion.rebuildAt {
 				t.Fatalf("beyond the bound: %d SRTP, %d SRTCP SSRCs, %d stale",
-					un.rx.rtp.Len(), un.rx.rtcp.Len(), un.rx.stale)
+					st.rtp, st.rtcp, st.stale)
 			}
 		}
 		st := un.Stats()
@@ -294,4 +297,25 @@ func FuzzSRTCPChurn(f *testing.F) {
 			t.Fatalf("%d calls, %d counted (%+v)", calls, n, st)
 		}
 	})
+}
+
+// ssrcSnapshot is what a refused packet must not change of an
+// Unprotector's SSRC state.
+type ssrcSnapshot struct {
+	rtp, rtcp, stale  int
+	rebuilds          uint64
+	rtpHead, rtcpHead *ssrcState
+	rtpIndex          uint64
+}
+
+func snapshotSSRCs(u *Unprotector) ssrcSnapshot {
+	rtpT, rtcpT := u.tables()
+	s := ssrcSnapshot{rtp: rtpT.Len(), rtcp: rtcpT.Len(), rebuilds: rebuilds(u), rtpHead: rtpT.head, rtcpHead: rtcpT.head}
+	if u.pion != nil {
+		s.stale = u.pion.stale
+	}
+	if rtpT.head != nil {
+		s.rtpIndex = rtpT.head.index
+	}
+	return s
 }

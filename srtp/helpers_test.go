@@ -2,6 +2,7 @@ package srtp
 
 import (
 	"encoding/binary"
+	"testing"
 )
 
 var allProfiles = []Profile{
@@ -74,4 +75,25 @@ func withRoom(pkt []byte, extra int) []byte {
 	b := make([]byte, len(pkt), len(pkt)+extra)
 	copy(b, pkt)
 	return b
+}
+
+// backends are the implementations every test of a Protector or an
+// Unprotector runs on.
+var backends = []Backend{Compact, Pion}
+
+// forBackends runs f as a subtest per backend.
+func forBackends(t *testing.T, f func(t *testing.T, be Backend)) {
+	t.Helper()
+	for _, be := range backends {
+		t.Run(be.String(), func(t *testing.T) { f(t, be) })
+	}
+}
+
+// rebuilds returns how many times u's pion context was rebuilt: always 0
+// on the compact backend, which never rebuilds.
+func rebuilds(u *Unprotector) uint64 {
+	if u.pion == nil {
+		return 0
+	}
+	return u.pion.rebuilds
 }

@@ -122,6 +122,30 @@ func newContext(k Keys, hooks *pionHooks) (*pionsrtp.Context, error) {
 	return ctx, nil
 }
 
+// pionSender is a Protector's state on the Pion backend. Its owner
+// serialises every call.
+type pionSender struct {
+	ctx     *pionsrtp.Context
+	hdr     rtp.Header  // scratch: pion allocates one per call when given nil
+	rtcpHdr rtcp.Header // likewise
+}
+
+func newPionSender(k Keys) (*pionSender, error) {
+	ctx, err := newContext(k, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &pionSender{ctx: ctx}, nil
+}
+
+func (s *pionSender) protectRTP(dst, pkt []byte) ([]byte, error) {
+	return s.ctx.EncryptRTP(dst, pkt, &s.hdr)
+}
+
+func (s *pionSender) protectRTCP(dst, pkt []byte) ([]byte, error) {
+	return s.ctx.EncryptRTCP(dst, pkt, &s.rtcpHdr)
+}
+
 // pionReceiver is an Unprotector's state on top of pion: the context, the
 // keys to rebuild it, and the bounded SSRC tables. Its owner serialises
 // every call.
@@ -179,9 +203,12 @@ func newPionReceiver(k Keys, window, maxSSRCs int, c *counters) (*pionReceiver, 
 	return rx, nil
 }
 
-// decryptRTP unprotects an SRTP packet. hdr must not be nil. On error
-// the caller takes hooks.replayed.
+// decryptRTP unprotects an SRTP packet, using rx.hdr when hdr is nil. On
+// error the caller classifies.
 func (rx *pionReceiver) decryptRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, error) {
+	if hdr == nil {
+		hdr = &rx.hdr
+	}
 	out, err := rx.ctx.DecryptRTP(dst, pkt, hdr)
 	if err == nil && rx.hooks.accepted != nil {
 		rx.track(&rx.rtp, hdr.SSRC)
@@ -198,6 +225,20 @@ func (rx *pionReceiver) decryptRTCP(dst, pkt []byte) ([]byte, error) {
 		rx.track(&rx.rtcp, ssrc)
 	}
 	return out, err
+}
+
+// classify maps an error of decryptRTP or decryptRTCP to the sentinel
+// it stands for, or wraps it in errPacket.
+func (rx *pionReceiver) classify(err error) error {
+	switch {
+	case rx.hooks.takeReplayed():
+		return ErrReplay
+	case errors.Is(err, pionsrtp.ErrFailedToVerifyAuthTag):
+		return ErrAuth
+	case errors.Is(err, pionsrtp.ErrMKINotFound):
+		return errUnknownMKI
+	}
+	return fmt.Errorf("%w: %w", errPacket, err)
 }
 
 // track updates t after a packet under ssrc authenticated whose state

@@ -53,7 +53,9 @@ func TestProfiles(t *testing.T) {
 	}
 }
 
-func TestKeysValidate(t *testing.T) {
+func TestKeysValidate(t *testing.T) { forBackends(t, testKeysValidate) }
+
+func testKeysValidate(t *testing.T, be Backend) {
 	good := testKeys(ProfileAESCM128HMACSHA1_80, 1)
 	cases := []struct {
 		name string
@@ -78,9 +80,9 @@ func TestKeysValidate(t *testing.T) {
 				return
 			}
 			assert.ErrorIs(t, err, tc.want)
-			_, err = NewProtector(k)
+			_, err = NewProtector(k, UseBackend(be))
 			assert.ErrorIs(t, err, tc.want)
-			_, err = NewUnprotector(k)
+			_, err = NewUnprotector(k, UseBackend(be))
 			assert.ErrorIs(t, err, tc.want)
 		})
 	}
@@ -100,7 +102,9 @@ func TestGenerateKeys(t *testing.T) {
 	assert.ErrorIs(t, err, errProfile)
 }
 
-func TestKeysFromDTLS(t *testing.T) {
+func TestKeysFromDTLS(t *testing.T) { forBackends(t, testKeysFromDTLS) }
+
+func testKeysFromDTLS(t *testing.T, be Backend) {
 	for _, p := range allProfiles {
 		t.Run(p.String(), func(t *testing.T) {
 			m := make([]byte, p.KeyingMaterialLen())
@@ -123,9 +127,9 @@ func TestKeysFromDTLS(t *testing.T) {
 			assert.NotEqual(t, m[0], cLocal.MasterKey[0], "keys must not alias the material")
 
 			// The client's sender pairs with the server's receiver.
-			pr, err := NewProtector(cLocal)
+			pr, err := NewProtector(cLocal, UseBackend(be))
 			require.NoError(t, err)
-			un, err := NewUnprotector(sRemote)
+			un, err := NewUnprotector(sRemote, UseBackend(be))
 			require.NoError(t, err)
 			pkt := testRTP(1, 5, 50, 0)
 			out, err := pr.ProtectRTP(nil, pkt)
@@ -142,14 +146,16 @@ func TestKeysFromDTLS(t *testing.T) {
 	assert.ErrorIs(t, err, errProfile)
 }
 
-func TestRoundTrip(t *testing.T) {
+func TestRoundTrip(t *testing.T) { forBackends(t, testRoundTrip) }
+
+func testRoundTrip(t *testing.T, be Backend) {
 	variants := []string{"plain", "CSRCs", "extension", "padding"}
 	for _, p := range allProfiles {
 		t.Run(p.String(), func(t *testing.T) {
 			k := testKeys(p, 2)
-			pr, err := NewProtector(k)
+			pr, err := NewProtector(k, UseBackend(be))
 			require.NoError(t, err)
-			un, err := NewUnprotector(k)
+			un, err := NewUnprotector(k, UseBackend(be))
 			require.NoError(t, err)
 			var hdr rtp.Header
 			seq := uint16(100)
@@ -220,13 +226,15 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func TestReplay(t *testing.T) {
+func TestReplay(t *testing.T) { forBackends(t, testReplay) }
+
+func testReplay(t *testing.T, be Backend) {
 	for _, p := range allProfiles {
 		t.Run(p.String(), func(t *testing.T) {
 			k := testKeys(p, 3)
-			pr, err := NewProtector(k)
+			pr, err := NewProtector(k, UseBackend(be))
 			require.NoError(t, err)
-			un, err := NewUnprotector(k)
+			un, err := NewUnprotector(k, UseBackend(be))
 			require.NoError(t, err)
 			var pkts [][]byte
 			for seq := uint16(0); seq < 200; seq++ {
@@ -265,9 +273,9 @@ func TestReplay(t *testing.T) {
 			assert.Zero(t, st.AuthFailures)
 
 			// A window of 0 lets replays through; a wide one reaches further back.
-			off, err := NewUnprotector(k, ReplayWindow(0))
+			off, err := NewUnprotector(k, ReplayWindow(0), UseBackend(be))
 			require.NoError(t, err)
-			wide, err := NewUnprotector(k, ReplayWindow(256))
+			wide, err := NewUnprotector(k, ReplayWindow(256), UseBackend(be))
 			require.NoError(t, err)
 			for _, i := range []int{199, 199, 0, 0} {
 				_, err = off.UnprotectRTP(nil, pkts[i], nil)
@@ -281,28 +289,32 @@ func TestReplay(t *testing.T) {
 	}
 }
 
-func TestReplayWindowOption(t *testing.T) {
+func TestReplayWindowOption(t *testing.T) { forBackends(t, testReplayWindowOption) }
+
+func testReplayWindowOption(t *testing.T, be Backend) {
 	k := testKeys(ProfileAESCM128HMACSHA1_80, 1)
 	for _, n := range []int{-1, MaxReplayWindow + 1} {
-		_, err := NewUnprotector(k, ReplayWindow(n))
+		_, err := NewUnprotector(k, ReplayWindow(n), UseBackend(be))
 		assert.ErrorIs(t, err, errReplayWindow, n)
-		_, err = NewProtector(k, ReplayWindow(n))
+		_, err = NewProtector(k, ReplayWindow(n), UseBackend(be))
 		assert.ErrorIs(t, err, errReplayWindow, n)
 	}
-	_, err := NewUnprotector(k, ReplayWindow(MaxReplayWindow))
+	_, err := NewUnprotector(k, ReplayWindow(MaxReplayWindow), UseBackend(be))
 	assert.NoError(t, err)
 }
 
 // Every single-bit flip of a protected packet is rejected, none panics,
 // and the genuine packet still unprotects afterwards (no state was
 // changed by the forgeries).
-func TestFlippedBitRejected(t *testing.T) {
+func TestFlippedBitRejected(t *testing.T) { forBackends(t, testFlippedBitRejected) }
+
+func testFlippedBitRejected(t *testing.T, be Backend) {
 	for _, p := range allProfiles {
 		t.Run(p.String(), func(t *testing.T) {
 			k := testKeys(p, 4)
-			pr, err := NewProtector(k)
+			pr, err := NewProtector(k, UseBackend(be))
 			require.NoError(t, err)
-			un, err := NewUnprotector(k)
+			un, err := NewUnprotector(k, UseBackend(be))
 			require.NoError(t, err)
 			pkt := testRTP(500, 77, 60, 2)
 			out, err := pr.ProtectRTP(nil, pkt)
@@ -345,13 +357,15 @@ func TestFlippedBitRejected(t *testing.T) {
 // ROC rollover across 70,000 packets from sequence 65,000: the 16-bit
 // sequence number wraps twice; both ends follow the rollover counter and
 // every packet round-trips.
-func TestROCRollover(t *testing.T) {
+func TestROCRollover(t *testing.T) { forBackends(t, testROCRollover) }
+
+func testROCRollover(t *testing.T, be Backend) {
 	for _, p := range allProfiles {
 		t.Run(p.String(), func(t *testing.T) {
 			k := testKeys(p, 5)
-			pr, err := NewProtector(k)
+			pr, err := NewProtector(k, UseBackend(be))
 			require.NoError(t, err)
-			un, err := NewUnprotector(k)
+			un, err := NewUnprotector(k, UseBackend(be))
 			require.NoError(t, err)
 			const ssrc, first, count = 0xabcdef01, 65000, 70000
 			pkt := testRTP(0, ssrc, 100, 0)
@@ -394,14 +408,16 @@ func TestROCRollover(t *testing.T) {
 }
 
 // A receiver that joins after the sender wrapped needs SetROC.
-func TestSetROC(t *testing.T) {
+func TestSetROC(t *testing.T) { forBackends(t, testSetROC) }
+
+func testSetROC(t *testing.T, be Backend) {
 	k := testKeys(ProfileAESCM128HMACSHA1_80, 6)
-	pr, err := NewProtector(k)
+	pr, err := NewProtector(k, UseBackend(be))
 	require.NoError(t, err)
 	pr.SetROC(42, 7)
 	out, err := pr.ProtectRTP(nil, testRTP(10, 42, 30, 0))
 	require.NoError(t, err)
-	late, err := NewUnprotector(k)
+	late, err := NewUnprotector(k, UseBackend(be))
 	require.NoError(t, err)
 	_, err = late.UnprotectRTP(nil, out, nil)
 	assert.Equal(t, ErrAuth, err, "ROC 0 assumed, sender is at 7")
@@ -415,13 +431,15 @@ func TestSetROC(t *testing.T) {
 	assert.False(t, ok)
 }
 
-func TestShortPackets(t *testing.T) {
+func TestShortPackets(t *testing.T) { forBackends(t, testShortPackets) }
+
+func testShortPackets(t *testing.T, be Backend) {
 	for _, p := range allProfiles {
 		t.Run(p.String(), func(t *testing.T) {
 			k := testKeys(p, 7)
-			pr, err := NewProtector(k)
+			pr, err := NewProtector(k, UseBackend(be))
 			require.NoError(t, err)
-			un, err := NewUnprotector(k)
+			un, err := NewUnprotector(k, UseBackend(be))
 			require.NoError(t, err)
 			good, err := pr.ProtectRTP(nil, testRTP(1, 1, 0, 0))
 			require.NoError(t, err)
@@ -465,11 +483,13 @@ func TestShortPackets(t *testing.T) {
 	}
 }
 
-func TestMalformedRTCP(t *testing.T) {
+func TestMalformedRTCP(t *testing.T) { forBackends(t, testMalformedRTCP) }
+
+func testMalformedRTCP(t *testing.T, be Backend) {
 	k := testKeys(ProfileAESCM128HMACSHA1_80, 8)
-	pr, err := NewProtector(k)
+	pr, err := NewProtector(k, UseBackend(be))
 	require.NoError(t, err)
-	un, err := NewUnprotector(k)
+	un, err := NewUnprotector(k, UseBackend(be))
 	require.NoError(t, err)
 	r := testRTCP(5, 2)
 	r[0] = 0x40 // version 1
@@ -482,20 +502,22 @@ func TestMalformedRTCP(t *testing.T) {
 	assert.Equal(t, uint64(1), pr.Stats().OtherErrors)
 }
 
-func TestMKI(t *testing.T) {
+func TestMKI(t *testing.T) { forBackends(t, testMKI) }
+
+func testMKI(t *testing.T, be Backend) {
 	for _, p := range allProfiles {
 		t.Run(p.String(), func(t *testing.T) {
 			k1 := testKeys(p, 10)
 			k1.MKI = []byte{0, 1}
 			k2 := testKeys(p, 11)
 			k2.MKI = []byte{0, 2}
-			pr1, err := NewProtector(k1)
+			pr1, err := NewProtector(k1, UseBackend(be))
 			require.NoError(t, err)
-			pr2, err := NewProtector(k2)
+			pr2, err := NewProtector(k2, UseBackend(be))
 			require.NoError(t, err)
 			assert.Equal(t, p.RTPOverhead()+2, pr1.RTPOverhead())
 			assert.Equal(t, p.RTCPOverhead()+2, pr1.RTCPOverhead())
-			un, err := NewUnprotector(k1)
+			un, err := NewUnprotector(k1, UseBackend(be))
 			require.NoError(t, err)
 			assert.Equal(t, pr1.RTPOverhead(), un.RTPOverhead())
 			assert.Equal(t, pr1.RTCPOverhead(), un.RTCPOverhead())
@@ -538,7 +560,7 @@ func TestMKI(t *testing.T) {
 			k4 := testKeys(other, 12)
 			k4.MKI = []byte{0, 9}
 			assert.ErrorIs(t, un.AddKey(k4), errProfileMixture)
-			plainUn, err := NewUnprotector(testKeys(p, 10))
+			plainUn, err := NewUnprotector(testKeys(p, 10), UseBackend(be))
 			require.NoError(t, err)
 			assert.ErrorIs(t, plainUn.AddKey(k2), errMKINone)
 			k2.MasterKey = nil
@@ -548,11 +570,13 @@ func TestMKI(t *testing.T) {
 }
 
 // One context pair carries a thousand SSRCs, each with its own state.
-func TestManySSRCs(t *testing.T) {
+func TestManySSRCs(t *testing.T) { forBackends(t, testManySSRCs) }
+
+func testManySSRCs(t *testing.T, be Backend) {
 	k := testKeys(ProfileAEADAES128GCM, 13)
-	pr, err := NewProtector(k)
+	pr, err := NewProtector(k, UseBackend(be))
 	require.NoError(t, err)
-	un, err := NewUnprotector(k)
+	un, err := NewUnprotector(k, UseBackend(be))
 	require.NoError(t, err)
 	for round := 0; round < 3; round++ {
 		for ssrc := uint32(1); ssrc <= 1000; ssrc++ {
@@ -569,9 +593,11 @@ func TestManySSRCs(t *testing.T) {
 
 // Forged packets from unknown SSRCs are rejected without creating state:
 // the genuine stream later starts from whatever sequence it has.
-func TestForgeryCreatesNoState(t *testing.T) {
+func TestForgeryCreatesNoState(t *testing.T) { forBackends(t, testForgeryCreatesNoState) }
+
+func testForgeryCreatesNoState(t *testing.T, be Backend) {
 	k := testKeys(ProfileAESCM128HMACSHA1_80, 14)
-	un, err := NewUnprotector(k)
+	un, err := NewUnprotector(k, UseBackend(be))
 	require.NoError(t, err)
 	forged := testRTP(1000, 99, 30, 0)
 	forged = append(forged, make([]byte, 10)...)
@@ -611,9 +637,11 @@ func TestPayload(t *testing.T) {
 }
 
 // Stats may be read while the owner goroutine works (run with -race).
-func TestStatsConcurrent(t *testing.T) {
+func TestStatsConcurrent(t *testing.T) { forBackends(t, testStatsConcurrent) }
+
+func testStatsConcurrent(t *testing.T, be Backend) {
 	k := testKeys(ProfileAESCM128HMACSHA1_32, 15)
-	pr, err := NewProtector(k)
+	pr, err := NewProtector(k, UseBackend(be))
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	done := make(chan struct{})
@@ -638,16 +666,18 @@ func TestStatsConcurrent(t *testing.T) {
 	assert.Equal(t, uint64(1000), pr.Stats().RTPPackets)
 }
 
-func TestAllocs(t *testing.T) {
+func TestAllocs(t *testing.T) { forBackends(t, testAllocs) }
+
+func testAllocs(t *testing.T, be Backend) {
 	if testing.CoverMode() != "" {
 		t.Skip("coverage instrumentation allocates")
 	}
 	for _, p := range allProfiles {
 		t.Run(p.String(), func(t *testing.T) {
 			k := testKeys(p, 16)
-			pr, err := NewProtector(k)
+			pr, err := NewProtector(k, UseBackend(be))
 			require.NoError(t, err)
-			un, err := NewUnprotector(k)
+			un, err := NewUnprotector(k, UseBackend(be))
 			require.NoError(t, err)
 			tmpl := testRTP(0, 7, 100, 2) // extension: the header's slices are reused too
 			buf := make([]byte, len(tmpl), len(tmpl)+pr.RTPOverhead())
@@ -755,8 +785,10 @@ func TestAllocs(t *testing.T) {
 // TestCryptexProfileRefused: a header extension with an RFC 9335 profile
 // would be dropped by any receiver without cryptex; protecting one fails
 // with the reason instead.
-func TestCryptexProfileRefused(t *testing.T) {
-	p, err := NewProtector(testKeys(ProfileAESCM128HMACSHA1_80, 1))
+func TestCryptexProfileRefused(t *testing.T) { forBackends(t, testCryptexProfileRefused) }
+
+func testCryptexProfileRefused(t *testing.T, be Backend) {
+	p, err := NewProtector(testKeys(ProfileAESCM128HMACSHA1_80, 1), UseBackend(be))
 	require.NoError(t, err)
 	for _, prof := range []uint16{0xC0DE, 0xC2DE} {
 		pkt := []byte{0x90, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, byte(prof >> 8), byte(prof), 0, 1, 0x10, 0xAA, 0, 0, 'h', 'i'}

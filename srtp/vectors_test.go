@@ -264,13 +264,17 @@ func TestRFC7714PacketsThroughPackage(t *testing.T) {
 
 // checkAgainstReference protects packets (plain, CSRCs, extension, a
 // sequence wrap that moves the ROC into the IV and tag) and RTCP with the
-// package and with the reference, compares them byte for byte, and
-// unprotects the reference's output with the package.
+// package, on each backend, and with the reference, compares them byte for
+// byte, and unprotects the reference's output with the package.
 func checkAgainstReference(t *testing.T, k Keys, s refSession) {
 	t.Helper()
-	pr, err := NewProtector(k)
+	forBackends(t, func(t *testing.T, be Backend) { checkBackendAgainstReference(t, be, k, s) })
+}
+
+func checkBackendAgainstReference(t *testing.T, be Backend, k Keys, s refSession) {
+	pr, err := NewProtector(k, UseBackend(be))
 	require.NoError(t, err)
-	un, err := NewUnprotector(k)
+	un, err := NewUnprotector(k, UseBackend(be))
 	require.NoError(t, err)
 	const ssrc = 0xdecafbad
 	roc := uint32(0)
