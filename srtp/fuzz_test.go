@@ -9,9 +9,10 @@ import (
 )
 
 // FuzzUnprotect feeds arbitrary bytes to every profile's SRTP and SRTCP
-// unprotect (in place and not), to Payload, and, when the bytes parse as
-// an RTP header, round-trips them through ProtectRTP. Nothing may panic; a
-// successful unprotect must strip exactly the overhead.
+// unprotect (in place and not), on both backends, to Payload, and, when
+// the bytes parse as an RTP header, round-trips them through ProtectRTP,
+// within and across backends. Nothing may panic; a successful unprotect
+// must strip exactly the overhead.
 func FuzzUnprotect(f *testing.F) {
 	for i, p := range allProfiles {
 		pr, err := NewProtector(testKeys(p, 40))
@@ -34,59 +35,69 @@ func FuzzUnprotect(f *testing.F) {
 	f.Add([]byte{}, byte(0))
 	f.Add([]byte{0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xde, 0xff, 0xff}, byte(1))
 	f.Add([]byte{0xbf, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, byte(2))
+	// A one-byte extension element running past its block.
+	f.Add([]byte{0x90, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0, 1, 0x13, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, byte(0))
 
-	uns := make([]*Unprotector, len(allProfiles))
-	for i, p := range allProfiles {
-		u, err := NewUnprotector(testKeys(p, 40))
-		if err != nil {
-			f.Fatal(err)
+	uns := make([][]*Unprotector, len(backends))
+	for b, be := range backends {
+		for _, p := range allProfiles {
+			u, err := NewUnprotector(testKeys(p, 40), UseBackend(be))
+			if err != nil {
+				f.Fatal(err)
+			}
+			uns[b] = append(uns[b], u)
 		}
-		uns[i] = u
 	}
 	var hdr rtp.Header
 	f.Fuzz(func(t *testing.T, data []byte, sel byte) {
 		i := int(sel) % len(allProfiles)
-		u := uns[i]
-		if out, err := u.UnprotectRTP(nil, data, &hdr); err == nil && len(out) != len(data)-u.RTPOverhead() {
-			t.Fatalf("SRTP: %d bytes in, %d out", len(data), len(out))
+		for b := range backends {
+			u := uns[b][i]
+			if out, err := u.UnprotectRTP(nil, data, &hdr); err == nil && len(out) != len(data)-u.RTPOverhead() {
+				t.Fatalf("SRTP: %d bytes in, %d out", len(data), len(out))
+			}
+			if out, err := u.UnprotectRTCP(nil, data); err == nil && len(out) != len(data)-u.RTCPOverhead() {
+				t.Fatalf("SRTCP: %d bytes in, %d out", len(data), len(out))
+			}
+			buf := bytes.Clone(data)
+			_, _ = u.UnprotectRTP(buf[:0], buf, nil)
+			copy(buf, data)
+			_, _ = u.UnprotectRTCP(buf[:0], buf)
 		}
-		if out, err := u.UnprotectRTCP(nil, data); err == nil && len(out) != len(data)-u.RTCPOverhead() {
-			t.Fatalf("SRTCP: %d bytes in, %d out", len(data), len(out))
-		}
-		buf := bytes.Clone(data)
-		_, _ = u.UnprotectRTP(buf[:0], buf, nil)
-		copy(buf, data)
-		_, _ = u.UnprotectRTCP(buf[:0], buf)
 		_, _ = Payload(data)
 
 		if _, err := hdr.Unmarshal(data); err != nil {
 			return // not RTP: nothing to round-trip
 		}
 		k := testKeys(allProfiles[i], sel)
-		pr, err := NewProtector(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		un, err := NewUnprotector(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := pr.ProtectRTP(nil, data)
-		if cryptexProfile(data) {
-			if !errors.Is(err, errPacket) {
-				t.Fatalf("protect of a cryptex-profiled header: %v, want refusal", err)
+		for _, from := range backends {
+			for _, to := range backends {
+				pr, err := NewProtector(k, UseBackend(from))
+				if err != nil {
+					t.Fatal(err)
+				}
+				un, err := NewUnprotector(k, UseBackend(to))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := pr.ProtectRTP(nil, data)
+				if cryptexProfile(data) {
+					if !errors.Is(err, errPacket) {
+						t.Fatalf("%s: protect of a cryptex-profiled header: %v, want refusal", from, err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("%s: protect of a packet with a whole header: %v", from, err)
+				}
+				plain, err := un.UnprotectRTP(out[:0], out, &hdr)
+				if err != nil {
+					t.Fatalf("round trip %s to %s: %v", from, to, err)
+				}
+				if !bytes.Equal(plain, data) {
+					t.Fatalf("round trip %s to %s changed the packet", from, to)
+				}
 			}
-			return
-		}
-		if err != nil {
-			t.Fatalf("protect of a packet with a whole header: %v", err)
-		}
-		plain, err := un.UnprotectRTP(out[:0], out, &hdr)
-		if err != nil {
-			t.Fatalf("round trip: %v", err)
-		}
-		if !bytes.Equal(plain, data) {
-			t.Fatalf("round trip changed the packet")
 		}
 	})
 }

@@ -67,128 +67,130 @@ func TestInteropFFmpegSends(t *testing.T) {
 			[]string{"-af", "aresample=8000,asetnsamples=n=160", "-ac", "1", "-c:a", "pcm_mulaw"}, 8000, false},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if tc.opus {
-				requireOpus(t)
-			}
-			keys, err := GenerateKeys(tc.profile)
-			require.NoError(t, err)
-			un, err := NewUnprotector(keys)
-			require.NoError(t, err)
-			lb := mediatest.NewLoopback(t)
-			rtpConn := lb.ListenUDP(t)
-			rtcpConn := lb.ListenUDP(t)
-			// Only ffmpeg's stream counts: its SSRC (-ssrc takes a signed
-			// 32-bit number) from its address (localaddr). Anything else is
-			// a stray and is counted apart, never unprotected.
-			ssrc := mathrand.Uint32()
-
-			args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-re",
-				"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2"}
-			args = append(args, tc.codecArgs...)
-			args = append(args, "-f", "rtp", "-ssrc", fmt.Sprint(int32(ssrc)), "-srtp_out_suite", tc.suite,
-				"-srtp_out_params", base64.StdEncoding.EncodeToString(append(bytes.Clone(keys.MasterKey), keys.MasterSalt...)),
-				"-rtpflags", "send_bye", "-sdp_file", os.DevNull,
-				fmt.Sprintf("srtp://%v:%d?rtcpport=%d&localaddr=%v", lb.Local, port(rtpConn), port(rtcpConn), lb.Peer))
-
-			// Each socket has one reader goroutine, which owns the
-			// Unprotector's RTP or RTCP side; the Unprotector is shared, so
-			// a mutex serialises the two.
-			var mu sync.Mutex
-			var rtpPkts []recvPacket
-			var rtpErrs, rtcpErrs []error
-			var reports []rtcp.Packet
-			var strays int
-			var wg sync.WaitGroup
-			wg.Add(2)
-			go func() {
-				defer wg.Done()
-				readAll(rtpConn, func(b []byte, from *net.UDPAddr) {
-					mu.Lock()
-					defer mu.Unlock()
-					if !lb.FromPeer(from) || len(b) < 12 || binary.BigEndian.Uint32(b[8:]) != ssrc {
-						strays++
-						return
-					}
-					var hdr rtp.Header
-					plain, err := un.UnprotectRTP(b[:0], b, &hdr)
-					if err != nil {
-						rtpErrs = append(rtpErrs, err)
-						return
-					}
-					payload, err := Payload(plain)
-					if err != nil {
-						rtpErrs = append(rtpErrs, err)
-						return
-					}
-					rtpPkts = append(rtpPkts, recvPacket{hdr.SequenceNumber, hdr.SSRC, hdr.PayloadType, bytes.Clone(payload)})
-				})
-			}()
-			go func() {
-				defer wg.Done()
-				readAll(rtcpConn, func(b []byte, from *net.UDPAddr) {
-					mu.Lock()
-					defer mu.Unlock()
-					if !lb.FromPeer(from) || len(b) < 8 || binary.BigEndian.Uint32(b[4:]) != ssrc {
-						strays++
-						return
-					}
-					plain, err := un.UnprotectRTCP(b[:0], b)
-					if err != nil {
-						rtcpErrs = append(rtcpErrs, err)
-						return
-					}
-					pkts, err := rtcp.Unmarshal(plain)
-					if err != nil {
-						rtcpErrs = append(rtcpErrs, err)
-						return
-					}
-					reports = append(reports, pkts...)
-				})
-			}()
-
-			runFFmpeg(t, ff, args)
-			// ffmpeg has exited; give the last datagrams a moment, then stop.
-			time.Sleep(200 * time.Millisecond)
-			_ = rtpConn.SetReadDeadline(time.Now())
-			_ = rtcpConn.SetReadDeadline(time.Now())
-			wg.Wait()
-
-			mu.Lock()
-			defer mu.Unlock()
-			if strays > 0 {
-				t.Logf("%d datagrams not from ffmpeg's address and SSRC ignored", strays)
-			}
-			assert.Empty(t, rtpErrs, "every SRTP packet from ffmpeg must unprotect")
-			assert.Empty(t, rtcpErrs, "every SRTCP packet from ffmpeg must unprotect")
-			require.GreaterOrEqual(t, len(rtpPkts), 90, "2 s of 20 ms packets")
-			st := un.Stats()
-			assert.Equal(t, uint64(len(rtpPkts)), st.RTPPackets)
-			assert.Zero(t, st.AuthFailures+st.Replays+st.ShortPackets+st.OtherErrors)
-
-			sort.Slice(rtpPkts, func(i, j int) bool {
-				return int16(rtpPkts[i].seq-rtpPkts[j].seq) < 0
-			})
-			for i := 1; i < len(rtpPkts); i++ {
-				assert.Equal(t, rtpPkts[i-1].seq+1, rtpPkts[i].seq, "loopback lost or duplicated a packet")
-			}
-			pcm := decodeAll(t, tc.opus, rtpPkts)
-			assertTone(t, pcm, tc.rate, 440)
-
-			var sawSR, sawBye bool
-			for _, p := range reports {
-				switch p := p.(type) {
-				case *rtcp.SenderReport:
-					sawSR = sawSR || p.SSRC == ssrc
-				case *rtcp.Goodbye:
-					sawBye = sawBye || (len(p.Sources) > 0 && p.Sources[0] == ssrc)
+		for _, be := range backends {
+			t.Run(tc.name+"/"+be.String(), func(t *testing.T) {
+				t.Parallel()
+				if tc.opus {
+					requireOpus(t)
 				}
-			}
-			assert.True(t, sawSR, "a sender report for the stream's SSRC")
-			assert.True(t, sawBye, "the BYE sent by -rtpflags send_bye")
-			assert.GreaterOrEqual(t, st.RTCPPackets, uint64(2))
-		})
+				keys, err := GenerateKeys(tc.profile)
+				require.NoError(t, err)
+				un, err := NewUnprotector(keys, UseBackend(be))
+				require.NoError(t, err)
+				lb := mediatest.NewLoopback(t)
+				rtpConn := lb.ListenUDP(t)
+				rtcpConn := lb.ListenUDP(t)
+				// Only ffmpeg's stream counts: its SSRC (-ssrc takes a signed
+				// 32-bit number) from its address (localaddr). Anything else is
+				// a stray and is counted apart, never unprotected.
+				ssrc := mathrand.Uint32()
+
+				args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-re",
+					"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2"}
+				args = append(args, tc.codecArgs...)
+				args = append(args, "-f", "rtp", "-ssrc", fmt.Sprint(int32(ssrc)), "-srtp_out_suite", tc.suite,
+					"-srtp_out_params", base64.StdEncoding.EncodeToString(append(bytes.Clone(keys.MasterKey), keys.MasterSalt...)),
+					"-rtpflags", "send_bye", "-sdp_file", os.DevNull,
+					fmt.Sprintf("srtp://%v:%d?rtcpport=%d&localaddr=%v", lb.Local, port(rtpConn), port(rtcpConn), lb.Peer))
+
+				// Each socket has one reader goroutine, which owns the
+				// Unprotector's RTP or RTCP side; the Unprotector is shared, so
+				// a mutex serialises the two.
+				var mu sync.Mutex
+				var rtpPkts []recvPacket
+				var rtpErrs, rtcpErrs []error
+				var reports []rtcp.Packet
+				var strays int
+				var wg sync.WaitGroup
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					readAll(rtpConn, func(b []byte, from *net.UDPAddr) {
+						mu.Lock()
+						defer mu.Unlock()
+						if !lb.FromPeer(from) || len(b) < 12 || binary.BigEndian.Uint32(b[8:]) != ssrc {
+							strays++
+							return
+						}
+						var hdr rtp.Header
+						plain, err := un.UnprotectRTP(b[:0], b, &hdr)
+						if err != nil {
+							rtpErrs = append(rtpErrs, err)
+							return
+						}
+						payload, err := Payload(plain)
+						if err != nil {
+							rtpErrs = append(rtpErrs, err)
+							return
+						}
+						rtpPkts = append(rtpPkts, recvPacket{hdr.SequenceNumber, hdr.SSRC, hdr.PayloadType, bytes.Clone(payload)})
+					})
+				}()
+				go func() {
+					defer wg.Done()
+					readAll(rtcpConn, func(b []byte, from *net.UDPAddr) {
+						mu.Lock()
+						defer mu.Unlock()
+						if !lb.FromPeer(from) || len(b) < 8 || binary.BigEndian.Uint32(b[4:]) != ssrc {
+							strays++
+							return
+						}
+						plain, err := un.UnprotectRTCP(b[:0], b)
+						if err != nil {
+							rtcpErrs = append(rtcpErrs, err)
+							return
+						}
+						pkts, err := rtcp.Unmarshal(plain)
+						if err != nil {
+							rtcpErrs = append(rtcpErrs, err)
+							return
+						}
+						reports = append(reports, pkts...)
+					})
+				}()
+
+				runFFmpeg(t, ff, args)
+				// ffmpeg has exited; give the last datagrams a moment, then stop.
+				time.Sleep(200 * time.Millisecond)
+				_ = rtpConn.SetReadDeadline(time.Now())
+				_ = rtcpConn.SetReadDeadline(time.Now())
+				wg.Wait()
+
+				mu.Lock()
+				defer mu.Unlock()
+				if strays > 0 {
+					t.Logf("%d datagrams not from ffmpeg's address and SSRC ignored", strays)
+				}
+				assert.Empty(t, rtpErrs, "every SRTP packet from ffmpeg must unprotect")
+				assert.Empty(t, rtcpErrs, "every SRTCP packet from ffmpeg must unprotect")
+				require.GreaterOrEqual(t, len(rtpPkts), 90, "2 s of 20 ms packets")
+				st := un.Stats()
+				assert.Equal(t, uint64(len(rtpPkts)), st.RTPPackets)
+				assert.Zero(t, st.AuthFailures+st.Replays+st.ShortPackets+st.OtherErrors)
+
+				sort.Slice(rtpPkts, func(i, j int) bool {
+					return int16(rtpPkts[i].seq-rtpPkts[j].seq) < 0
+				})
+				for i := 1; i < len(rtpPkts); i++ {
+					assert.Equal(t, rtpPkts[i-1].seq+1, rtpPkts[i].seq, "loopback lost or duplicated a packet")
+				}
+				pcm := decodeAll(t, tc.opus, rtpPkts)
+				assertTone(t, pcm, tc.rate, 440)
+
+				var sawSR, sawBye bool
+				for _, p := range reports {
+					switch p := p.(type) {
+					case *rtcp.SenderReport:
+						sawSR = sawSR || p.SSRC == ssrc
+					case *rtcp.Goodbye:
+						sawBye = sawBye || (len(p.Sources) > 0 && p.Sources[0] == ssrc)
+					}
+				}
+				assert.True(t, sawSR, "a sender report for the stream's SSRC")
+				assert.True(t, sawBye, "the BYE sent by -rtpflags send_bye")
+				assert.GreaterOrEqual(t, st.RTCPPackets, uint64(2))
+			})
+		}
 	}
 }
 
@@ -210,60 +212,62 @@ func TestInteropFFmpegReceives(t *testing.T) {
 		{"pcmu/AES_CM_128_HMAC_SHA1_32", ProfileAESCM128HMACSHA1_32, false, false},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if tc.opus {
-				requireOpus(t)
-			}
-			keys, err := GenerateKeys(tc.profile)
-			require.NoError(t, err)
-			pr, err := NewProtector(keys)
-			require.NoError(t, err)
+		for _, be := range backends {
+			t.Run(tc.name+"/"+be.String(), func(t *testing.T) {
+				t.Parallel()
+				if tc.opus {
+					requireOpus(t)
+				}
+				keys, err := GenerateKeys(tc.profile)
+				require.NoError(t, err)
+				pr, err := NewProtector(keys, UseBackend(be))
+				require.NoError(t, err)
 
-			rate, pt, rtpmap := 8000, uint8(0), "a=rtpmap:0 PCMU/8000"
-			if tc.opus {
-				rate, pt, rtpmap = 48000, 97, "a=rtpmap:97 opus/48000/2"
-			}
-			dir := t.TempDir()
-			out := filepath.Join(dir, "out.wav")
-			// ffmpeg binds the SDP's port and the next one for RTCP (on
-			// 0.0.0.0: the source filter keeps out all but our sockets).
-			lb := mediatest.NewLoopback(t)
-			p := lb.PeerPortPair(t)
-			sdp := strings.Join([]string{
-				"v=0", "o=- 0 0 IN IP4 " + lb.Peer.String(), "s=rtpmix", "c=IN IP4 " + lb.Peer.String(), "t=0 0",
-				fmt.Sprintf("m=audio %d RTP/SAVP %d", p, pt), rtpmap,
-				Crypto{Tag: 1, Keys: keys}.SDPLine(), lb.SourceFilter(), "",
-			}, "\r\n")
-			sdpPath := filepath.Join(dir, "recv.sdp")
-			require.NoError(t, os.WriteFile(sdpPath, []byte(sdp), 0o600))
+				rate, pt, rtpmap := 8000, uint8(0), "a=rtpmap:0 PCMU/8000"
+				if tc.opus {
+					rate, pt, rtpmap = 48000, 97, "a=rtpmap:97 opus/48000/2"
+				}
+				dir := t.TempDir()
+				out := filepath.Join(dir, "out.wav")
+				// ffmpeg binds the SDP's port and the next one for RTCP (on
+				// 0.0.0.0: the source filter keeps out all but our sockets).
+				lb := mediatest.NewLoopback(t)
+				p := lb.PeerPortPair(t)
+				sdp := strings.Join([]string{
+					"v=0", "o=- 0 0 IN IP4 " + lb.Peer.String(), "s=rtpmix", "c=IN IP4 " + lb.Peer.String(), "t=0 0",
+					fmt.Sprintf("m=audio %d RTP/SAVP %d", p, pt), rtpmap,
+					Crypto{Tag: 1, Keys: keys}.SDPLine(), lb.SourceFilter(), "",
+				}, "\r\n")
+				sdpPath := filepath.Join(dir, "recv.sdp")
+				require.NoError(t, os.WriteFile(sdpPath, []byte(sdp), 0o600))
 
-			frames := toneFrames(t, tc.opus, rate, 1000, 150) // 3 s, more than ffmpeg keeps
-			conn := lb.DialUDP(t, p)
-			rtcpConn := lb.DialUDP(t, p+1)
+				frames := toneFrames(t, tc.opus, rate, 1000, 150) // 3 s, more than ffmpeg keeps
+				conn := lb.DialUDP(t, p)
+				rtcpConn := lb.DialUDP(t, p+1)
 
-			wait := startFFmpeg(t, ff, []string{"-hide_banner", "-nostdin", "-loglevel", "warning", "-y",
-				"-protocol_whitelist", "file,udp,rtp,srtp,crypto", "-i", sdpPath,
-				"-t", "2", "-ac", "1", "-ar", fmt.Sprint(rate), "-c:a", "pcm_s16le", out})
-			lb.WaitBound(t, p)
-			stop := make(chan struct{})
-			sent := make(chan int, 1)
-			go func() {
-				sent <- sendTone(pr, conn, rtcpConn, tc.sendRTCP, pt, rate, frames, stop)
-			}()
-			stderr := wait()
-			close(stop)
-			n := <-sent
-			assert.NotContains(t, stderr, "HMAC mismatch")
-			assert.NotContains(t, strings.ToLower(stderr), "srtp")
+				wait := startFFmpeg(t, ff, []string{"-hide_banner", "-nostdin", "-loglevel", "warning", "-y",
+					"-protocol_whitelist", "file,udp,rtp,srtp,crypto", "-i", sdpPath,
+					"-t", "2", "-ac", "1", "-ar", fmt.Sprint(rate), "-c:a", "pcm_s16le", out})
+				lb.WaitBound(t, p)
+				stop := make(chan struct{})
+				sent := make(chan int, 1)
+				go func() {
+					sent <- sendTone(pr, conn, rtcpConn, tc.sendRTCP, pt, rate, frames, stop)
+				}()
+				stderr := wait()
+				close(stop)
+				n := <-sent
+				assert.NotContains(t, stderr, "HMAC mismatch")
+				assert.NotContains(t, strings.ToLower(stderr), "srtp")
 
-			a, err := wav.ReadFile(out)
-			require.NoError(t, err, "ffmpeg wrote no WAV (sent %d packets); stderr:\n%s", n, stderr)
-			require.Equal(t, rate, a.SampleRate)
-			require.GreaterOrEqual(t, a.Duration(), 1.5, "stderr:\n%s", stderr)
-			assertTone(t, a.Samples, rate, 1000)
-			assertNoSilentBlocks(t, a.Samples, rate)
-		})
+				a, err := wav.ReadFile(out)
+				require.NoError(t, err, "ffmpeg wrote no WAV (sent %d packets); stderr:\n%s", n, stderr)
+				require.Equal(t, rate, a.SampleRate)
+				require.GreaterOrEqual(t, a.Duration(), 1.5, "stderr:\n%s", stderr)
+				assertTone(t, a.Samples, rate, 1000)
+				assertNoSilentBlocks(t, a.Samples, rate)
+			})
+		}
 	}
 }
 
