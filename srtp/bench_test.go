@@ -10,13 +10,17 @@ import (
 	pionsrtp "github.com/pion/srtp/v3"
 )
 
-// Benchmarks: this package against pion/srtp/v3 used directly in its best
-// way (in place, one reused rtp.Header, replay window 64 on receive), per
-// profile, for a 20 ms Opus packet (12-byte header + 100-byte payload) and
-// a 20 ms PCMU packet (12 + 160 = 172 bytes). ns/op is ns per packet;
-// pkts/s is packets per second on one core. Compare with e.g.
+// Benchmarks: this package on each backend (impl=compact, impl=pion-backend)
+// against pion/srtp/v3 used directly in its best way (impl=pion: in place,
+// one reused rtp.Header, replay window 64 on receive), per profile, for a
+// 20 ms Opus packet (12-byte header + 100-byte payload) and a 20 ms PCMU
+// packet (12 + 160 = 172 bytes). ns/op is ns per packet; pkts/s is packets
+// per second on one core. Compare with e.g.
 //
 //	go test -run '^$' -bench 'Protect' -benchmem -count 5 ./srtp | benchstat -col /impl -
+//
+// BenchmarkBackends and BenchmarkColdHot (backends_bench_test.go) measure
+// the backends against each other, and cold against hot, interleaved.
 
 var benchPackets = []struct {
 	name    string
@@ -32,13 +36,15 @@ func BenchmarkProtectRTP(b *testing.B) {
 	for _, p := range allProfiles {
 		for _, bp := range benchPackets {
 			k := testKeys(p, 50)
-			b.Run(p.String()+"/"+bp.name+"/impl=rtpmix", func(b *testing.B) {
-				pr, err := NewProtector(k)
-				if err != nil {
-					b.Fatal(err)
-				}
-				benchProtect(b, bp.payload, pr.RTPOverhead(), pr.ProtectRTP)
-			})
+			for _, be := range backends {
+				b.Run(p.String()+"/"+bp.name+"/impl="+implName(be), func(b *testing.B) {
+					pr, err := NewProtector(k, UseBackend(be))
+					if err != nil {
+						b.Fatal(err)
+					}
+					benchProtect(b, bp.payload, pr.RTPOverhead(), pr.ProtectRTP)
+				})
+			}
 			b.Run(p.String()+"/"+bp.name+"/impl=pion", func(b *testing.B) {
 				ctx, err := pionsrtp.CreateContext(k.MasterKey, k.MasterSalt, p.pion())
 				if err != nil {
@@ -57,16 +63,18 @@ func BenchmarkUnprotectRTP(b *testing.B) {
 	for _, p := range allProfiles {
 		for _, bp := range benchPackets {
 			k := testKeys(p, 51)
-			b.Run(p.String()+"/"+bp.name+"/impl=rtpmix", func(b *testing.B) {
-				un, err := NewUnprotector(k)
-				if err != nil {
-					b.Fatal(err)
-				}
-				var hdr rtp.Header
-				benchUnprotect(b, k, bp.payload, func(dst, pkt []byte) ([]byte, error) {
-					return un.UnprotectRTP(dst, pkt, &hdr)
+			for _, be := range backends {
+				b.Run(p.String()+"/"+bp.name+"/impl="+implName(be), func(b *testing.B) {
+					un, err := NewUnprotector(k, UseBackend(be))
+					if err != nil {
+						b.Fatal(err)
+					}
+					var hdr rtp.Header
+					benchUnprotect(b, k, bp.payload, func(dst, pkt []byte) ([]byte, error) {
+						return un.UnprotectRTP(dst, pkt, &hdr)
+					})
 				})
-			})
+			}
 			b.Run(p.String()+"/"+bp.name+"/impl=pion", func(b *testing.B) {
 				ctx, err := pionsrtp.CreateContext(k.MasterKey, k.MasterSalt, p.pion(),
 					pionsrtp.SRTPReplayProtection(DefaultReplayWindow))
@@ -80,6 +88,15 @@ func BenchmarkUnprotectRTP(b *testing.B) {
 			})
 		}
 	}
+}
+
+// implName names a backend in the impl= dimension, where impl=pion is
+// pion/srtp without this package.
+func implName(be Backend) string {
+	if be == Pion {
+		return "pion-backend"
+	}
+	return be.String()
 }
 
 // benchProtect protects a fresh copy of the packet in place each time,
@@ -152,61 +169,69 @@ func reportRate(b *testing.B) {
 
 func BenchmarkRTCP(b *testing.B) {
 	for _, p := range allProfiles {
-		k := testKeys(p, 52)
-		b.Run(p.String()+"/protect", func(b *testing.B) {
-			pr, err := NewProtector(k)
-			if err != nil {
-				b.Fatal(err)
-			}
-			r := testRTCP(9, 2)
-			buf := make([]byte, len(r), len(r)+pr.RTCPOverhead())
-			b.SetBytes(int64(len(r)))
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				copy(buf, r)
-				if _, err := pr.ProtectRTCP(buf[:0], buf[:len(r)]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportRate(b)
-		})
-		b.Run(p.String()+"/unprotect", func(b *testing.B) {
-			// Replay protection off so that one packet can be decrypted
-			// over and over; the check itself is measured by the RTP case.
-			un, err := NewUnprotector(k, ReplayWindow(0))
-			if err != nil {
-				b.Fatal(err)
-			}
-			pr, err := NewProtector(k)
-			if err != nil {
-				b.Fatal(err)
-			}
-			wire, err := pr.ProtectRTCP(nil, testRTCP(9, 2))
-			if err != nil {
-				b.Fatal(err)
-			}
-			dst := make([]byte, 0, len(wire))
-			b.SetBytes(int64(len(wire)))
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				if _, err := un.UnprotectRTCP(dst, wire); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportRate(b)
-		})
+		for _, be := range backends {
+			benchRTCP(b, p, be)
+		}
 	}
 }
 
-// BenchmarkOverhead measures this package against pion directly in
-// interleaved blocks of 256 packets, so that the noise of a shared machine
-// falls on both alike, and reports each side's ns per packet and the
-// overhead in percent. One op is one packet through each implementation.
+func benchRTCP(b *testing.B, p Profile, be Backend) {
+	k := testKeys(p, 52)
+	b.Run(p.String()+"/protect/backend="+be.String(), func(b *testing.B) {
+		pr, err := NewProtector(k, UseBackend(be))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := testRTCP(9, 2)
+		buf := make([]byte, len(r), len(r)+pr.RTCPOverhead())
+		b.SetBytes(int64(len(r)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			copy(buf, r)
+			if _, err := pr.ProtectRTCP(buf[:0], buf[:len(r)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRate(b)
+	})
+	b.Run(p.String()+"/unprotect/backend="+be.String(), func(b *testing.B) {
+		// Replay protection off so that one packet can be decrypted
+		// over and over; the check itself is measured by the RTP case.
+		un, err := NewUnprotector(k, ReplayWindow(0), UseBackend(be))
+		if err != nil {
+			b.Fatal(err)
+		}
+		pr, err := NewProtector(k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wire, err := pr.ProtectRTCP(nil, testRTCP(9, 2))
+		if err != nil {
+			b.Fatal(err)
+		}
+		dst := make([]byte, 0, len(wire))
+		b.SetBytes(int64(len(wire)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := un.UnprotectRTCP(dst, wire); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRate(b)
+	})
+}
+
+// BenchmarkOverhead measures this package on its Pion backend against
+// pion directly in interleaved blocks of 256 packets, so that the noise of
+// a shared machine falls on both alike, and reports each side's ns per
+// packet and the overhead in percent: what the lock, the counters, the
+// header checks and the SSRC bound cost. One op is one packet through
+// each implementation.
 func BenchmarkOverhead(b *testing.B) {
 	for _, p := range allProfiles {
 		k := testKeys(p, 53)
 		b.Run(p.String()+"/protect", func(b *testing.B) {
-			pr, err := NewProtector(k)
+			pr, err := NewProtector(k, UseBackend(Pion))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -230,7 +255,7 @@ func BenchmarkOverhead(b *testing.B) {
 			runOverhead(b, func(i int) { block(pr.ProtectRTP, i) }, func(i int) { block(pion, i) }, nil)
 		})
 		b.Run(p.String()+"/unprotect", func(b *testing.B) {
-			un, err := NewUnprotector(k)
+			un, err := NewUnprotector(k, UseBackend(Pion))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -285,6 +310,16 @@ func runOverhead(b *testing.B, ours, pion func(seq0 int), prepare func(seq0 int)
 
 // runOverheadNamed is runOverhead with the two sides' metric names.
 func runOverheadNamed(b *testing.B, oursName, otherName string, ours, pion func(seq0 int), prepare func(seq0 int)) {
+	tOurs, tPion, ratio := runInterleaved(b, ours, pion, prepare)
+	b.ReportMetric(tOurs, "ns/pkt-"+oursName)
+	b.ReportMetric(tPion, "ns/pkt-"+otherName)
+	b.ReportMetric(100*(ratio-1), "overhead%")
+}
+
+// runInterleaved runs blocks of overheadBlock packets through a and b in
+// turn, either going first in alternate blocks, and returns the median
+// ns per packet of each and the median of the blocks' ratios a/b.
+func runInterleaved(b *testing.B, ours, pion func(seq0 int), prepare func(seq0 int)) (nsA, nsB, ratioAB float64) {
 	blocks := (b.N + overheadBlock - 1) / overheadBlock
 	tOurs := make([]float64, blocks)
 	tPion := make([]float64, blocks)
@@ -314,9 +349,7 @@ func runOverheadNamed(b *testing.B, oursName, otherName string, ours, pion func(
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(median(tOurs), "ns/pkt-"+oursName)
-	b.ReportMetric(median(tPion), "ns/pkt-"+otherName)
-	b.ReportMetric(100*(median(ratio)-1), "overhead%")
+	return median(tOurs), median(tPion), median(ratio)
 }
 
 func median(v []float64) float64 {
@@ -331,26 +364,30 @@ func BenchmarkSetup(b *testing.B) {
 	for _, p := range allProfiles {
 		k := testKeys(p, 54)
 		pkt := testRTP(1, 1, 100, 0)
-		b.Run(p.String(), func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
-				pr, err := NewProtector(k)
-				if err != nil {
-					b.Fatal(err)
-				}
-				un, err := NewUnprotector(k)
-				if err != nil {
-					b.Fatal(err)
-				}
-				out, err := pr.ProtectRTP(nil, pkt)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := un.UnprotectRTP(out[:0], out, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		for _, be := range backends {
+			b.Run(p.String()+"/backend="+be.String(), func(b *testing.B) { benchSetup(b, k, pkt, be) })
+		}
+	}
+}
+
+func benchSetup(b *testing.B, k Keys, pkt []byte, be Backend) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		pr, err := NewProtector(k, UseBackend(be))
+		if err != nil {
+			b.Fatal(err)
+		}
+		un, err := NewUnprotector(k, UseBackend(be))
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, err := pr.ProtectRTP(nil, pkt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := un.UnprotectRTP(out[:0], out, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -26,16 +26,10 @@ type compactRx struct {
 // compactRxCold is the rest of the compact unprotect side.
 type compactRxCold struct {
 	rtp, rtcp ssrcTable
-	window    uint64     // replay window of new SSRC states
 	rtcpKey   sessionKey // SRTCP session keys of the first master key
-	mki       []byte     // the first master key's MKI, or nil
+	mki       string     // the first master key's MKI, or ""
 	// keys are the master keys added with AddKey, by MKI.
 	keys map[string]*rxKey
-	// iv, aad and tag are GCM's per-packet arguments, which escape
-	// through the cipher.AEAD interface and so cannot live on the stack.
-	iv  [12]byte
-	aad [12]byte
-	tag [16]byte
 }
 
 // rxKey is a master key added with AddKey.
@@ -43,20 +37,17 @@ type rxKey struct {
 	rtp, rtcp sessionKey
 }
 
-func (c *compactRxCold) init(k Keys, rtcp sessionKey, window, maxSSRCs int) {
+func (c *compactRxCold) init(k Keys, rtcp sessionKey, maxSSRCs int) {
 	c.rtp, c.rtcp = newSSRCTable(maxSSRCs), newSSRCTable(maxSSRCs)
-	c.window = uint64(window)
 	c.rtcpKey = rtcp
-	if len(k.MKI) > 0 {
-		c.mki = append([]byte(nil), k.MKI...)
-	}
+	c.mki = string(k.MKI)
 }
 
 // compactAddKey is AddKey on the compact backend, k validated and of the
 // context's profile and MKI length.
 func (u *Unprotector) compactAddKey(k Keys) error {
 	c := &u.rxCold
-	if bytes.Equal(k.MKI, c.mki) || c.keys[string(k.MKI)] != nil {
+	if string(k.MKI) == c.mki || c.keys[string(k.MKI)] != nil {
 		return fmt.Errorf("%w: %x", errMKIDuplicate, k.MKI)
 	}
 	rtp, rtcp, err := compactKeys(k)
@@ -72,7 +63,7 @@ func (u *Unprotector) compactAddKey(k Keys) error {
 
 // rtpKey and rtcpKey return the session keys that mki selects, or nil.
 func (u *Unprotector) rtpKey(mki []byte) *sessionKey {
-	if bytes.Equal(mki, u.rxCold.mki) {
+	if string(mki) == u.rxCold.mki {
 		return &u.rx.srtp
 	}
 	if k := u.rxCold.keys[string(mki)]; k != nil {
@@ -82,7 +73,7 @@ func (u *Unprotector) rtpKey(mki []byte) *sessionKey {
 }
 
 func (u *Unprotector) rtcpKey(mki []byte) *sessionKey {
-	if bytes.Equal(mki, u.rxCold.mki) {
+	if string(mki) == u.rxCold.mki {
 		return &u.rxCold.rtcpKey
 	}
 	if k := u.rxCold.keys[string(mki)]; k != nil {
@@ -107,14 +98,14 @@ func (u *Unprotector) admitRTP(ssrc uint32) *ssrcState {
 	if s.live {
 		s = new(ssrcState)
 	}
-	*s = ssrcState{ssrc: ssrc, window: replayWindow{size: u.rxCold.window}}
+	*s = ssrcState{ssrc: ssrc, window: replayWindow{size: uint64(u.window)}}
 	u.admit(&u.rxCold.rtp, s)
 	return s
 }
 
 func (u *Unprotector) admit(t *ssrcTable, s *ssrcState) {
 	if t.admit(s) != nil {
-		u.stats.evictions.Add(1)
+		u.fails.evictions.Add(1)
 	}
 }
 
@@ -166,7 +157,7 @@ func (u *Unprotector) compactUnprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]b
 		// header | ciphertext | tag | MKI (RFC 7714 §8)
 		end := len(pkt) - mki
 		out = grow(dst, end-tag)
-		iv := &u.rxCold.iv
+		iv, _ := k.gcmArgs()
 		ivGCM(iv, &k.salt, ssrc, index, false)
 		if !open(k.aead, out, pkt, n, end, iv[:], nil) {
 			return nil, ErrAuth
@@ -232,12 +223,13 @@ func (u *Unprotector) compactUnprotectRTCP(dst, pkt []byte) ([]byte, error) {
 	if k.aead != nil {
 		plain := wordAt - tag
 		out = grow(dst, plain)
-		ivGCM(&c.iv, &k.salt, ssrc, index, true)
+		iv, aad := k.gcmArgs()
+		ivGCM(iv, &k.salt, ssrc, index, true)
 		if encrypted {
 			// The associated data is the header and E||index (§9.3).
-			copy(c.aad[:8], pkt[:8])
-			binary.BigEndian.PutUint32(c.aad[8:], word)
-			if !open(k.aead, out, pkt, 8, wordAt, c.iv[:], c.aad[:]) {
+			copy(aad[:8], pkt[:8])
+			binary.BigEndian.PutUint32(aad[8:], word)
+			if !open(k.aead, out, pkt, 8, wordAt, iv[:], aad[:]) {
 				return nil, ErrAuth
 			}
 		} else if !u.verifyPlainGCM(k, pkt, plain, word) {
@@ -262,7 +254,7 @@ func (u *Unprotector) compactUnprotectRTCP(dst, pkt []byte) ([]byte, error) {
 	}
 
 	if s == nil {
-		s = &ssrcState{ssrc: ssrc, window: replayWindow{size: c.window}}
+		s = &ssrcState{ssrc: ssrc, window: replayWindow{size: uint64(u.window)}}
 		u.admit(&c.rtcp, s)
 	} else if !s.recent {
 		c.rtcp.touch(s)
@@ -276,12 +268,14 @@ func (u *Unprotector) compactUnprotectRTCP(dst, pkt []byte) ([]byte, error) {
 // GCM, whose associated data is the whole RTCP packet and E||index,
 // contiguous (RFC 7714 §9.3): pkt[:plain] then the tag, then the word.
 // The word is written over the first 4 bytes of the tag for the check and
-// the tag restored after, so pkt is as it was.
+// the tag restored after, so pkt is as it was. The tag's copy, an argument
+// of Open, goes where the associated data of an encrypted packet would.
 func (u *Unprotector) verifyPlainGCM(k *sessionKey, pkt []byte, plain int, word uint32) bool {
-	t := &u.rxCold.tag
+	iv, _ := k.gcmArgs()
+	t := (*[16]byte)(k.mac.outer[:16])
 	copy(t[:], pkt[plain:plain+len(t)])
 	binary.BigEndian.PutUint32(pkt[plain:], word)
-	_, err := k.aead.Open(t[:0], u.rxCold.iv[:], t[:], pkt[:plain+4])
+	_, err := k.aead.Open(t[:0], iv[:], t[:], pkt[:plain+4])
 	copy(pkt[plain:], t[:4])
 	return err == nil
 }

@@ -33,23 +33,19 @@ type compactTx struct {
 // compactTxCold is the rest of the compact protect side.
 type compactTxCold struct {
 	rtcp sessionKey // SRTCP session keys
-	mki  []byte     // carried by every packet, or nil
+	mki  string     // carried by every packet, or ""
 	// more holds the SRTP state of SSRCs other than the first; rtcpIndex
 	// the latest SRTCP index of every SSRC that sent SRTCP (from 1). Like
 	// pion's maps they only grow: the application chooses the SSRCs it
 	// sends.
 	more      map[uint32]*txState
 	rtcpIndex map[uint32]uint32
-	// iv and aad are GCM's per-packet arguments, which escape through the
-	// cipher.AEAD interface and so cannot live on the stack.
-	iv  [12]byte
-	aad [12]byte
 }
 
 func (c *compactTxCold) init(k Keys, rtcp sessionKey) {
 	c.rtcp = rtcp
 	if len(k.MKI) > 0 {
-		c.mki = append([]byte(nil), k.MKI...)
+		c.mki = string(k.MKI)
 	}
 }
 
@@ -105,7 +101,7 @@ func (p *Protector) compactProtectRTP(dst, pkt []byte) ([]byte, error) {
 	if k.aead != nil {
 		// RFC 7714 §8: the header is the associated data; ciphertext and
 		// tag follow it, then the MKI.
-		iv := &p.txCold.iv
+		iv, _ := k.gcmArgs()
 		ivGCM(iv, &k.salt, ssrc, index, false)
 		k.aead.Seal(out[n:n], iv[:], out[n:m], out[:n])
 		copy(out[m+int(k.tagLen):], p.txCold.mki)
@@ -161,10 +157,11 @@ func (p *Protector) compactProtectRTCP(dst, pkt []byte) ([]byte, error) {
 		// data is the header and E||index (RFC 7714 §9.3, §17).
 		out := grow(dst, m+int(k.tagLen)+4+int(k.mkiLen))
 		place(out, pkt, m)
-		copy(c.aad[:8], out[:8])
-		binary.BigEndian.PutUint32(c.aad[8:], word)
-		ivGCM(&c.iv, &k.salt, ssrc, uint64(index), true)
-		k.aead.Seal(out[8:8], c.iv[:], out[8:m], c.aad[:])
+		iv, aad := k.gcmArgs()
+		copy(aad[:8], out[:8])
+		binary.BigEndian.PutUint32(aad[8:], word)
+		ivGCM(iv, &k.salt, ssrc, uint64(index), true)
+		k.aead.Seal(out[8:8], iv[:], out[8:m], aad[:])
 		binary.BigEndian.PutUint32(out[m+int(k.tagLen):], word)
 		copy(out[m+int(k.tagLen)+4:], c.mki)
 		return out, nil

@@ -94,24 +94,27 @@ type Stats struct {
 	SSRCEvictions uint64
 }
 
-// counters are written under the context's lock and read by Stats without
-// it, from any goroutine, hence atomics. The first two are the ones every
-// SRTP packet writes: Protector and Unprotector place them in their first
-// cache lines.
-type counters struct {
+// The counters are written under the context's lock and read by Stats
+// without it, from any goroutine, hence atomics. They come in two types so
+// that the ones every packet writes can sit in a context's first cache
+// lines and the refusals' further on.
+type packetCounters struct {
 	rtpPackets, rtpBytes   atomic.Uint64
 	rtcpPackets, rtcpBytes atomic.Uint64
-	auth, replays, short   atomic.Uint64
-	other, evictions       atomic.Uint64
 }
 
-func (c *counters) snapshot() Stats {
+type failCounters struct {
+	auth, replays, short atomic.Uint64
+	other, evictions     atomic.Uint64
+}
+
+func snapshot(c *packetCounters, f *failCounters) Stats {
 	return Stats{
 		RTPPackets: c.rtpPackets.Load(), RTPBytes: c.rtpBytes.Load(),
 		RTCPPackets: c.rtcpPackets.Load(), RTCPBytes: c.rtcpBytes.Load(),
-		AuthFailures: c.auth.Load(), Replays: c.replays.Load(),
-		ShortPackets: c.short.Load(), OtherErrors: c.other.Load(),
-		SSRCEvictions: c.evictions.Load(),
+		AuthFailures: f.auth.Load(), Replays: f.replays.Load(),
+		ShortPackets: f.short.Load(), OtherErrors: f.other.Load(),
+		SSRCEvictions: f.evictions.Load(),
 	}
 }
 
@@ -129,14 +132,15 @@ type Protector struct {
 	// The first two cache lines are what ProtectRTP of the first SSRC
 	// touches on the compact backend (TestLayout): the lock, that SSRC's
 	// state and the SRTP keys, and the two counters it increments.
-	mu    sync.Mutex
-	tx    compactTx
-	stats counters
+	mu   sync.Mutex
+	tx   compactTx
+	pkts packetCounters
 
+	fails   failCounters
 	txCold  compactTxCold
 	pion    *pionSender // the Pion backend; nil on Compact
 	profile Profile
-	mkiLen  int
+	mkiLen  uint8 // MKI length, at most maxMKILen
 }
 
 // NewProtector returns a Protector for k. Of the options only UseBackend
@@ -149,7 +153,7 @@ func NewProtector(k Keys, opts ...Option) (*Protector, error) {
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Protector{profile: k.Profile, mkiLen: len(k.MKI)}
+	p := &Protector{profile: k.Profile, mkiLen: uint8(len(k.MKI))}
 	if o.backend == Pion {
 		if p.pion, err = newPionSender(k); err != nil {
 			return nil, err
@@ -182,10 +186,10 @@ func (p *Protector) Profile() Profile { return p.profile }
 
 // RTPOverhead is how many bytes ProtectRTP adds: tag and MKI. A buffer
 // with this much spare capacity after the packet is protected in place.
-func (p *Protector) RTPOverhead() int { return p.profile.RTPOverhead() + p.mkiLen }
+func (p *Protector) RTPOverhead() int { return p.profile.RTPOverhead() + int(p.mkiLen) }
 
 // RTCPOverhead is how many bytes ProtectRTCP adds: tag, index and MKI.
-func (p *Protector) RTCPOverhead() int { return p.profile.RTCPOverhead() + p.mkiLen }
+func (p *Protector) RTCPOverhead() int { return p.profile.RTCPOverhead() + int(p.mkiLen) }
 
 // ProtectRTP encrypts and authenticates the RTP packet pkt and returns the
 // SRTP packet, written into dst's backing array. To protect in place pass
@@ -202,7 +206,7 @@ func (p *Protector) ProtectRTP(dst, pkt []byte) ([]byte, error) {
 // protectRTP is ProtectRTP under the lock.
 func (p *Protector) protectRTP(dst, pkt []byte) ([]byte, error) {
 	if cryptexProfile(pkt) {
-		p.stats.other.Add(1)
+		p.fails.other.Add(1)
 		return nil, errCryptexProfile
 	}
 	var out []byte
@@ -215,8 +219,8 @@ func (p *Protector) protectRTP(dst, pkt []byte) ([]byte, error) {
 	if err != nil {
 		return nil, p.fail(err, pkt, false)
 	}
-	p.stats.rtpPackets.Add(1)
-	p.stats.rtpBytes.Add(uint64(len(out)))
+	p.pkts.rtpPackets.Add(1)
+	p.pkts.rtpBytes.Add(uint64(len(out)))
 	return out, nil
 }
 
@@ -237,18 +241,18 @@ func (p *Protector) ProtectRTCP(dst, pkt []byte) ([]byte, error) {
 	if err != nil {
 		return nil, p.fail(err, pkt, true)
 	}
-	p.stats.rtcpPackets.Add(1)
-	p.stats.rtcpBytes.Add(uint64(len(out)))
+	p.pkts.rtcpPackets.Add(1)
+	p.pkts.rtcpBytes.Add(uint64(len(out)))
 	return out, nil
 }
 
 func (p *Protector) fail(err error, pkt []byte, isRTCP bool) error {
 	if isShort(pkt, isRTCP, 0) {
-		p.stats.short.Add(1)
+		p.fails.short.Add(1)
 		return ErrShortPacket
 	}
 	// The rest: a malformed header, or a key that protected 2^48 packets.
-	p.stats.other.Add(1)
+	p.fails.other.Add(1)
 	return fmt.Errorf("srtp: protect: %w", err)
 }
 
@@ -291,7 +295,7 @@ func (p *Protector) SetROC(ssrc, roc uint32) {
 }
 
 // Stats returns a snapshot of the counters; safe from any goroutine.
-func (p *Protector) Stats() Stats { return p.stats.snapshot() }
+func (p *Protector) Stats() Stats { return snapshot(&p.pkts, &p.fails) }
 
 // Unprotector verifies and decrypts inbound SRTP and SRTCP for up to
 // MaxSSRCs SSRCs (DefaultMaxSSRCs), each with its own rollover counter and
@@ -306,20 +310,20 @@ func (p *Protector) Stats() Stats { return p.stats.snapshot() }
 // overhead methods take no lock. Buffers are the caller's: two calls at
 // once must not share dst, pkt or hdr.
 type Unprotector struct {
-	// The first four cache lines are what UnprotectRTP of one SSRC
+	// The first three cache lines are what UnprotectRTP of one SSRC
 	// touches on the compact backend (TestLayout): the lock, the SRTP
-	// keys, the counters and that SSRC's state.
+	// keys, the counters it increments and that SSRC's state.
 	mu    sync.Mutex
 	rx    compactRx
-	stats counters
+	pkts  packetCounters
 	first ssrcState // compact: one SSRC's state, see admitRTP
 
+	fails   failCounters
 	rxCold  compactRxCold
 	pion    *pionReceiver // the Pion backend; nil on Compact
 	profile Profile
-	mkiLen  int
-	// Overheads including the MKI, cached for the length checks.
-	rtpOverhead, rtcpOverhead int
+	mkiLen  uint8  // MKI length, at most maxMKILen
+	window  uint32 // replay window of new SSRC states, compact
 }
 
 // NewUnprotector returns an Unprotector for k with replay protection of
@@ -334,10 +338,9 @@ func NewUnprotector(k Keys, opts ...Option) (*Unprotector, error) {
 	if err := k.Validate(); err != nil {
 		return nil, err
 	}
-	u := &Unprotector{profile: k.Profile, mkiLen: len(k.MKI)}
-	u.rtpOverhead, u.rtcpOverhead = u.RTPOverhead(), u.RTCPOverhead()
+	u := &Unprotector{profile: k.Profile, mkiLen: uint8(len(k.MKI)), window: uint32(o.replayWindow)}
 	if o.backend == Pion {
-		if u.pion, err = newPionReceiver(k, o.replayWindow, o.maxSSRCs, &u.stats); err != nil {
+		if u.pion, err = newPionReceiver(k, o.replayWindow, o.maxSSRCs, &u.fails); err != nil {
 			return nil, err
 		}
 		return u, nil
@@ -347,7 +350,7 @@ func NewUnprotector(k Keys, opts ...Option) (*Unprotector, error) {
 		return nil, err
 	}
 	u.rx.srtp = rtp
-	u.rxCold.init(k, rtcp, o.replayWindow, o.maxSSRCs)
+	u.rxCold.init(k, rtcp, o.maxSSRCs)
 	return u, nil
 }
 
@@ -377,7 +380,7 @@ func (u *Unprotector) AddKey(k Keys) error {
 	if u.mkiLen == 0 {
 		return errMKINone
 	}
-	if len(k.MKI) != u.mkiLen {
+	if len(k.MKI) != int(u.mkiLen) {
 		return fmt.Errorf("%w: %d, context has %d", errMKIMismatch, len(k.MKI), u.mkiLen)
 	}
 	u.mu.Lock()
@@ -398,10 +401,10 @@ func (u *Unprotector) AddKey(k Keys) error {
 func (u *Unprotector) Profile() Profile { return u.profile }
 
 // RTPOverhead is how many bytes UnprotectRTP removes: tag and MKI.
-func (u *Unprotector) RTPOverhead() int { return u.profile.RTPOverhead() + u.mkiLen }
+func (u *Unprotector) RTPOverhead() int { return u.profile.RTPOverhead() + int(u.mkiLen) }
 
 // RTCPOverhead is how many bytes UnprotectRTCP removes: tag, index, MKI.
-func (u *Unprotector) RTCPOverhead() int { return u.profile.RTCPOverhead() + u.mkiLen }
+func (u *Unprotector) RTCPOverhead() int { return u.profile.RTCPOverhead() + int(u.mkiLen) }
 
 // UnprotectRTP verifies and decrypts the SRTP packet pkt and returns the
 // RTP packet, written into dst's backing array (in place, allocation-free,
@@ -424,12 +427,12 @@ func (u *Unprotector) unprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, er
 	compact := u.compact()
 	overhead := int(u.rx.srtp.tagLen) + int(u.rx.srtp.mkiLen)
 	if !compact {
-		overhead = u.rtpOverhead
+		overhead = u.RTPOverhead()
 	}
 	// Checked here, not left to the backend, because pion's length errors
 	// are formatted (allocated) and garbage is what a flood would send.
 	if n, ok := rtpHeaderLen(pkt); !ok || len(pkt) < n+overhead {
-		u.stats.short.Add(1)
+		u.fails.short.Add(1)
 		return nil, ErrShortPacket
 	}
 	var out []byte
@@ -442,8 +445,8 @@ func (u *Unprotector) unprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, er
 	if err != nil {
 		return nil, u.fail(err)
 	}
-	u.stats.rtpPackets.Add(1)
-	u.stats.rtpBytes.Add(uint64(len(pkt)))
+	u.pkts.rtpPackets.Add(1)
+	u.pkts.rtpBytes.Add(uint64(len(pkt)))
 	return out, nil
 }
 
@@ -453,8 +456,8 @@ func (u *Unprotector) unprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]byte, er
 func (u *Unprotector) UnprotectRTCP(dst, pkt []byte) ([]byte, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if len(pkt) < 8+u.rtcpOverhead {
-		u.stats.short.Add(1)
+	if len(pkt) < 8+u.RTCPOverhead() {
+		u.fails.short.Add(1)
 		return nil, ErrShortPacket
 	}
 	var out []byte
@@ -467,8 +470,8 @@ func (u *Unprotector) UnprotectRTCP(dst, pkt []byte) ([]byte, error) {
 	if err != nil {
 		return nil, u.fail(err)
 	}
-	u.stats.rtcpPackets.Add(1)
-	u.stats.rtcpBytes.Add(uint64(len(pkt)))
+	u.pkts.rtcpPackets.Add(1)
+	u.pkts.rtcpBytes.Add(uint64(len(pkt)))
 	return out, nil
 }
 
@@ -482,13 +485,13 @@ func (u *Unprotector) fail(err error) error {
 	}
 	switch {
 	case err == ErrReplay:
-		u.stats.replays.Add(1)
+		u.fails.replays.Add(1)
 	case err == ErrAuth || err == errUnknownMKI:
-		u.stats.auth.Add(1)
+		u.fails.auth.Add(1)
 	case err == ErrShortPacket:
-		u.stats.short.Add(1)
+		u.fails.short.Add(1)
 	default:
-		u.stats.other.Add(1)
+		u.fails.other.Add(1)
 	}
 	return err
 }
@@ -519,7 +522,7 @@ func (u *Unprotector) SetROC(ssrc, roc uint32) {
 }
 
 // Stats returns a snapshot of the counters; safe from any goroutine.
-func (u *Unprotector) Stats() Stats { return u.stats.snapshot() }
+func (u *Unprotector) Stats() Stats { return snapshot(&u.pkts, &u.fails) }
 
 // tables returns the SRTP and SRTCP SSRC tables of u's backend.
 func (u *Unprotector) tables() (rtp, rtcp *ssrcTable) {

@@ -159,7 +159,7 @@ type pionReceiver struct {
 	// context is rebuilt without them.
 	stale, rebuildAt int
 	rebuilds         uint64
-	stats            *counters // the Unprotector's: evictions are counted here
+	stats            *failCounters // the Unprotector's: evictions are counted here
 
 	hdr     rtp.Header  // scratch: pion allocates one per call when given nil
 	rtcpHdr rtcp.Header // likewise
@@ -186,7 +186,7 @@ func maxInt(a, b int) int {
 	return b
 }
 
-func newPionReceiver(k Keys, window, maxSSRCs int, c *counters) (*pionReceiver, error) {
+func newPionReceiver(k Keys, window, maxSSRCs int, c *failCounters) (*pionReceiver, error) {
 	rx := &pionReceiver{
 		keys:      []Keys{k.clone()},
 		rtp:       newSSRCTable(maxSSRCs),
