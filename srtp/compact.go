@@ -282,7 +282,7 @@ func plainHMACKey(key []byte) hmacKey {
 // end of the packet, so it is private to the call.
 type scratch struct {
 	inner, outer resumableHash
-	plain        hash.Hash // SHA-1 without resumableSHA1
+	plain        hash.Hash          // SHA-1 without resumableSHA1
 	state        [sha1StateLen]byte // sha1Resume with a chaining value
 	digest       [sha1StateLen]byte // a finished hash's marshaled state
 	sum          [sha1.Size]byte
