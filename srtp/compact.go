@@ -425,15 +425,13 @@ func ivCM(salt *[14]byte, ssrc uint32, index uint64) (hi, lo uint64) {
 // || ROC || SEQ, with i = ROC || SEQ) or §9.1 (SRTCP: 00 00 || SSRC ||
 // 00 00 || 0 || 31-bit index), XORed with the salt, into iv.
 func ivGCM(iv *[12]byte, salt *[14]byte, ssrc uint32, index uint64, rtcp bool) {
-	var w [12]byte
-	binary.BigEndian.PutUint32(w[2:], ssrc)
-	if rtcp {
-		binary.BigEndian.PutUint32(w[8:], uint32(index))
-	} else {
-		binary.BigEndian.PutUint32(w[6:], uint32(index>>16))
-		binary.BigEndian.PutUint16(w[10:], uint16(index))
+	hi := uint64(ssrc) << 16 // bytes 0..7: 00 00 SSRC ROC(high half)
+	lo := uint32(index)      // bytes 8..11: ROC(low half) SEQ, or the SRTCP index
+	if !rtcp {
+		hi |= index >> 32 & 0xffff
 	}
-	subtle.XORBytes(iv[:], w[:], salt[:12])
+	binary.BigEndian.PutUint64(iv[0:8], binary.BigEndian.Uint64(salt[0:8])^hi)
+	binary.BigEndian.PutUint32(iv[8:12], binary.BigEndian.Uint32(salt[8:12])^lo)
 }
 
 // grow returns dst resized to n bytes, in its backing array when it fits

@@ -672,6 +672,9 @@ func testAllocs(t *testing.T, be Backend) {
 	if testing.CoverMode() != "" {
 		t.Skip("coverage instrumentation allocates")
 	}
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool (the compact backend's AES-CM scratch, pion's buffers) drop items at random; make allocs runs this without it")
+	}
 	for _, p := range allProfiles {
 		t.Run(p.String(), func(t *testing.T) {
 			k := testKeys(p, 16)
@@ -742,10 +745,11 @@ func testAllocs(t *testing.T, be Backend) {
 			assert.Zero(t, testing.AllocsPerRun(runs, unprotectRTCP), "UnprotectRTCP")
 
 			// Rejections are cheap too: a short packet costs nothing, and
-			// for AES-CM neither does a forgery (pion's GCM path wraps its error).
+			// neither does a forgery (but on pion's GCM path, which wraps
+			// its error).
 			short := pkts[0][:5]
 			assert.Zero(t, testing.AllocsPerRun(runs, func() { _, _ = un.UnprotectRTP(nil, short, &hdr) }), "short")
-			if !p.info().aead {
+			if !p.info().aead || be == Compact {
 				forged := bytes.Clone(pkts[0])
 				forged[len(forged)-1] ^= 1
 				binary.BigEndian.PutUint16(forged[2:], 60000)
@@ -759,7 +763,8 @@ func testAllocs(t *testing.T, be Backend) {
 			// a regression shows: its replay error value (1); for a forgery
 			// under an unknown SSRC, the state it discards (1: the replay
 			// detector it asks for is a spare of ours, reused until a packet
-			// authenticates); its wrapped GCM error (4).
+			// authenticates); its wrapped GCM error (4). The compact
+			// backend allocates on none.
 			scratch := make([]byte, 0, 2*len(tmpl))
 			accepted := pkts[len(pkts)-1]
 			replay := bytes.Clone(accepted)
@@ -769,14 +774,14 @@ func testAllocs(t *testing.T, be Backend) {
 			assert.Equal(t, ErrReplay, err)
 			_, err = un.UnprotectRTP(scratch, stranger, &hdr)
 			assert.Equal(t, ErrAuth, err)
-			bound := 1.0
+			replayBound, bound := 1.0, 1.0
 			if p.info().aead {
 				bound = 5
 			}
-			if raceEnabled {
-				return
+			if be == Compact {
+				replayBound, bound = 0, 0
 			}
-			assert.LessOrEqual(t, testing.AllocsPerRun(runs, func() { _, _ = un.UnprotectRTP(scratch, replay, &hdr) }), 1.0, "replay")
+			assert.LessOrEqual(t, testing.AllocsPerRun(runs, func() { _, _ = un.UnprotectRTP(scratch, replay, &hdr) }), replayBound, "replay")
 			assert.LessOrEqual(t, testing.AllocsPerRun(runs, func() { _, _ = un.UnprotectRTP(scratch, stranger, &hdr) }), bound, "unknown SSRC")
 		})
 	}
