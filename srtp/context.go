@@ -126,8 +126,8 @@ func snapshot(c *packetCounters, f *failCounters) Stats {
 // Concurrency: a Protector is safe for concurrent use by any number of
 // goroutines. ProtectRTP, ProtectRTCP, SetROC and ROC serialise on an
 // internal mutex (packets of one SSRC must be numbered in one order, and
-// pion's context is not safe for concurrent use); Stats, Profile and the
-// overhead methods take no lock.
+// pion's context is not safe for concurrent use); Stats, Profile, Backend
+// and the overhead methods take no lock.
 type Protector struct {
 	// The first two cache lines are what ProtectRTP of the first SSRC
 	// touches on the compact backend (TestLayout): the lock, that SSRC's
@@ -306,8 +306,8 @@ func (p *Protector) Stats() Stats { return snapshot(&p.pkts, &p.fails) }
 // Concurrency: an Unprotector is safe for concurrent use by any number of
 // goroutines, so that, say, the RTP and the RTCP reader of a leg without
 // rtcp-mux may both hand it SRTCP. UnprotectRTP, UnprotectRTCP, AddKey,
-// SetROC and ROC serialise on an internal mutex; Stats, Profile and the
-// overhead methods take no lock. Buffers are the caller's: two calls at
+// SetROC and ROC serialise on an internal mutex; Stats, Profile, Backend
+// and the overhead methods take no lock. Buffers are the caller's: two calls at
 // once must not share dst, pkt or hdr.
 type Unprotector struct {
 	// The first three cache lines are what UnprotectRTP of one SSRC

@@ -1,6 +1,7 @@
 package srtp_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -102,4 +103,40 @@ func ExampleParseSDES() {
 	// Output:
 	// 1 AES_CM_128_HMAC_SHA1_80 1048576 [0 0 0 1]
 	// true
+}
+
+// The two backends are interchangeable: the same keys and packet give the
+// same bytes, and each unprotects what the other protected.
+func ExampleUseBackend() {
+	keys, err := srtp.GenerateKeys(srtp.ProfileAEADAES128GCM)
+	if err != nil {
+		panic(err)
+	}
+	compact, err := srtp.NewProtector(keys) // the default
+	if err != nil {
+		panic(err)
+	}
+	viaPion, err := srtp.NewProtector(keys, srtp.UseBackend(srtp.Pion))
+	if err != nil {
+		panic(err)
+	}
+	receiver, err := srtp.NewUnprotector(keys)
+	if err != nil {
+		panic(err)
+	}
+	pkt := []byte{0x80, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0x12, 0x34, 'h', 'i'}
+	a, err := compact.ProtectRTP(nil, pkt)
+	if err != nil {
+		panic(err)
+	}
+	b, err := viaPion.ProtectRTP(nil, pkt)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(compact.Backend(), viaPion.Backend(), bytes.Equal(a, b))
+	plain, err := receiver.UnprotectRTP(nil, b, nil)
+	fmt.Printf("%q %v\n", plain[12:], err)
+	// Output:
+	// compact pion true
+	// "hi" <nil>
 }

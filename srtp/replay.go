@@ -2,8 +2,9 @@ package srtp
 
 // replayWindow is the receiver's sliding window of RFC 3711 §3.3.2 over
 // packet indices (48-bit ROC||SEQ for SRTP, the 31-bit SRTCP index). It is
-// part of an ssrcState, which pion.go hands to pion as the SSRC's replay
-// detector in place of pion's own, for three reasons. It raises a flag
+// part of an ssrcState: the compact backend checks it itself, and pion.go
+// hands it to pion as the SSRC's replay detector in place of pion's own,
+// for three reasons. It raises a flag
 // when it rejects, which is how a replay is told apart from other failures
 // without matching pion's unexported error. It builds its bitmap only when
 // the first packet is accepted: pion asks for a detector for every packet
