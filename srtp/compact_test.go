@@ -174,3 +174,28 @@ func TestCompactSSRCChange(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(plain, testRTP(2, 3, 20, 0)))
 }
+
+func TestUseBackend(t *testing.T) {
+	k := testKeys(ProfileAESCM128HMACSHA1_80, 93)
+	for _, be := range []Backend{0, 3, 255} {
+		_, err := NewProtector(k, UseBackend(be))
+		assert.ErrorIs(t, err, errBackend, "%v", be)
+		_, err = NewUnprotector(k, UseBackend(be))
+		assert.ErrorIs(t, err, errBackend, "%v", be)
+	}
+	assert.Equal(t, "Backend(3)", Backend(3).String())
+	pr, err := NewProtector(k)
+	require.NoError(t, err)
+	un, err := NewUnprotector(k)
+	require.NoError(t, err)
+	assert.Equal(t, DefaultBackend, pr.Backend())
+	assert.Equal(t, DefaultBackend, un.Backend())
+	for _, be := range backends {
+		pr, err := NewProtector(k, UseBackend(be))
+		require.NoError(t, err)
+		un, err := NewUnprotector(k, UseBackend(be))
+		require.NoError(t, err)
+		assert.Equal(t, be, pr.Backend())
+		assert.Equal(t, be, un.Backend())
+	}
+}
