@@ -166,6 +166,8 @@ func (u *Unprotector) compactUnprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]b
 		// header | encrypted payload | MKI | tag (RFC 3711 §3.1)
 		plain := len(pkt) - mki - tag
 		sc := getScratch()
+		hi, lo := ivCM(&k.salt, ssrc, index)
+		sc.primeKeyStream(k.block, hi, lo)
 		binary.BigEndian.PutUint32(sc.roc[:], roc)
 		sum := sc.mac(&k.mac, pkt[:plain], sc.roc[:])
 		if !tagEqual(pkt[len(pkt)-tag:], sum[:tag]) {
@@ -174,7 +176,6 @@ func (u *Unprotector) compactUnprotectRTP(dst, pkt []byte, hdr *rtp.Header) ([]b
 		}
 		out = grow(dst, plain)
 		place(out, pkt, plain)
-		hi, lo := ivCM(&k.salt, ssrc, index)
 		sc.xorKeyStream(k.block, hi, lo, out[n:plain])
 		putScratch(sc)
 	}
