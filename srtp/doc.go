@@ -43,16 +43,21 @@
 // key schedule (3 lines of a 488-byte object) or GCM state (8 lines of a
 // 760-byte one), and, for AES-CM, a scratch area from a sync.Pool that
 // stays in cache. pion keeps the same in a dozen objects linked by
-// pointers and maps. Measured on a 2-core AMD EPYC (BenchmarkBackends,
-// BenchmarkColdHot, 12-byte header and 100-byte payload), protecting
-// costs about 260 ns hot with AES_CM_128_HMAC_SHA1_80 (pion 390) and 165
-// ns with AEAD_AES_128_GCM (pion 185); round-robin over 2,000 contexts,
-// each with its own keys, protecting costs 1.0 to 1.1 times as much
-// (pion 1.3 to 1.4) and unprotecting 1.25 to 1.5 times (pion 1.6 to 3.8).
-// HMAC-SHA1's three SHA-1 compressions and the counter-mode keystream,
-// eight AES blocks encrypted one call at a time (the standard library's
-// pipelined CTR allocates per IV), are most of an AES-CM packet; GCM's
-// Seal and Open are most of a GCM one.
+// pointers and maps. Measured on a shared 2-core AMD EPYC
+// (BenchmarkBackends, BenchmarkColdHot: a 12-byte header and a 100-byte
+// payload, the two backends interleaved), protecting costs about 260 ns
+// with AES_CM_128_HMAC_SHA1_80 (pion 390) and 165 ns with
+// AEAD_AES_128_GCM (pion 185), unprotecting 270 and 145 (pion 415 and
+// 167), when the context is in cache. Round-robin over 2,000 contexts,
+// each with its own keys, protecting costs 1.1 times as much on a quiet
+// machine (pion 1.3 to 1.5), up to 1.3 when other tenants thrash the
+// shared cache, and unprotecting 1.2 to 1.5 times (pion 2 to 4): a cold
+// packet still waits for two fetches from memory one after the other, the
+// context's first lines (its lock is a memory barrier) and then the key
+// schedule they point to. HMAC-SHA1's three SHA-1 compressions and the
+// counter-mode keystream, eight AES blocks encrypted one call at a time
+// (the standard library's pipelined CTR allocates per IV), are most of an
+// AES-CM packet; GCM's Seal and Open are most of a GCM one.
 //
 // # Concurrency
 //
