@@ -13,7 +13,7 @@ import (
 // The compact backend's unprotect side. An Unprotector keeps its first
 // master key's SRTP session keys in compactRx, ahead of its counters, and
 // the state of one SSRC inline (Unprotector.first): a packet of that SSRC
-// touches the Unprotector's first four cache lines and nothing else of
+// touches the Unprotector's first three cache lines and nothing else of
 // it (TestLayout). Other SSRCs' states are allocated when their first
 // packet authenticates, in the same bounded tables the pion backend uses;
 // an evicted state is simply dropped.

@@ -104,7 +104,9 @@ func (p *Protector) compactProtectRTP(dst, pkt []byte) ([]byte, error) {
 		iv, _ := k.gcmArgs()
 		ivGCM(iv, &k.salt, ssrc, index, false)
 		k.aead.Seal(out[n:n], iv[:], out[n:m], out[:n])
-		copy(out[m+int(k.tagLen):], p.txCold.mki)
+		if mki > 0 { // the MKI is in a cold line: not read without one
+			copy(out[m+int(k.tagLen):], p.txCold.mki)
+		}
 		return out, nil
 	}
 	// RFC 3711 §3.1, §4.2: encrypt the payload, then authenticate header,
@@ -115,7 +117,9 @@ func (p *Protector) compactProtectRTP(dst, pkt []byte) ([]byte, error) {
 	sc.xorKeyStream(k.block, hi, lo, out[n:m])
 	binary.BigEndian.PutUint32(out[m:], roc)
 	tag := sc.mac(&k.mac, out[:m+4], nil)
-	copy(out[m:], p.txCold.mki)
+	if mki > 0 {
+		copy(out[m:], p.txCold.mki)
+	}
 	copy(out[m+mki:], tag[:k.tagLen])
 	putScratch(sc)
 	return out, nil
