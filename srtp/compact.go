@@ -97,6 +97,7 @@ const authKeyLen = 20
 // compactKeys derives the SRTP and SRTCP session keys of k, which must be
 // valid.
 func compactKeys(k Keys) (rtp, rtcp sessionKey, err error) {
+	initSHA1()
 	in := k.Profile.info()
 	master, err := aes.NewCipher(k.MasterKey)
 	if err != nil {
@@ -183,11 +184,21 @@ var sha1Resume = func() (st [sha1StateLen]byte) {
 // resumableSHA1 reports whether HMAC-SHA1 can be computed here as
 // scratch.macResumed does it: crypto/sha1 marshals its state as
 // sha1Resume assumes (every Go release since 1.10 does) and the result
-// equals crypto/hmac's for messages of every length class, checked once
-// at start-up. Where it does not (a future format, a BoringCrypto build),
-// every packet hashes the pads again through the plain hash.Hash calls:
-// correct, two compressions slower.
-var resumableSHA1 = checkResumableSHA1()
+// equals crypto/hmac's for messages of every length class, checked once,
+// before the first compact key is made (initSHA1), so that a program that
+// never uses SRTP never runs SHA-1 (which a FIPS 140-only build refuses).
+// Where it does not hold (a future format, a BoringCrypto build), every
+// packet hashes the pads again through the plain hash.Hash calls:
+// correct, two compressions slower. It is written once, before any
+// context exists, and only read after.
+var (
+	resumableSHA1     bool
+	resumableSHA1Once sync.Once
+)
+
+func initSHA1() {
+	resumableSHA1Once.Do(func() { resumableSHA1 = checkResumableSHA1() })
+}
 
 func checkResumableSHA1() bool {
 	key := []byte("rtpmix HMAC self-test")[:authKeyLen]

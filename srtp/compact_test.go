@@ -20,6 +20,7 @@ import (
 // crypto/hmac for every message length up to three blocks, with and
 // without the 4-byte ROC appended.
 func TestHMACMatchesStdlib(t *testing.T) {
+	initSHA1()
 	require.True(t, resumableSHA1, "crypto/sha1 resumes from a chaining value on this Go")
 	key := make([]byte, authKeyLen)
 	for i := range key {
