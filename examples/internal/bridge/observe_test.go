@@ -167,7 +167,12 @@ func TestPlainLatchStays(t *testing.T) {
 	alice := joinPeer(t, s, "r", "alice", peerOpts{})
 	alice.sendRTP(t, 3)
 	var j participantJSON
-	eventually(t, 2*time.Second, func() bool { j, _ = alice.stats(t, s, "r"); return j.Latched != "" }, "alice not latched")
+	// Wait for all three, not just the latch: the reader may still be
+	// handing the second and third to the mixer when the first latches.
+	eventually(t, 2*time.Second, func() bool {
+		j, _ = alice.stats(t, s, "r")
+		return j.Latched != "" && j.PacketsIn == 3
+	}, "alice not latched with 3 packets in")
 	in := j.PacketsIn
 
 	restarted := listenOn(t, netip.MustParseAddr("127.0.0.1"))
