@@ -120,7 +120,8 @@ type Detector struct {
 	nhop  uint64          // hops completed
 	state digitState
 
-	q digitQueue
+	q     digitQueue
+	shown uint64 // windows that showed a digit (tests read it: the talk-off margin)
 }
 
 // bank is the eight Goertzel filters and what one hop leaves of them.
@@ -323,6 +324,9 @@ func (d *Detector) judge(hopVals *[8]complex128, hopE float64) {
 	var lo, hi float64
 	if winStart >= st.quiet {
 		dig, lo, hi = d.window()
+	}
+	if dig >= 0 {
+		d.shown++
 	}
 	switch {
 	case dig < 0:
