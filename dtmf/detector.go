@@ -133,8 +133,8 @@ type bank struct {
 	n     int     // samples of the hop so far
 	cosw  [8]float64
 	sinw  [8]float64
-	rot   [8]complex128 // e^{-jω(m+hop-1)} for the hop starting at m
-	step  [8]complex128 // e^{-jω hop}
+	rot   [8]complex128                    // e^{-jω(m+hop-1)} for the hop starting at m
+	step  [8]complex128                    // e^{-jω hop}
 	trial [8][len(trialOffsets)]complex128 // e^{-jΔω hop} for each trial offset
 	hops  [winHops][8]complex128
 	hopE  [winHops]float64

@@ -39,7 +39,10 @@ type Digit struct {
 	Ended bool // false: the digit began; true: it ended
 	Cause Cause
 	// Start is the RTP timestamp at which the event began (Receiver), or
-	// the sample index from the start of the stream (Detector).
+	// the sample index from the start of the stream (Detector). Both
+	// notices of a digit carry the same Start: the one known when it
+	// began (for an event first seen behind another in a packed packet,
+	// the start that packet implies; RFC 4733 §2.5.1.5).
 	Start uint32
 	// Samples is the duration so far (Began) or in total (Ended), in RTP
 	// timestamp units (Receiver) or input samples (Detector).

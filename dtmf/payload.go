@@ -1,9 +1,6 @@
 package dtmf
 
-import (
-	"fmt"
-	"io"
-)
+import "io"
 
 // ReportSize is the size of one event report on the wire.
 const ReportSize = 4
@@ -74,7 +71,7 @@ func AppendReport(dst []byte, r Report) []byte {
 // Unmarshal parses the first four bytes of b (the R bit is ignored).
 func (r *Report) Unmarshal(b []byte) error {
 	if len(b) < ReportSize {
-		return fmt.Errorf("%w: %d bytes", ErrShortPayload, len(b))
+		return ErrShortPayload
 	}
 	_ = b[3] // bounds check hint
 	r.Event = Event(b[0])
@@ -85,11 +82,12 @@ func (r *Report) Unmarshal(b []byte) error {
 }
 
 // CountReports returns how many reports a payload holds: len/4, or
-// ErrShortPayload when the payload is empty or not a multiple of four bytes.
-// RFC 4733 §2.5.1.5 lets a sender put several reports in one packet.
+// ErrShortPayload when the payload is empty or not a multiple of four bytes
+// (returned as is, so that refusing a packet allocates nothing). RFC 4733
+// §2.5.1.5 lets a sender put several reports in one packet.
 func CountReports(payload []byte) (int, error) {
 	if len(payload) == 0 || len(payload)%ReportSize != 0 {
-		return 0, fmt.Errorf("%w: %d bytes", ErrShortPayload, len(payload))
+		return 0, ErrShortPayload
 	}
 	return len(payload) / ReportSize, nil
 }

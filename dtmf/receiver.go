@@ -94,6 +94,7 @@ type Receiver struct {
 // current is the event in progress.
 type current struct {
 	ev     Event
+	shown  uint32 // the start its Began notice gave, which its Ended notice repeats
 	start  uint32 // timestamp of its first segment
 	seg    uint32 // timestamp of the current segment
 	base   uint32 // seg - start: the earlier segments' length
@@ -189,7 +190,7 @@ func (r *Receiver) report(now time.Duration, rep Report, s uint32, packed, marke
 		case rep.Event == c.ev && c.packed && d > 0 && uint32(d) <= r.gapTol:
 			// The event's own packet: its true start replaces the one a
 			// packed report implied.
-			c.start += uint32(d)
+			c.start = s
 			c.seg = s
 			c.packed = false
 			r.newest = s
@@ -242,7 +243,7 @@ func (r *Receiver) isRecent(ev Event, s uint32, packed bool) bool {
 
 func (r *Receiver) begin(now time.Duration, rep Report, s uint32, packed bool) {
 	r.on = true
-	r.cur = current{ev: rep.Event, start: s, seg: s, dur: uint32(rep.Duration), vol: rep.Volume, packed: packed, last: now}
+	r.cur = current{ev: rep.Event, shown: s, start: s, seg: s, dur: uint32(rep.Duration), vol: rep.Volume, packed: packed, last: now}
 	r.newest, r.haveNewest = s, true
 	r.stats.Began++
 	r.push(Digit{Event: rep.Event, Start: s, Samples: r.cur.dur, Volume: rep.Volume})
@@ -304,7 +305,7 @@ func (r *Receiver) end(cause Cause) {
 		r.nrec -= len(r.recent)
 	}
 	r.newest, r.haveNewest = c.seg, true
-	r.push(Digit{Event: c.ev, Ended: true, Cause: cause, Start: c.start, Samples: total, Volume: c.vol})
+	r.push(Digit{Event: c.ev, Ended: true, Cause: cause, Start: c.shown, Samples: total, Volume: c.vol})
 }
 
 func (r *Receiver) push(d Digit) {

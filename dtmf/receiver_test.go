@@ -252,7 +252,7 @@ func TestReceiverPacked(t *testing.T) {
 	})
 	check(t, got,
 		want{ev: 3, start: 1000}, want{ev: 3, ended: true, cause: CauseEndPacket, start: 1000, samples: 640},
-		want{ev: 6, start: 1640}, want{ev: 6, ended: true, cause: CauseEndPacket, start: 1960, samples: 640},
+		want{ev: 6, start: 1640}, want{ev: 6, ended: true, cause: CauseEndPacket, start: 1640, samples: 640},
 		want{ev: 9, start: 2600}, want{ev: 9, ended: true, cause: CauseEndPacket, start: 2600, samples: 320})
 }
 
