@@ -388,10 +388,14 @@ func (d *Detector) window() (int8, float64, float64) {
 	case pl+ph < minShare*e:
 		return -1, 0, 0
 	}
-	if !d.onFrequency(allFreqs[lo]) || !d.onFrequency(allFreqs[hi]) {
+	dig := int8(keypad[lo][hi-4])
+	// The digit in progress passed the frequency check when it began and
+	// its hops are followed on their own: checking it again on every
+	// window of a long tone would only cost time.
+	if dig != d.state.active && (!d.onFrequency(allFreqs[lo]) || !d.onFrequency(allFreqs[hi])) {
 		return -1, 0, 0
 	}
-	return int8(keypad[lo][hi-4]), pl, ph
+	return dig, pl, ph
 }
 
 // tonePower returns the power of the tone near frequency k over the

@@ -102,7 +102,7 @@ func (s *Sender) Start(ev Event, d time.Duration, ts uint32) error {
 	if s.active {
 		return fmt.Errorf("%w: %v", ErrBusy, s.ev)
 	}
-	if d <= 0 || d > time.Minute {
+	if d <= 0 || d > MaxDuration {
 		return fmt.Errorf("%w: %v", errDuration, d)
 	}
 	total := uint32(int64(d) * int64(s.rate) / int64(time.Second))
@@ -163,6 +163,23 @@ func (s *Sender) Next(dst []byte) (p Packet, ok bool) {
 		rep.Duration = uint16(inSeg)
 	}
 	return Packet{Payload: AppendReport(dst[:0], rep), Marker: marker, Timestamp: ts, End: rep.End}, true
+}
+
+// MaxDuration is the longest event Start accepts.
+const MaxDuration = time.Minute
+
+// SetDuration changes the duration of the event being sent: a digit
+// passed on from another participant starts when its start is known
+// (Start with MaxDuration) and gets its length when its end is (the
+// received Digit's Duration). The event ends once d has been sent, or at
+// the next packet if it already has; it does nothing once the end packets
+// have begun.
+func (s *Sender) SetDuration(d time.Duration) {
+	if !s.active || s.ends > 0 {
+		return
+	}
+	total := uint32(min(max(d, 0), MaxDuration) * time.Duration(s.rate) / time.Second)
+	s.total = max(total, s.elapsed, s.interval)
 }
 
 // Stop ends the event being sent early: the next packets are its end

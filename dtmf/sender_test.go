@@ -138,3 +138,33 @@ func TestSenderReceiverRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestSenderSetDuration: an event passed on from another participant
+// starts open-ended and learns its duration when the original ends,
+// before or after that much has been sent.
+func TestSenderSetDuration(t *testing.T) {
+	for _, c := range []struct {
+		after int           // packets sent before the end is known
+		d     time.Duration // the original's duration
+		want  uint16        // the duration reported at the end
+	}{{2, 100 * time.Millisecond, 800}, {8, 100 * time.Millisecond, 1280}, {0, 30 * time.Millisecond, 240}} {
+		s, err := NewSender(SenderConfig{})
+		require.NoError(t, err)
+		require.NoError(t, s.Start(4, MaxDuration, 0))
+		for range c.after {
+			_, ok := s.Next(nil)
+			require.True(t, ok)
+		}
+		s.SetDuration(c.d)
+		var last Report
+		ends := 0
+		for p, ok := s.Next(nil); ok; p, ok = s.Next(nil) {
+			require.NoError(t, last.Unmarshal(p.Payload))
+			if last.End {
+				ends++
+			}
+		}
+		assert.Equal(t, EndRepeats, ends, "%+v", c)
+		assert.Equal(t, c.want, last.Duration, "%+v", c)
+	}
+}
