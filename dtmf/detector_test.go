@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtpmix/rtpmix/codec/g711"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -345,4 +346,29 @@ func TestDetectorResetMidDigit(t *testing.T) {
 	assert.Equal(t, time.Duration(0), d.Position())
 	_, on = d.Active()
 	assert.False(t, on)
+}
+
+// TestG711: what a G.711 phone's tones become after μ-law and A-law
+// coding, at the quietest accepted level (where quantization noise is
+// worst) and loud, with the Q.24 frequency and twist edges.
+func TestG711(t *testing.T) {
+	const seq = "0123456789*#ABCD"
+	for _, lev := range []float64{-25, -6} {
+		x := pause(nil, 8000, 0.05)
+		for i, r := range seq {
+			ev, _ := ParseDigit(r)
+			df := []float64{0.015, -0.015, 0}[i%3]
+			x = synth(x, 8000, toneSpec{ev: ev, dfLo: df, dfHi: -df, levLo: lev, levHi: lev - []float64{0, 4, -4}[i%3], duration: 0.045})
+			x = pause(x, 8000, 0.045)
+		}
+		pcm := toPCM(x)
+		for _, law := range []struct {
+			name string
+			enc  func([]byte, []int16) []byte
+			dec  func([]int16, []byte) []int16
+		}{{"PCMU", g711.EncodeUlaw, g711.DecodeUlaw}, {"PCMA", g711.EncodeAlaw, g711.DecodeAlaw}} {
+			coded := law.dec(nil, law.enc(nil, pcm))
+			assert.Equal(t, seq, digits(detect(t, 8000, coded)), "%s at %v dBm0", law.name, lev)
+		}
+	}
 }

@@ -187,7 +187,7 @@ func (r *Receiver) report(now time.Duration, rep Report, s uint32, packed, marke
 		case d == 0:
 			r.update(now, rep)
 			return
-		case rep.Event == c.ev && c.packed && d > 0 && uint32(d) <= r.gapTol:
+		case rep.Event == c.ev && c.packed && !marker && d > 0 && uint32(d) <= r.gapTol:
 			// The event's own packet: its true start replaces the one a
 			// packed report implied.
 			c.start = s
@@ -206,7 +206,7 @@ func (r *Receiver) report(now time.Duration, rep Report, s uint32, packed, marke
 			return
 		}
 	}
-	if r.isRecent(rep.Event, s, packed) {
+	if r.isRecent(rep.Event, s, packed, marker) {
 		r.stats.Duplicates++
 		return
 	}
@@ -225,7 +225,11 @@ func (r *Receiver) report(now time.Duration, rep Report, s uint32, packed, marke
 }
 
 // isRecent reports whether a report belongs to an event that has ended.
-func (r *Receiver) isRecent(ev Event, s uint32, packed bool) bool {
+// Where one of the two starts was implied by a packed report, the other
+// may lie up to gapTol away (the pause the packing hid): earlier for a
+// packed report, later (and without the marker that starts a new press
+// of the same digit) for the event's own packets.
+func (r *Receiver) isRecent(ev Event, s uint32, packed, marker bool) bool {
 	for i := range min(r.nrec, len(r.recent)) {
 		e := &r.recent[i]
 		if e.ev != ev {
@@ -234,7 +238,8 @@ func (r *Receiver) isRecent(ev Event, s uint32, packed bool) bool {
 		if s == e.seg || s == e.start {
 			return true
 		}
-		if d := int32(s - e.seg); (packed || e.packed) && uint32(max(d, -d)) <= r.gapTol {
+		d := int32(s - e.seg)
+		if packed && d < 0 && uint32(-d) <= r.gapTol || e.packed && !marker && d > 0 && uint32(d) <= r.gapTol {
 			return true
 		}
 	}

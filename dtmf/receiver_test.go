@@ -256,6 +256,20 @@ func TestReceiverPacked(t *testing.T) {
 		want{ev: 9, start: 2600}, want{ev: 9, ended: true, cause: CauseEndPacket, start: 2600, samples: 320})
 }
 
+// TestReceiverPackedRepress: a digit seen only in packed form, then the
+// same digit pressed again (its first packet has the marker) within the
+// tolerance the packing needs: two digits.
+func TestReceiverPackedRepress(t *testing.T) {
+	r := newReceiver(t, 8000)
+	got := play(t, r, []tePacket{
+		{ts: 1000, marker: true, payload: payload(Report{Event: 3, End: true, Duration: 640}, Report{Event: 6, Duration: 160})},
+		{ts: 1000, payload: payload(Report{Event: 3, End: true, Duration: 640}, Report{Event: 6, Duration: 320, End: true})},
+		{ts: 2500, marker: true, payload: payload(Report{Event: 6, Duration: 160})},
+		{ts: 2500, payload: payload(Report{Event: 6, Duration: 320, End: true})},
+	})
+	assert.Equal(t, "366", digits(got))
+}
+
 func TestReceiverEdges(t *testing.T) {
 	t.Run("malformed", func(t *testing.T) {
 		r := newReceiver(t, 8000)
