@@ -88,14 +88,14 @@
 //
 // # Cost
 //
-// Measured with go test -bench BenchmarkDetector on the 2-core reference
-// machine while it ran other work (load average 8), per 20 ms frame of one
-// participant:
+// Measured with go test -bench BenchmarkDetector -benchtime 5000x on the
+// 2-core reference machine while it ran other work (load average 8; the
+// ranges are over five runs), per 20 ms frame of one participant:
 //
 //	input                 speech      digits sounding
-//	8 kHz                 1.6 µs      4.0-4.6 µs
-//	16 kHz (resampled)    2.7-3.5 µs  4.3-5.0 µs
-//	48 kHz (resampled)    2.8-3.1 µs  4.3-4.8 µs
+//	8 kHz                 1.5-3.3 µs  4.0-4.6 µs
+//	16 kHz (resampled)    2.7-5.4 µs  4.3-7.9 µs
+//	48 kHz (resampled)    2.8-4.5 µs  4.3-7.9 µs
 //
 // The frequency test runs only on windows that passed every other test,
 // which speech never did in the talk-off clips, so speech costs the
