@@ -340,7 +340,7 @@ type ReportBlock struct {
 }
 
 func parseBlock(b []byte) ReportBlock {
-	_ = b[23] // bounds check hint
+	_ = b[23]                                             // bounds check hint
 	lost := int32(binary.BigEndian.Uint32(b[4:])<<8) >> 8 // sign-extend 24 bits
 	return ReportBlock{
 		SSRC:           binary.BigEndian.Uint32(b),
