@@ -340,8 +340,9 @@ type ReportBlock struct {
 }
 
 func parseBlock(b []byte) ReportBlock {
-	_ = b[23]                                             // bounds check hint
-	lost := int32(binary.BigEndian.Uint32(b[4:])<<8) >> 8 // sign-extend 24 bits
+	_ = b[23] // bounds check hint
+	// The cumulative loss is 24-bit signed: shift it up and back to extend the sign.
+	lost := int32(binary.BigEndian.Uint32(b[4:])<<8) >> 8
 	return ReportBlock{
 		SSRC:           binary.BigEndian.Uint32(b),
 		FractionLost:   b[4],
