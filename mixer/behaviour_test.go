@@ -390,7 +390,10 @@ func TestTickAllocs(t *testing.T) {
 		cl.keep = false
 		clients = append(clients, cl)
 	}
-	now := run(c, clients, 0, 2*time.Second, nil)
+	// 8 s: every participant has sent RTCP reports, so the clients'
+	// SRTCP contexts know its SSRC (their first packet allocates state in
+	// the client, not in the mixer).
+	now := run(c, clients, 0, 8*time.Second, nil)
 	allocs := testing.AllocsPerRun(100, func() {
 		for _, cl := range clients {
 			_ = cl.p.WriteRTPAt(now, cl.packet())

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/jitter"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -43,6 +44,15 @@ type Conference struct {
 	// Derived from cfg at NewConference.
 	talkParams talkParams
 	silence    silencePolicy
+
+	// RTCP: the CNAME of the conference's streams (RFC 7022, random), the
+	// clock's wall-clock time for sender reports, the tick's report
+	// buffer, and whether a participant has a BYE event or a report
+	// request for the tick (rtcpTick).
+	cname       string
+	rtcpClock   rtcpsession.Clock
+	rtcpBuf     []byte
+	rtcpPending atomic.Bool
 
 	// Tick state, owned by the ticking goroutine.
 	rate      int
@@ -99,6 +109,11 @@ func NewConference(cfg ConferenceConfig) (*Conference, error) {
 		talkParams: newTalkParams(cfg.Talk, cfg.Ptime),
 		silence:    silencePolicy{mode: cfg.Silence, noiseLevel: cfg.ComfortNoiseLevel},
 		workClock:  Monotonic,
+
+		cname: rtcpsession.NewCNAME(),
+		// The wall-clock time at which the conference clock read 0.
+		rtcpClock: rtcpsession.Clock{Epoch: time.Now().Add(-cfg.Clock())},
+		rtcpBuf:   make([]byte, 0, rtcpBufSize),
 	}
 	c.log.init(cfg)
 	c.setRate(cfg.SampleRate)
@@ -223,7 +238,7 @@ func checkConfig(cfg *ParticipantConfig) (gIn, gOut int32, err error) {
 // newParticipant builds a participant for cfg (validated, defaults applied)
 // at the conference's current rate.
 func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate int) (*Participant, error) {
-	p := &Participant{conf: c, id: cfg.ID, desc: describe(cfg), logs: c.log.newParticipantLog()}
+	p := &Participant{conf: c, id: cfg.ID, desc: describe(cfg), logs: c.log.newParticipantLog(), done: make(chan struct{})}
 	p.ctl.setGainIn(gIn, cfg.GainIn)
 	p.ctl.setGainOut(gOut, cfg.GainOut)
 	p.ctl.muted.Store(cfg.Muted)
@@ -267,6 +282,13 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 	o.pt, o.levelID, o.csrcLevelsID = outPT, cfg.OutAudioLevelID, cfg.OutCSRCLevelsID
 	o.sink = cfg.Sink
 	o.pkt = make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)
+	o.tx = rtcpsession.NewSender(cfg.Out.ClockRate)
+	if err := in.rtcp.init(cfg, o.ssrc, c.rtcpClock); err != nil {
+		return nil, err
+	}
+	if err := p.rtcpOut.init(cfg, c.cname, o.protect); err != nil {
+		return nil, err
+	}
 
 	cfg.InSRTP, cfg.OutSRTP = cloneKeys(cfg.InSRTP), cloneKeys(cfg.OutSRTP)
 	p.tcfg = &cfg
@@ -342,12 +364,15 @@ func (c *Conference) add(p *Participant, now time.Duration) {
 		}
 	}
 	c.assignGroup(p)
+	p.startRTCP(now)
 	c.emit(Event{Type: Joined, Participant: p.id, At: now, Detail: p.desc})
 }
 
 // remove runs in the tick: the participant stops being mixed and its
 // resources are released.
 func (c *Conference) remove(p *Participant, now time.Duration) {
+	p.sendBye(now)
+	defer close(p.done)
 	p.joined = false
 	c.parts = deleteP(c.parts, p)
 	c.speakers = deleteP(c.speakers, p)

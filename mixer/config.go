@@ -198,6 +198,11 @@ func isValidRate(r int) bool {
 // the conference's tick goroutine; pkt is valid only during the call, so a
 // sink copies it or sends it at once, and must not block for long (a blocked
 // sink stalls the whole conference). Errors are counted, never fatal.
+//
+// Unless ParticipantConfig.RTCP says otherwise, the participant's RTCP
+// (a report every few seconds, a BYE as it leaves) comes through the same
+// Sink, multiplexed with its RTP as on a port with rtcp-mux: a sink that
+// treats packets apart tells them by rtcpsession.IsRTCP.
 type Sink interface {
 	WriteRTP(pkt []byte) error
 }
@@ -284,6 +289,10 @@ type ParticipantConfig struct {
 	// DefaultUpdateOverlap; negative: none, the old ones are refused at
 	// once.
 	UpdateOverlap time.Duration
+
+	// RTCP configures the participant's RTCP: reports every ~5 s and a
+	// BYE on leaving, through Sink, by default.
+	RTCP RTCPConfig
 }
 
 // DefaultUpdateOverlap is the UpdateOverlap of a ParticipantConfig that

@@ -24,6 +24,9 @@ var (
 	// shorter than its header (fixed part, CSRCs, extension), a version
 	// other than 2, bad padding, or an SRTP packet too short for its
 	// authentication tag or malformed. Counted in RefusedStats by cause.
+	// WriteRTCP (and WriteRTP given RTCP) returns it for RTCP that fails
+	// RFC 3550's checks or SRTCP's parsing, counted in
+	// RTCPStats.Refused.
 	ErrMalformed = errors.New("mixer: malformed RTP packet")
 	// ErrPayloadType: WriteRTP refused a packet whose payload type is
 	// neither the participant's inbound one nor its comfort noise one.

@@ -21,6 +21,10 @@ const (
 	// Updated: a participant's Update took effect (at the start of this
 	// tick); Detail describes its configuration now.
 	Updated
+	// ByeReceived: the participant sent an RTCP BYE for its own stream;
+	// Detail is its reason. The participant stays until the application
+	// makes it Leave.
+	ByeReceived
 )
 
 func (t EventType) String() string {
@@ -39,6 +43,8 @@ func (t EventType) String() string {
 		return "recovered"
 	case Updated:
 		return "updated"
+	case ByeReceived:
+		return "bye-received"
 	}
 	return fmt.Sprintf("EventType(%d)", int(t))
 }

@@ -15,8 +15,9 @@ var writeErrors = []error{ErrClosed, ErrMalformed, ErrPayloadType, srtp.ErrAuth,
 
 // FuzzWriteRTP feeds arbitrary packets to a PCMU and an Opus participant
 // between ticks: nothing panics, every refusal is one of the documented
-// errors, each packet is counted once (accepted or refused), and the
-// conference keeps sending every listener a packet per tick.
+// errors, each packet is counted once (accepted or refused, as RTP or,
+// demultiplexed, as RTCP), and the conference keeps sending every
+// listener a packet per tick.
 func FuzzWriteRTP(f *testing.F) {
 	c, err := NewConference(ConferenceConfig{})
 	if err != nil {
@@ -44,7 +45,9 @@ func FuzzWriteRTP(f *testing.F) {
 		if err != nil && !slices.Contains(writeErrors, err) {
 			t.Fatalf("WriteRTP returned %v, not one of its documented sentinels", err)
 		}
-		acc, ref := after.PacketsIn-before.PacketsIn, after.Refused.Packets-before.Refused.Packets
+		// RTCP (RFC 5761) goes to the RTCP counters.
+		acc := after.PacketsIn - before.PacketsIn + after.RTCP.PacketsIn - before.RTCP.PacketsIn
+		ref := after.Refused.Packets - before.Refused.Packets + after.RTCP.Refused.Packets - before.RTCP.Refused.Packets
 		if acc+ref != 1 || (err == nil) != (acc == 1) {
 			t.Fatalf("error %v: accepted %d, refused %d", err, acc, ref)
 		}

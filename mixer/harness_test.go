@@ -16,6 +16,7 @@ import (
 	"github.com/rtpmix/rtpmix/codec/resample"
 	"github.com/rtpmix/rtpmix/internal/pcm"
 	"github.com/rtpmix/rtpmix/internal/wav"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -62,6 +63,11 @@ type client struct {
 	recvErr int
 	decBuf  []int16
 	keep    bool // keep headers (off for benchmarks)
+
+	// The RTCP that came back through the sink (rtcp-mux), unprotected.
+	rtcp    [][]byte
+	rtcpN   int
+	rtcpErr int
 }
 
 func formatRate(f codec.Format) int {
@@ -199,8 +205,13 @@ func (cl *client) packet() []byte {
 	return b
 }
 
-// receive is the participant's sink: unprotect, parse, decode.
+// receive is the participant's sink: unprotect, parse, decode; RTCP, which
+// comes through the same sink, is checked and kept apart.
 func (cl *client) receive(pkt []byte) error {
+	if rtcpsession.IsRTCP(pkt) {
+		cl.receiveRTCP(pkt)
+		return nil
+	}
 	var err error
 	if cl.recv != nil {
 		pkt, err = cl.recv.UnprotectRTP(pkt[:0], pkt, &cl.hdr)
@@ -225,6 +236,24 @@ func (cl *client) receive(pkt []byte) error {
 		cl.got = append(cl.got, out...)
 	}
 	return nil
+}
+
+func (cl *client) receiveRTCP(pkt []byte) {
+	if cl.recv != nil {
+		var err error
+		if pkt, err = cl.recv.UnprotectRTCP(pkt[:0], pkt); err != nil {
+			cl.rtcpErr++
+			return
+		}
+	}
+	if _, err := rtcpsession.Walk(pkt); err != nil {
+		cl.rtcpErr++
+		return
+	}
+	cl.rtcpN++
+	if cl.keep {
+		cl.rtcp = append(cl.rtcp, append([]byte(nil), pkt...))
+	}
 }
 
 // run sends a frame from every client and ticks, for d of virtual time.

@@ -42,6 +42,10 @@ type inbound struct {
 	// CSRC the tick lists for this participant while it speaks.
 	ssrc atomic.Uint32
 
+	// rtcp is the inbound RTCP (WriteRTCP), and the reception statistics
+	// of every RTP packet that authenticated and parsed, for our reports.
+	rtcp rtcpIn
+
 	// Counters, written under mu only (so a plain load and store suffices:
 	// see inc) and read by Stats from any goroutine. The refusal counters
 	// come last: rarely written, they keep the hot ones off the cache line
@@ -267,6 +271,9 @@ func (in *inbound) push(now time.Duration, buf []byte) refusal {
 	if hlen > end {
 		return refShort
 	}
+	// RFC 3550 counts every packet of the stream, whatever becomes of it
+	// below (a payload type we drop, such as DTMF events, or late).
+	in.rtcp.rx.ReceiveRTP(in.hdr.SSRC, in.hdr.SequenceNumber, in.hdr.Timestamp, now)
 	pt := in.hdr.PayloadType
 	m := &in.media
 	if !m.accepts(pt) {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rtpmix/rtpmix/jitter"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -22,6 +23,7 @@ func newTestInbound(t *testing.T, keys *srtp.Keys, jc jitter.Config) *inbound {
 	jb, err := jitter.New(jc)
 	require.NoError(t, err)
 	in := &inbound{jb: jb, media: inMedia{pt: 0, cn: 13, ts: identityMap()}, levelID: 1}
+	require.NoError(t, in.rtcp.init(ParticipantConfig{Out: pcmu}, 1, rtcpsession.Clock{}))
 	if keys != nil {
 		in.unprotect, err = srtp.NewUnprotector(*keys)
 		require.NoError(t, err)

@@ -3,7 +3,9 @@ package mixer
 import (
 	"math/rand/v2"
 	"sync/atomic"
+	"time"
 
+	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -36,6 +38,7 @@ type outStream struct {
 
 	hdr         outHeader
 	pkt         []byte
+	tx          rtcpsession.Sender // what sender reports say of the stream
 	csrcScratch [maxCSRC]uint32
 	lvlScratch  [maxCSRC]uint8
 
@@ -47,8 +50,10 @@ type outStream struct {
 // When nothing is sent (ok false: DTX, or an encoder error) the timestamp
 // still advances, so the stream's clock keeps running through silence and
 // the next packet carries the marker bit. level is the RFC 6464 level of
-// the mix, csrc and lvl the speakers heard and their RFC 6465 levels.
-func (o *outStream) send(payload []byte, ok, silent bool, level uint8, csrc []uint32, lvl []uint8) {
+// the mix, csrc and lvl the speakers heard and their RFC 6465 levels; now
+// is the tick's time, which the packet's timestamp stands for in sender
+// reports.
+func (o *outStream) send(now time.Duration, payload []byte, ok, silent bool, level uint8, csrc []uint32, lvl []uint8) {
 	if !ok {
 		o.ts += o.tsStep
 		o.marker = true
@@ -83,6 +88,7 @@ func (o *outStream) send(payload []byte, ok, silent bool, level uint8, csrc []ui
 	}
 	inc(&o.packets)
 	add(&o.bytes, uint64(len(pkt)))
+	o.tx.SentRTP(h.timestamp, len(payload), now)
 	if o.sink != nil {
 		if err := o.sink.WriteRTP(pkt); err != nil {
 			inc(&o.sinkErrors)
@@ -92,7 +98,7 @@ func (o *outStream) send(payload []byte, ok, silent bool, level uint8, csrc []ui
 
 // skip lets a tick pass without a packet: the timestamp advances, and the
 // next packet carries the marker bit.
-func (o *outStream) skip() { o.send(nil, false, true, 127, nil, nil) }
+func (o *outStream) skip() { o.send(0, nil, false, true, 127, nil, nil) }
 
 // restart starts the stream over under a new SSRC, with a random sequence
 // number and timestamp as RFC 3550 §5.1 asks of a new source.
@@ -102,6 +108,7 @@ func (o *outStream) restart(ssrc uint32) {
 	o.ts = rand.Uint32()
 	o.sent = false
 	o.marker = true
+	o.tx = rtcpsession.NewSender(o.clock) // a new source: its sender reports count afresh
 }
 
 // setClock changes the RTP clock rate the stream's timestamps count in
@@ -119,4 +126,5 @@ func (o *outStream) setClock(clock int, step uint32) {
 		o.ts = o.lastTS + ticks*step
 	}
 	o.clock, o.tsStep = clock, step
+	o.tx.SetClockRate(clock)
 }

@@ -41,12 +41,12 @@ func TestOutStreamNumbering(t *testing.T) {
 	o := newTestStream(sink)
 	payload := []byte{1, 2, 3, 4}
 	csrc, lvl := []uint32{7, 8}, []uint8{20, 30}
-	o.send(payload, true, false, 25, csrc, lvl)     // 0: first packet
-	o.send(payload, true, false, 25, csrc, lvl)     // 1
-	o.send(nil, false, true, 127, nil, nil)         // DTX: nothing
-	o.send(payload, true, true, 127, nil, nil)      // 2: after a gap, silence
-	o.send(payload, true, true, 127, nil, nil)      // 3
-	o.send(payload, true, false, 25, csrc[:1], lvl) // 4: voice after silence
+	o.send(0, payload, true, false, 25, csrc, lvl)     // 0: first packet
+	o.send(0, payload, true, false, 25, csrc, lvl)     // 1
+	o.send(0, nil, false, true, 127, nil, nil)         // DTX: nothing
+	o.send(0, payload, true, true, 127, nil, nil)      // 2: after a gap, silence
+	o.send(0, payload, true, true, 127, nil, nil)      // 3
+	o.send(0, payload, true, false, 25, csrc[:1], lvl) // 4: voice after silence
 	require.Len(t, sink.pkts, 5)
 	wantSeq := []uint16{65534, 65535, 0, 1, 2}
 	wantTS := []uint32{1000, 1160, 1480, 1640, 1800}
@@ -88,7 +88,7 @@ func TestOutStreamProtectsAndCounts(t *testing.T) {
 	require.NoError(t, err)
 	payload := make([]byte, maxPayload) // the largest payload still fits with the tag
 	for i := range 3 {
-		o.send(payload, true, false, 30, nil, nil)
+		o.send(0, payload, true, false, 30, nil, nil)
 		var h rtp.Header
 		plain, err := un.UnprotectRTP(nil, sink.pkts[i], &h)
 		require.NoError(t, err, i)

@@ -8,21 +8,24 @@ import (
 
 	"github.com/rtpmix/rtpmix/internal/pcm"
 	"github.com/rtpmix/rtpmix/jitter"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 )
 
 // Participant is one leg of a conference: packets in through WriteRTP,
 // mixed packets out through its Sink.
 //
-// Concurrency: WriteRTP and WriteRTPAt may be called from any goroutine
-// (typically the one reading the participant's socket); calls are serialised
-// by a mutex that only the inbound side takes (and Update, for the moment
-// it swaps the inbound settings), so the tick never waits for it. Update,
-// SetMuted, SetDeaf, SetGainIn, SetGainOut, Config, SSRC, Stats and Leave
-// may be called from any goroutine at any time. The rest belongs to the
-// conference's tick. Each part of the state is a type that says who owns
-// it: controls (any goroutine), updater (Update), inbound (WriteRTP), and
-// for the tick decodeQueue, talkDetector, speakerState, encodeChain and
-// outStream.
+// Concurrency: WriteRTP, WriteRTPAt, WriteRTCP and WriteRTCPAt may be
+// called from any goroutine (typically the ones reading the participant's
+// sockets); calls are serialised by a mutex that only the inbound side
+// takes (and Update, for the moment it swaps the inbound settings), so the
+// tick never waits for it (it only tries it, for the report blocks of
+// RTCP). Update, SetMuted, SetDeaf, SetGainIn, SetGainOut, SendReport,
+// ByeReceived, Config, SSRC, Stats, Leave and Done may be called from any
+// goroutine at any time. The rest belongs to the conference's tick. Each
+// part of the state is a type that says who owns it: controls (any
+// goroutine), updater (Update), inbound with its rtcpIn (WriteRTP,
+// WriteRTCP), and for the tick decodeQueue, talkDetector, speakerState,
+// encodeChain, outStream and rtcpOut.
 type Participant struct {
 	conf *Conference
 	id   string
@@ -51,6 +54,11 @@ type Participant struct {
 	own    encodeChain // the participant's mix-minus while it speaks
 	out    outStream
 	logs   *participantLog // nil unless the conference logs
+	// rtcpOut is the tick's half of the participant's RTCP (reports, BYE);
+	// the inbound half is in.rtcp.
+	rtcpOut rtcpOut
+
+	done chan struct{} // closed once the tick has removed the participant
 }
 
 // controls are the settings any goroutine may change while the conference
@@ -90,6 +98,10 @@ type ParticipantStats struct {
 	Muted, Deaf, ListenOnly                 bool
 	// Direction is the configured direction (ListenOnly is !Direction.Recv()).
 	Direction Direction
+
+	// RTCP: what the participant's RTCP said (loss, jitter and round
+	// trip of the stream we send it) and the RTCP counters both ways.
+	RTCP RTCPStats
 }
 
 // ID returns the participant's ID.
@@ -166,7 +178,8 @@ func gainQ16(db float64) (int32, error) {
 // once (a Join with the same ID may follow right away: the old participant
 // is removed at the next tick, before the new one is added, so the events
 // say Left, then Joined); it stops being mixed at the next tick. It is
-// idempotent; WriteRTP and Update return ErrClosed afterwards.
+// idempotent; WriteRTP, WriteRTCP and Update return ErrClosed afterwards.
+// The tick that removes it sends its RTCP BYE, then closes Done.
 func (p *Participant) Leave() { p.leave("") }
 
 // LeaveWithReason is Leave with the reason the application has ("hung
@@ -183,8 +196,16 @@ func (p *Participant) leave(reason string) {
 	p.conf.enqueue(func(c *Conference, now time.Duration) { c.remove(p, now) })
 }
 
+// Done returns a channel closed once the tick has removed the participant
+// (after Leave, or the conference's Close): its BYE has gone to the sink
+// and neither of its sinks is called again, so a transport may close its
+// sockets then. A conference that is no longer ticked never closes it.
+func (p *Participant) Done() <-chan struct{} { return p.done }
+
 // WriteRTP takes one inbound RTP or SRTP packet, stamped with the
-// conference clock. It may modify buf (SRTP is decrypted in place) and does
+// conference clock. An RTCP or SRTCP packet (RFC 5761: what arrives on a
+// port that carries both) goes to WriteRTCP, so one call takes whatever a
+// muxed socket reads; its errors are WriteRTCP's. It may modify buf (SRTP is decrypted in place) and does
 // not keep it. A packet it refuses is dropped and counted in
 // ParticipantStats.Refused under its reason, and the error says which; the
 // error is one of these values, unwrapped (compare with == or errors.Is):
@@ -206,6 +227,9 @@ func (p *Participant) WriteRTP(buf []byte) error {
 // WriteRTPAt is WriteRTP with an explicit arrival time on the conference
 // clock, for virtual-time tests and for transports that stamp packets.
 func (p *Participant) WriteRTPAt(now time.Duration, buf []byte) error {
+	if rtcpsession.IsRTCP(buf) {
+		return p.WriteRTCPAt(now, buf)
+	}
 	if p.ctl.left.Load() {
 		return ErrClosed
 	}
@@ -230,6 +254,7 @@ func (p *Participant) Stats() ParticipantStats {
 		ProtectErrors:  p.out.protectErrors.Load(),
 		SinkErrors:     p.out.sinkErrors.Load(),
 		Jitter:         p.in.jb.Stats(),
+		RTCP:           p.rtcpStats(),
 		TalkTime:       time.Duration(p.talk.talkTicks.Load()) * p.conf.cfg.Ptime,
 		Level:          int(p.talk.pubLevel.Load()),
 		Talking:        p.talk.pubTalking.Load(),

@@ -43,6 +43,7 @@ func (c *Conference) tick(now time.Duration) {
 	for _, p := range c.mixSet {
 		p.spk.leaving = false
 	}
+	c.rtcpTick(now)
 }
 
 // pull pops what this tick needs from p's jitter buffer and works out p's
@@ -236,7 +237,7 @@ func (c *Conference) sendToSpeakers() {
 		if err != nil {
 			inc(&o.encodeErrors)
 		}
-		o.send(payload, ok, silent, outLevel(ch.mix[:len(acc)], silent), csrc, lvl)
+		o.send(c.now, payload, ok, silent, outLevel(ch.mix[:len(acc)], silent), csrc, lvl)
 	}
 }
 
@@ -286,7 +287,7 @@ func (c *Conference) sendToGroups() {
 		}
 		level := outLevel(ch.mix[:len(acc)], silent)
 		for _, m := range g.members {
-			m.out.send(payload, ok, silent, level, c.csrc, c.csrcLvl)
+			m.out.send(c.now, payload, ok, silent, level, c.csrc, c.csrcLvl)
 		}
 	}
 }

@@ -786,7 +786,7 @@ func TestOutStreamSetClock(t *testing.T) {
 	o.restart(1)
 	o.setClock(8000, 160)
 	o.ts = 1000
-	o.send([]byte{1}, true, false, 0, nil, nil) // sent at 1000
+	o.send(0, []byte{1}, true, false, 0, nil, nil) // sent at 1000
 	o.skip()
 	o.skip() // two ticks without a packet: the next would be 1480
 	o.setClock(48000, 960)

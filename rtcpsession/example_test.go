@@ -52,7 +52,10 @@ func Example() {
 		}
 	}
 	r := alice.Receiver.Remote()
-	fmt.Printf("bob reported %.0f%% loss, round trip %v\n", r.Loss()*100, r.RTT.Round(time.Millisecond))
+	// Cumulative: the fraction of the last interval alone depends on
+	// where the randomised reports fell.
+	fmt.Printf("bob reported %.0f%% loss, round trip %v\n",
+		float64(r.CumulativeLost)/float64(r.HighestSeq+1)*100, r.RTT.Round(time.Millisecond))
 	fmt.Printf("alice knows bob as %s\n", alice.Receiver.CNAME())
 	// Output:
 	// bob reported 10% loss, round trip 60ms

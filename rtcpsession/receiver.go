@@ -56,6 +56,7 @@ type Receiver struct {
 	havePeer bool
 
 	remote RemoteReport
+	sender RemoteSender
 	cname  [255]byte
 	cnameN int
 	bye    bool
@@ -101,6 +102,15 @@ type RemoteReport struct {
 	RTT    time.Duration
 	RTTAt  time.Duration
 	HasRTT bool
+}
+
+// RemoteSender is the remote's last sender report.
+type RemoteSender struct {
+	// Reports counts the SRs received; the rest is zero until the first.
+	Reports uint64
+	SSRC    uint32
+	Info    SenderInfo
+	At      time.Duration // when it arrived (session clock)
 }
 
 // Loss returns FractionLost as a share, 0..1.
@@ -216,10 +226,13 @@ func (r *Receiver) ReceiveRTCP(pkt []byte, arrival time.Duration) (Summary, erro
 			sr, _ := p.SenderReport()
 			sum.SR++
 			r.learnPeer(sr.SSRC())
+			info := sr.Info()
 			if s := r.find(sr.SSRC()); s != nil {
 				s.srs++
-				s.lastSR, s.lastSRAt = sr.Info(), arrival
+				s.lastSR, s.lastSRAt = info, arrival
 			}
+			r.sender.Reports++
+			r.sender.SSRC, r.sender.Info, r.sender.At = sr.SSRC(), info, arrival
 			for i := range sr.NumBlocks() {
 				sum.AboutUs = r.takeBlock(sr.Block(i), arrival) || sum.AboutUs
 			}
@@ -363,6 +376,10 @@ func (r *Receiver) AppendSources(dst []SourceStats) []SourceStats {
 
 // Remote returns what the remote last reported about our stream.
 func (r *Receiver) Remote() RemoteReport { return r.remote }
+
+// RemoteSender returns the remote's last sender report, from whichever
+// SSRC it came.
+func (r *Receiver) RemoteSender() RemoteSender { return r.sender }
 
 // PeerSSRC returns the sender SSRC of the remote's first report, if one
 // has arrived.

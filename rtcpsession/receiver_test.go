@@ -67,6 +67,8 @@ func TestSRGivesLSR(t *testing.T) {
 	s, _ := r.Source(0x77)
 	assert.Equal(t, uint64(1), s.SenderReports)
 	assert.Equal(t, uint32(10), s.LastSR.PacketCount)
+	rs := r.RemoteSender()
+	assert.Equal(t, RemoteSender{Reports: 1, SSRC: 0x77, Info: s.LastSR, At: time.Second}, rs)
 
 	// An SR from an SSRC that sends no RTP here gives no LSR.
 	r = newTestReceiver(t, ReceiverConfig{})

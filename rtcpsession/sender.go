@@ -28,6 +28,12 @@ type Sender struct {
 // clockRate (Hz, > 0).
 func NewSender(clockRate int) Sender { return Sender{clockRate: clockRate} }
 
+// SetClockRate changes the clock rate of the stream's RTP timestamps, for a
+// stream that keeps its SSRC across a change of codec (RFC 7160): the
+// counts go on, and reports extrapolate from the last packet at the new
+// rate.
+func (s *Sender) SetClockRate(clockRate int) { s.clockRate = clockRate }
+
 // SentRTP accounts for one RTP packet sent with timestamp ts and
 // payloadLen octets of payload (RFC 3550 counts payload only: no header,
 // padding or SRTP tag) at time at on the session clock.
