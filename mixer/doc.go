@@ -30,6 +30,22 @@
 // when configured. While nobody is heard, ConferenceConfig.Silence chooses
 // digital silence, comfort noise or DTX (nothing sent).
 //
+// # RTCP
+//
+// Each participant has its RTCP (package rtcpsession does the protocol):
+// Participant.WriteRTCP takes what the participant sends (SRTCP on its
+// inbound keys), and WriteRTP hands RTCP on to it (RFC 5761), so a socket
+// that carries both needs one call. The tick sends each participant a
+// report every ~5 s (RFC 3550's randomised interval): an SR about the
+// stream the mixer sends it, with a report block about the stream it
+// sends (fraction and cumulative loss, extended highest sequence number,
+// the jitter buffer's interarrival jitter, LSR/DLSR), and an SDES CNAME;
+// and a BYE when it leaves. Reports go through the participant's Sink,
+// multiplexed with its RTP, or a separate RTCPConfig.Sink; SRTCP when it
+// has outbound keys. ParticipantStats.RTCP holds what its reports say
+// about the stream we send it (loss, jitter, round-trip time); a BYE for
+// its own stream raises a ByeReceived event and the application decides.
+//
 // # Running
 //
 // A Conference is driven by Tick(now), every ptime, from one goroutine: that
@@ -60,9 +76,9 @@
 // are safe from any goroutine while the conference ticks: changes are
 // queued and applied at the start of the next tick, and the tick never
 // waits for them.
-// Participant.WriteRTP may be called from the goroutine that reads the
-// participant's socket; the jitter buffer between it and the tick is
-// lock-free. Events are delivered on a buffered channel and dropped (and
+// Participant.WriteRTP and WriteRTCP may be called from the goroutines that
+// read the participant's sockets; the jitter buffer between them and the
+// tick is lock-free. Events are delivered on a buffered channel and dropped (and
 // counted) rather than block the tick.
 //
 // # Logging
@@ -109,7 +125,9 @@
 // jitter.ErrDuplicate, jitter.ErrFull or jitter.ErrTooLarge, unwrapped, and
 // allocates nothing in this package to refuse a packet, so a flood of bad
 // packets costs no garbage. The detail is in ParticipantStats: PacketsIn
-// counts the packets accepted, Refused the others by reason.
+// counts the packets accepted, Refused the others by reason. WriteRTCP
+// returns ErrClosed, ErrMalformed, srtp.ErrAuth or srtp.ErrReplay the same
+// way, counted in ParticipantStats.RTCP.Refused.
 //
 // # Payload types
 //

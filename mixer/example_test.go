@@ -10,6 +10,7 @@ import (
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/codec/g711"
 	"github.com/rtpmix/rtpmix/mixer"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 )
 
 // A three-party G.711 conference driven in virtual time: Alice talks, Bob
@@ -24,6 +25,9 @@ func Example() {
 		p, err := conf.Join(mixer.ParticipantConfig{
 			ID: id, In: g711.PCMU, Out: g711.PCMU,
 			Sink: mixer.SinkFunc(func(pkt []byte) error {
+				if rtcpsession.IsRTCP(pkt) {
+					return nil // the participant's RTCP reports come through the same sink
+				}
 				var h rtp.Header
 				if _, err := h.Unmarshal(pkt); err == nil && len(h.CSRC) > 0 {
 					heard[id]++ // a packet that carries someone's voice
