@@ -13,6 +13,7 @@ import (
 	"github.com/rtpmix/rtpmix/internal/netsim"
 	"github.com/rtpmix/rtpmix/jitter"
 	"github.com/rtpmix/rtpmix/mixer"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -255,6 +256,9 @@ func newRecorder(k srtp.Keys) (*recorder, error) {
 }
 
 func (r *recorder) WriteRTP(pkt []byte) error {
+	if rtcpsession.IsRTCP(pkt) {
+		return nil // the listener's RTCP reports share its sink (rtcp-mux)
+	}
 	proc := time.Since(r.tickStart)
 	plain, err := r.u.UnprotectRTP(r.plain[:0], pkt, &r.hdr)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/mixer"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -67,11 +68,20 @@ type Room struct {
 	Out     CountSink
 }
 
-// CountSink counts what the conference sends.
-type CountSink struct{ Packets, Bytes int }
+// CountSink counts what the conference sends: RTP packets, and the RTCP
+// reports that come through the same sink apart.
+type CountSink struct{ Packets, Bytes, RTCP int }
 
 // WriteRTP implements mixer.Sink.
-func (c *CountSink) WriteRTP(p []byte) error { c.Packets++; c.Bytes += len(p); return nil }
+func (c *CountSink) WriteRTP(p []byte) error {
+	if rtcpsession.IsRTCP(p) {
+		c.RTCP++
+		return nil
+	}
+	c.Packets++
+	c.Bytes += len(p)
+	return nil
+}
 
 // sender plays one participant's far end: a pre-encoded clip sent as SRTP.
 type sender struct {

@@ -42,6 +42,8 @@ type Config struct {
 
 // Gateway transcodes between its two legs through a two-party mixer
 // conference: each side hears the other (mix-minus), in its own codec.
+// Each side is one socket that carries RTP and RTCP (rtcp-mux, RFC 5761):
+// the mixer takes the peer's RTCP from it and sends its reports there.
 //
 // Concurrency: Start and Close from one goroutine; Stats from any.
 type Gateway struct {

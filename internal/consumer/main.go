@@ -25,6 +25,7 @@ import (
 	"github.com/rtpmix/rtpmix/codec/resample"
 	"github.com/rtpmix/rtpmix/jitter"
 	"github.com/rtpmix/rtpmix/mixer"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -44,6 +45,7 @@ func main() {
 
 type result struct {
 	packets     int     // RTP packets Bob's leg received
+	rtcp        int     // RTCP reports Bob's leg received (through the same sink)
 	tone        float64 // share of Bob's decoded audio at 440 Hz
 	opusOK      bool    // opus.Available()
 	opusErr     error   // from opus.NewEncoder
@@ -117,6 +119,10 @@ func run() (result, error) {
 		conf.Tick(now)
 
 		for _, pkt := range toBob {
+			if rtcpsession.IsRTCP(pkt) {
+				res.rtcp++ // Bob's RTCP reports come through his sink too (rtcp-mux)
+				continue
+			}
 			if _, err := hdr.Unmarshal(pkt); err != nil {
 				return res, err
 			}
