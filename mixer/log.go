@@ -299,7 +299,7 @@ func eventLevel(t EventType) slog.Level {
 	switch t {
 	case TalkingStarted, TalkingStopped:
 		return slog.LevelDebug
-	case Joined, Left, Recovered, Updated:
+	case Joined, Left, Recovered, Updated, ByeReceived:
 		return slog.LevelInfo
 	}
 	return slog.LevelWarn
@@ -322,6 +322,8 @@ func eventMessage(t EventType) string {
 		return "conference recovered"
 	case Updated:
 		return "participant updated"
+	case ByeReceived:
+		return "participant sent an RTCP BYE"
 	}
 	return "conference event"
 }
