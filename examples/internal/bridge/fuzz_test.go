@@ -10,6 +10,7 @@ import (
 	"github.com/pion/sdp/v3"
 
 	"github.com/rtpmix/rtpmix/mixer"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -175,13 +176,16 @@ func FuzzLegRTCP(f *testing.F) {
 		}
 		look := func() view {
 			c, st := &l.cnt, l.p.Stats()
+			if c.rtcpBad.Load() != st.RTCP.Refused.Packets {
+				t.Fatalf("the bridge counted %d bad RTCP, the mixer refused %d", c.rtcpBad.Load(), st.RTCP.Refused.Packets)
+			}
 			return view{
 				handled: c.garbage.Load() + c.foreign.Load() + c.rtcpNotMuxed.Load() + c.rtcpBad.Load() +
-					c.rtcpAccepted.Load() + st.PacketsIn + st.Refused.Packets,
+					st.RTCP.PacketsIn + st.PacketsIn + st.Refused.Packets,
 				// What passed parsing and SRTP: taken by the jitter buffer or refused by it.
-				accepted: c.rtcpAccepted.Load() + st.PacketsIn +
+				accepted: st.RTCP.PacketsIn + st.PacketsIn +
 					st.Refused.Late + st.Refused.Duplicate + st.Refused.Full + st.Refused.TooLarge,
-				bye:         c.rtcpBye.Load() - c.byeIgnored.Load(),
+				bye:         st.RTCP.Bye - st.RTCP.ByeIgnored,
 				latched:     l.latched.Load(),
 				rtcpLatched: l.rtcpLatched.Load(),
 				proven:      l.out.proven.Load(),
@@ -199,7 +203,7 @@ func FuzzLegRTCP(f *testing.F) {
 			}
 			src := sources[sel%4]
 			toRTCPSocket := sel&4 != 0 && !mux // under rtcp-mux there is no RTCP socket
-			rtcpPath := toRTCPSocket || isRTCP(pkt)
+			rtcpPath := toRTCPSocket || rtcpsession.IsRTCP(pkt)
 			before := look()
 			now := mixer.Monotonic()
 			if toRTCPSocket {

@@ -294,6 +294,18 @@ type participantJSON struct {
 		Bad        uint64 `json:"bad"`
 		NotMuxed   uint64 `json:"dropped_not_muxed"`
 		Sent       uint64 `json:"sent"`
+		// What the peer's reports say about the stream the bridge sends
+		// it (zero until one arrives): reports received, the fraction of
+		// packets it lost in its last interval (0..1), the total lost, its
+		// interarrival jitter and the round trip (from the LSR and DLSR of
+		// its report, once it has had a sender report of ours).
+		Reports        uint64  `json:"remote_reports"`
+		FractionLost   float64 `json:"remote_fraction_lost"`
+		CumulativeLost int32   `json:"remote_cumulative_lost"`
+		JitterMillis   float64 `json:"remote_jitter_ms"`
+		RTTMillis      float64 `json:"rtt_ms,omitempty"`
+		// Its canonical name, from its SDES.
+		CNAME string `json:"cname,omitempty"`
 	} `json:"rtcp"`
 
 	// LatchMoves: how often an SRTP peer's packets authenticated from a
@@ -336,9 +348,17 @@ func (l *leg) json(showAddrs bool) participantJSON {
 		}
 	}
 	c := &l.cnt
-	j.RTCP.Received, j.RTCP.SR, j.RTCP.RR = c.rtcpAccepted.Load(), c.rtcpSR.Load(), c.rtcpRR.Load()
-	j.RTCP.Bye, j.RTCP.ByeIgnored, j.RTCP.Other = c.rtcpBye.Load(), c.byeIgnored.Load(), c.rtcpOther.Load()
+	rc := &st.RTCP
+	j.RTCP.Received, j.RTCP.SR, j.RTCP.RR = rc.PacketsIn, rc.SR, rc.RR
+	j.RTCP.Bye, j.RTCP.ByeIgnored, j.RTCP.Other = rc.Bye, rc.ByeIgnored, rc.Other
 	j.RTCP.Bad, j.RTCP.NotMuxed, j.RTCP.Sent = c.rtcpBad.Load(), c.rtcpNotMuxed.Load(), c.rtcpSent.Load()
+	rm := &rc.Remote
+	j.RTCP.Reports, j.RTCP.FractionLost, j.RTCP.CumulativeLost = rm.Reports, rm.Loss(), rm.CumulativeLost
+	j.RTCP.JitterMillis = float64(rm.JitterDuration.Microseconds()) / 1000
+	if rm.HasRTT {
+		j.RTCP.RTTMillis = float64(rm.RTT.Microseconds()) / 1000
+	}
+	j.RTCP.CNAME = rc.CNAME
 	return j
 }
 

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/rtpmix/rtpmix/jitter"
 	"github.com/rtpmix/rtpmix/mixer"
-	"github.com/rtpmix/rtpmix/srtp"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 )
 
 // readBatch is how many datagrams one ReadBatch call may return
@@ -30,14 +29,14 @@ const maxDatagram = 1500
 const socketBuffer = 1 << 20
 
 // leg is one participant's transport: its UDP sockets, the goroutines that
-// read them and hand packets to the mixer, the sink the mixer sends through,
-// and its RTCP state.
+// read them and hand packets (RTP and RTCP) to the mixer, and the sinks the
+// mixer sends media and RTCP through.
 //
 // Who owns what: the RTP socket's reader owns an rtpIn (its latch); exactly
 // one goroutine owns the rtcpIn (the RTCP socket's reader, or the RTP
 // socket's under rtcp-mux; see start); the tick goroutine sends through
-// out; the housekeeping goroutine sends reports under rtcpMu. What they
-// share is atomic or under a mutex of its own.
+// out (WriteRTP, writeRTCP). What they share is atomic or under a mutex of
+// its own.
 type leg struct {
 	s     *Server
 	room  *room
@@ -50,7 +49,6 @@ type leg struct {
 
 	out outbound
 	cnt counters
-	seq inboundSeq
 
 	// rtcpIn is the inbound RTCP state; start hands it to the one
 	// goroutine that reads RTCP. Nothing else may touch it after start.
@@ -66,26 +64,12 @@ type leg struct {
 	// counters (logDrops); only that goroutine touches it.
 	drops [numDropKinds]dropLog
 
-	lastRecv   atomic.Int64 // mixer.Monotonic of the last authentic packet
-	lastReport atomic.Int64
-	closing    atomic.Bool
-	closeOnce  sync.Once
-
-	// From the peer's last sender report, for the DLSR of ours.
-	lsr   atomic.Uint32 // middle 32 bits of its NTP time
-	lsrAt atomic.Int64  // when it arrived (mixer.Monotonic)
-
-	// clockRate is the RTP clock of the outbound codec, for the RTP time
-	// of sender reports; a re-offer may change the codec.
-	clockRate atomic.Int32
+	lastRecv  atomic.Int64 // mixer.Monotonic of the last authentic packet
+	closing   atomic.Bool
+	closeOnce sync.Once
 
 	// sdp is the offer/answer state a re-offer continues (reoffer.go).
 	sdp sdpState
-
-	// rtcpMu serialises outbound reports (the SRTCP protector and buffer).
-	rtcpMu   sync.Mutex
-	rtcpProt *srtp.Protector
-	rtcpBuf  []byte
 
 	// The gains last set through the API (the mixer does not report them).
 	gainMu          sync.Mutex
@@ -100,41 +84,23 @@ type outbound struct {
 	proven       atomic.Bool
 	packets      atomic.Uint64 // sent (the mixer's PacketsOut also counts unsent ones)
 	bytes        atomic.Uint64
-	octets       atomic.Uint64 // payload octets, for sender reports
-	ts           atomic.Uint32
-	tsAt         atomic.Int64
-	overhead     int // SRTP bytes per packet, not payload
 }
 
-// counters are the drops and RTCP counts that never reach the mixer.
+// counters are the drops the bridge decides itself, before the mixer, and
+// what it sends. The RTCP the mixer accepts is counted in its RTCPStats
+// (packets by type, BYEs ignored), which the API and /metrics show.
 type counters struct {
 	garbage, foreign, unsent atomic.Uint64
 	// rtcpNotMuxed: RTCP on the RTP port of a leg without rtcp-mux.
 	rtcpNotMuxed atomic.Uint64
-	// rtcpAccepted counts RTCP datagrams that passed the source check,
-	// SRTCP and parsing; the rest count as foreign, garbage or rtcpBad.
-	rtcpAccepted                                atomic.Uint64
-	rtcpSR, rtcpRR, rtcpBye, rtcpOther, rtcpBad atomic.Uint64
-	// byeIgnored: BYEs that named no SSRC the peer has proven its own.
-	byeIgnored atomic.Uint64
-	rtcpSent   atomic.Uint64
+	// rtcpBad: RTCP that passed the source check and that the mixer
+	// refused (SRTCP that does not authenticate, malformed RTCP).
+	rtcpBad  atomic.Uint64
+	rtcpSent atomic.Uint64 // RTCP sent to the peer
 	// latchMoves counts the RTP latch's moves (SRTP legs only; see
 	// handleRTP), lastForeign the source of the last RTP datagram dropped
 	// as foreign (packAddr), for the log.
 	latchMoves, lastForeign atomic.Uint64
-}
-
-// inboundSeq is RFC 3550 A.3's sequence accounting of the inbound stream,
-// for receiver reports: written by the RTP reader, read by the reporter
-// and by the RTCP reader (the SSRC a BYE must name).
-type inboundSeq struct {
-	mu                      sync.Mutex
-	ssrc                    uint32
-	have                    bool
-	baseSeq, maxSeq, cycles uint32
-	received                uint64
-	// what the last receiver report covered, for its fraction lost
-	priorExpected, priorReceived uint64
 }
 
 // rtpIn is the RTP socket reader's latch, kept off the shared struct so
@@ -144,31 +110,20 @@ type rtpIn struct {
 	srcSet bool
 }
 
-// rtcpIn is a leg's inbound RTCP state. One goroutine owns it (the SRTCP
-// context keeps per-SSRC replay and rollover state that is not safe for
-// concurrent use): the RTCP socket's reader, or under rtcp-mux the RTP
-// socket's. RTCP that arrives on the RTP port of a leg without rtcp-mux is
-// dropped, never handed across.
+// rtcpIn is a leg's RTCP latch. One goroutine owns it: the RTCP socket's
+// reader, or under rtcp-mux the RTP socket's. RTCP that arrives on the RTP
+// port of a leg without rtcp-mux is dropped, never handed across: a peer
+// that negotiated a separate RTCP port sends none there, so what does is
+// an attacker's (issue 10).
 type rtcpIn struct {
-	unprot *srtp.Unprotector // nil for plain RTP
-	// rekeyed is the peer's new SRTCP context after a re-offer that
-	// changed its key; the reader takes it over at its next packet.
-	rekeyed atomic.Pointer[srtp.Unprotector]
-	src     netip.AddrPort
-	srcSet  bool
-	// ssrc is the sender SSRC of the peer's first accepted report: a
-	// listen-only peer sends no RTP, so its BYE can name only this one.
-	ssrc     uint32
-	haveSSRC bool
+	src    netip.AddrPort
+	srcSet bool
 }
 
-// openLeg binds the participant's sockets. out and in are the SRTP keys of
-// the two directions (nil for plain RTP); the leg keeps its own SRTCP
-// contexts, since the mixer's SRTP contexts belong to the tick and the
-// inbound reader.
-func (s *Server) openLeg(r *room, id string, o *offer, out, in *srtp.Keys) (*leg, error) {
+// openLeg binds the participant's sockets. The mixer does the leg's SRTP
+// and SRTCP, both ways, with the keys of its ParticipantConfig.
+func (s *Server) openLeg(r *room, id string, o *offer) (*leg, error) {
 	l := &leg{s: s, room: r, id: id, offer: o, rtcpIn: &rtcpIn{}, fds: 2}
-	l.clockRate.Store(int32(o.format.ClockRate))
 	if o.rtcpMux {
 		l.fds = 1
 	}
@@ -177,18 +132,6 @@ func (s *Server) openLeg(r *room, id string, o *offer, out, in *srtp.Keys) (*leg
 		l.out.rtcpDst.Store(&rd)
 		l.out.dst.Store(&d)
 		l.out.proven.Store(true)
-	}
-	if out != nil {
-		p, err := srtp.NewProtector(*out)
-		if err != nil {
-			return nil, err
-		}
-		u, err := srtp.NewUnprotector(*in)
-		if err != nil {
-			return nil, err
-		}
-		l.rtcpProt, l.rtcpIn.unprot = p, u
-		l.out.overhead = p.RTPOverhead()
 	}
 	var err error
 	l.rtp, l.rtcp, err = s.bindPair(o.rtcpMux)
@@ -199,9 +142,7 @@ func (s *Server) openLeg(r *room, id string, o *offer, out, in *srtp.Keys) (*leg
 	// Room for a burst (a stall of the reader, a flood) before the kernel
 	// drops datagrams uncounted; the kernel may cap it (net.core.rmem_max).
 	_ = l.rtp.SetReadBuffer(socketBuffer)
-	now := int64(mixer.Monotonic())
-	l.lastRecv.Store(now)
-	l.lastReport.Store(now)
+	l.lastRecv.Store(int64(mixer.Monotonic()))
 	return l, nil
 }
 
@@ -348,17 +289,11 @@ func (l *leg) readLoop(c *net.UDPConn, rp *rtpIn, rc *rtcpIn) {
 	}
 }
 
-// isRTCP tells RTCP from RTP on a shared port (RFC 5761 §4): RTCP packet
-// types 192..223 sit where RTP would have marker and payload type 64..95.
-func isRTCP(b []byte) bool {
-	return len(b) >= 2 && b[0]>>6 == 2 && b[1] >= 192 && b[1] <= 223
-}
-
 // handleRTP takes one datagram from the RTP socket. rc is the leg's RTCP
 // state under rtcp-mux (this goroutine owns it then), else nil: RTCP on
 // the RTP port of a leg without rtcp-mux is dropped and counted.
 func (l *leg) handleRTP(rp *rtpIn, rc *rtcpIn, now time.Duration, src netip.AddrPort, b []byte) {
-	if isRTCP(b) {
+	if rtcpsession.IsRTCP(b) { // RFC 5761 §4
 		if rc == nil {
 			l.cnt.rtcpNotMuxed.Add(1)
 			return
@@ -377,8 +312,6 @@ func (l *leg) handleRTP(rp *rtpIn, rc *rtcpIn, now time.Duration, src netip.Addr
 		l.dropForeign(src)
 		return
 	}
-	seq := binary.BigEndian.Uint16(b[2:])
-	ssrc := binary.BigEndian.Uint32(b[8:])
 	if !authentic(l.p.WriteRTP(b)) {
 		// Dropped and counted by the mixer (malformed, payload type,
 		// SRTP), from the latch or from elsewhere: each datagram is
@@ -399,7 +332,6 @@ func (l *leg) handleRTP(rp *rtpIn, rc *rtcpIn, now time.Duration, src netip.Addr
 		l.prove(src, true)
 	}
 	l.lastRecv.Store(int64(now))
-	l.noteSeq(ssrc, seq)
 }
 
 // prove enables sending once an authentic packet (RTP, or RTCP that passed
@@ -459,33 +391,6 @@ func authentic(err error) bool {
 	return false
 }
 
-// noteSeq keeps RFC 3550 A.1's extended highest sequence number.
-func (l *leg) noteSeq(ssrc uint32, seq uint16) {
-	q := &l.seq
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if !q.have || ssrc != q.ssrc {
-		q.ssrc, q.have = ssrc, true
-		q.baseSeq, q.maxSeq, q.cycles, q.received = uint32(seq), uint32(seq), 0, 0
-		q.priorExpected, q.priorReceived = 0, 0
-	}
-	q.received++
-	s := uint32(seq)
-	if d := uint16(seq - uint16(q.maxSeq)); d != 0 && d < 0x8000 {
-		if s < q.maxSeq {
-			q.cycles += 1 << 16
-		}
-		q.maxSeq = s
-	}
-}
-
-// inboundSSRC is the SSRC of the peer's authenticated RTP, if any.
-func (l *leg) inboundSSRC() (uint32, bool) {
-	l.seq.mu.Lock()
-	defer l.seq.mu.Unlock()
-	return l.seq.ssrc, l.seq.have
-}
-
 // WriteRTP is the mixer.Sink: it sends one outbound packet from the tick
 // goroutine. UDP sends do not block for long on a local socket; an error
 // is counted by the mixer. Before the peer has proven its address nothing
@@ -496,23 +401,10 @@ func (l *leg) WriteRTP(pkt []byte) error {
 		l.cnt.unsent.Add(1)
 		return nil
 	}
-	if len(pkt) >= 12 {
-		l.out.ts.Store(binary.BigEndian.Uint32(pkt[4:]))
-		l.out.tsAt.Store(int64(mixer.Monotonic()))
-		l.out.packets.Add(1)
-		l.out.bytes.Add(uint64(len(pkt)))
-		l.out.octets.Add(uint64(max(0, len(pkt)-rtpHeaderLen(pkt)-l.out.overhead)))
+	if _, err := l.rtp.WriteToUDPAddrPort(pkt, *dst); err != nil {
+		return err
 	}
-	_, err := l.rtp.WriteToUDPAddrPort(pkt, *dst)
-	return err
-}
-
-// rtpHeaderLen is the header length of a well-formed RTP packet (the mixer
-// wrote it): fixed part, CSRCs and header extension.
-func rtpHeaderLen(pkt []byte) int {
-	n := 12 + 4*int(pkt[0]&0x0f)
-	if pkt[0]&0x10 != 0 && len(pkt) >= n+4 {
-		n += 4 + 4*int(binary.BigEndian.Uint16(pkt[n+2:]))
-	}
-	return min(n, len(pkt))
+	l.out.packets.Add(1)
+	l.out.bytes.Add(uint64(len(pkt)))
+	return nil
 }

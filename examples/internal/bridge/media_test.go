@@ -18,6 +18,7 @@ import (
 	"github.com/rtpmix/rtpmix/codec/g711"
 	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/rtpmix/rtpmix/mixer"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 )
 
 // pcmuPeer is a plain-RTP PCMU participant driven by the test.
@@ -134,7 +135,7 @@ func TestMediaAndRTCP(t *testing.T) {
 	alice.send(t, 50, 440)
 	assert.Equal(t, 20, <-got, "bob hears alice")
 
-	sr, err := (&rtcp.SenderReport{SSRC: 0x1234, NTPTime: ntpTime(time.Now()), PacketCount: 50}).Marshal()
+	sr, err := (&rtcp.SenderReport{SSRC: 0x1234, NTPTime: rtcpsession.NTPTime(time.Now()), PacketCount: 50}).Marshal()
 	require.NoError(t, err)
 	_, err = alice.rtcpC.WriteToUDP(sr, alice.rtcpTo)
 	require.NoError(t, err)

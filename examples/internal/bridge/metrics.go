@@ -77,8 +77,9 @@ func legTotalsOf(l *leg) legTotals {
 	v[cGarbage], v[cForeign] = c.garbage.Load(), c.foreign.Load()
 	v[cProtectErrors], v[cSinkErrors] = st.ProtectErrors, st.SinkErrors
 	v[cLost], v[cLate], v[cConcealed], v[cFECRecovered] = st.Jitter.Lost, st.Jitter.Late, st.Concealed, st.FECRecovered
-	v[cRTCPSR], v[cRTCPRR], v[cRTCPBye], v[cRTCPOther] = c.rtcpSR.Load(), c.rtcpRR.Load(), c.rtcpBye.Load(), c.rtcpOther.Load()
-	v[cRTCPBad], v[cRTCPNotMuxed], v[cRTCPByeIgnored] = c.rtcpBad.Load(), c.rtcpNotMuxed.Load(), c.byeIgnored.Load()
+	rc := &st.RTCP
+	v[cRTCPSR], v[cRTCPRR], v[cRTCPBye], v[cRTCPOther] = rc.SR, rc.RR, rc.Bye, rc.Other
+	v[cRTCPBad], v[cRTCPNotMuxed], v[cRTCPByeIgnored] = c.rtcpBad.Load(), c.rtcpNotMuxed.Load(), rc.ByeIgnored
 	v[cRTCPSent], v[cLatchMoves] = c.rtcpSent.Load(), c.latchMoves.Load()
 	i := cRefused
 	for _, n := range st.Refused.Reasons() {

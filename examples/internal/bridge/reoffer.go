@@ -10,7 +10,6 @@ import (
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/mixer"
 	"github.com/rtpmix/rtpmix/negotiate"
-	"github.com/rtpmix/rtpmix/srtp"
 )
 
 // sdpState is what a leg's offer/answer exchanges have agreed so far: the
@@ -96,12 +95,6 @@ func (s *Server) reoffer(l *leg, body []byte) ([]byte, error) {
 	if err := sameTransport(st.leg, next, l.offer); err != nil {
 		return nil, err
 	}
-	var rtcpKey *srtp.Unprotector
-	if next.SRTP != nil && !next.SRTP.Remote.Keys.Equal(st.leg.SRTP.Remote.Keys) {
-		if rtcpKey, err = srtp.NewUnprotector(next.SRTP.Remote.Keys); err != nil {
-			return nil, &offerError{errNotAcceptable, err}
-		}
-	}
 	listenOnly := st.listenOnly || !next.Direction.Recv()
 	err = l.p.Update(func(c *mixer.ParticipantConfig) {
 		next.Apply(c)
@@ -116,10 +109,8 @@ func (s *Server) reoffer(l *leg, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNotAcceptable, err)
 	}
-	if rtcpKey != nil {
-		l.rtcpIn.rekeyed.Store(rtcpKey)
-	}
-	l.clockRate.Store(int32(next.Codec.ClockRate))
+	// The mixer's SRTCP follows the new keys with its SRTP (accepting the
+	// old ones for the overlap), and its sender reports the new clock.
 	o := &offer{leg: next}
 	answer, err := buildAnswer(o, answerParams{
 		ip: s.mediaIP, rtpPort: l.rtpPort(), rtcpPort: l.rtcpPort(), sessionID: st.sessionID, sessionVersion: st.version + 1,

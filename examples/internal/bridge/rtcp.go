@@ -4,18 +4,26 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/pion/rtcp"
-
 	"github.com/rtpmix/rtpmix/mixer"
 )
 
+// The mixer does the leg's RTCP (package rtcpsession underneath): it
+// unprotects SRTCP with the leg's inbound keys, checks and applies the
+// peer's reports, decides whether a BYE names the peer's own stream (the
+// SSRC of its authenticated RTP, or that of its first report: a listener
+// sends no RTP), and sends the peer sender reports, an SDES CNAME and a
+// BYE when it leaves, SRTCP when keyed, through writeRTCP. What the bridge
+// adds is the transport's part: where RTCP may come from, and where ours
+// goes.
+
 // handleRTCP takes one (S)RTCP datagram for the leg; rc is the leg's RTCP
-// state and the caller its one owner. The datagram must come from where
-// the peer is (rtcpSourceOK), authenticate (SRTCP) and parse; then its
-// sender and receiver reports are counted, its first report tells a
-// listen-only peer's SSRC, it proves the peer's address (prove), and a BYE
-// that names an SSRC the peer has proven its own makes the participant
-// leave. Whatever fails a check is dropped and counted.
+// latch and the caller its one owner. The datagram must come from where
+// the peer is (rtcpSourceOK) before the mixer sees it; the mixer then
+// authenticates it (SRTCP) and parses it. Its first accepted RTCP latches
+// RTCP's address and proves the peer's (prove), and a BYE for the peer's
+// own stream makes the participant leave. Whatever fails a check is
+// dropped and counted: here before the mixer (garbage, foreign), in
+// rtcpBad and the mixer's RTCP refusal counters after.
 func (l *leg) handleRTCP(rc *rtcpIn, now time.Duration, src netip.AddrPort, b []byte) {
 	if len(b) < 8 || b[0]>>6 != 2 {
 		l.cnt.garbage.Add(1)
@@ -25,25 +33,12 @@ func (l *leg) handleRTCP(rc *rtcpIn, now time.Duration, src netip.AddrPort, b []
 		l.cnt.foreign.Add(1)
 		return
 	}
-	pkt := b
-	if u := rc.rekeyed.Swap(nil); u != nil {
-		rc.unprot = u
-	}
-	if rc.unprot != nil {
-		var err error
-		if pkt, err = rc.unprot.UnprotectRTCP(b[:0], b); err != nil {
-			l.cnt.rtcpBad.Add(1)
-			return
+	if err := l.p.WriteRTCPAt(now, b); err != nil {
+		if err != mixer.ErrClosed { // closed: the leg is leaving, its sockets about to close
+			l.cnt.rtcpBad.Add(1) // and counted by reason in the mixer's RTCPStats.Refused
 		}
-	}
-	// RTCP arrives every few seconds per leg: parsing with pion's
-	// allocating Unmarshal costs nothing that matters.
-	pkts, err := rtcp.Unmarshal(pkt)
-	if err != nil {
-		l.cnt.rtcpBad.Add(1)
 		return
 	}
-	l.cnt.rtcpAccepted.Add(1)
 	if !rc.srcSet {
 		rc.src, rc.srcSet = src, true
 		a := src
@@ -51,29 +46,7 @@ func (l *leg) handleRTCP(rc *rtcpIn, now time.Duration, src netip.AddrPort, b []
 		l.prove(src, l.rtcp == nil)
 	}
 	l.lastRecv.Store(int64(now))
-	bye := false
-	for i, p := range pkts {
-		switch p := p.(type) {
-		case *rtcp.SenderReport:
-			l.cnt.rtcpSR.Add(1)
-			l.lsr.Store(uint32(p.NTPTime >> 16))
-			l.lsrAt.Store(int64(now))
-			rc.learnSSRC(i, p.SSRC)
-		case *rtcp.ReceiverReport:
-			l.cnt.rtcpRR.Add(1)
-			rc.learnSSRC(i, p.SSRC)
-		case *rtcp.Goodbye:
-			l.cnt.rtcpBye.Add(1)
-			if l.byeIsOurs(rc, p.Sources) {
-				bye = true
-			} else {
-				l.cnt.byeIgnored.Add(1)
-			}
-		default:
-			l.cnt.rtcpOther.Add(1)
-		}
-	}
-	if bye {
+	if l.p.ByeReceived() {
 		// removeLeg does not wait for this goroutine, so it may run here.
 		l.s.removeLeg(l, "rtcp bye")
 	}
@@ -98,7 +71,7 @@ func (l *leg) rtcpSourceOK(rc *rtcpIn, src netip.AddrPort) bool {
 	switch {
 	case lat != nil && o.rtcpMux:
 		return src == *lat
-	case rc.unprot != nil:
+	case o.crypto != nil:
 		return true
 	case lat != nil:
 		return src.Addr() == lat.Addr() && (src.Port() == lat.Port()+1 || src.Port() == o.rtcpDst.Port())
@@ -108,129 +81,23 @@ func (l *leg) rtcpSourceOK(rc *rtcpIn, src netip.AddrPort) bool {
 	return src.Addr() == o.rtpDst.Addr() || src.Addr() == o.rtcpDst.Addr()
 }
 
-// learnSSRC keeps the sender SSRC of the first report of the first
-// accepted compound packet (i is its index there): the identity a
-// listen-only peer, which sends no RTP, says goodbye with.
-func (rc *rtcpIn) learnSSRC(i int, ssrc uint32) {
-	if i == 0 && !rc.haveSSRC {
-		rc.ssrc, rc.haveSSRC = ssrc, true
-	}
-}
-
-// byeIsOurs reports whether a BYE names the peer's own stream: the SSRC of
-// its authenticated RTP, or that of its first accepted report. A BYE that
-// names none (or no SSRC at all) removes nobody.
-func (l *leg) byeIsOurs(rc *rtcpIn, sources []uint32) bool {
-	rtpSSRC, haveRTP := l.inboundSSRC()
-	for _, s := range sources {
-		if (haveRTP && s == rtpSSRC) || (rc.haveSSRC && s == rc.ssrc) {
-			return true
-		}
-	}
-	return false
-}
-
-// ntpTime converts a wall clock time to the 64-bit NTP format of sender
-// reports (RFC 3550 §4).
-func ntpTime(t time.Time) uint64 {
-	const ntpEpochOffset = 2208988800 // seconds from 1900 to 1970
-	secs := uint64(t.Unix()) + ntpEpochOffset
-	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
-	return secs<<32 | frac
-}
-
-// report builds the compound RTCP packet the bridge sends to the
-// participant: a sender report when the bridge has sent it media (else a
-// receiver report), with a reception report about its inbound stream when
-// there is one, and an SDES CNAME (RFC 3550 §6.1 requires one in every
-// compound packet).
-func (l *leg) report(now time.Duration, wall time.Time, extra rtcp.Packet) []rtcp.Packet {
-	ssrc := l.p.SSRC()
-	var blocks []rtcp.ReceptionReport
-	q := &l.seq
-	q.mu.Lock()
-	if q.have {
-		extMax := q.cycles + q.maxSeq
-		expected := uint64(extMax-q.baseSeq) + 1
-		lost := int64(expected) - int64(q.received)
-		lost = max(min(lost, 0x7fffff), -0x800000) // 24-bit signed field
-		expInt := expected - q.priorExpected
-		recvInt := q.received - q.priorReceived
-		q.priorExpected, q.priorReceived = expected, q.received
-		var fraction uint8
-		if expInt > 0 && recvInt < expInt {
-			fraction = uint8((expInt - recvInt) << 8 / expInt)
-		}
-		var dlsr uint32
-		lsr := l.lsr.Load()
-		if lsr != 0 {
-			dlsr = uint32((now - time.Duration(l.lsrAt.Load())) * 65536 / time.Second)
-		}
-		blocks = append(blocks, rtcp.ReceptionReport{
-			SSRC: q.ssrc, FractionLost: fraction, TotalLost: uint32(lost) & 0xffffff,
-			LastSequenceNumber: extMax, Jitter: l.p.Stats().Jitter.Jitter,
-			LastSenderReport: lsr, Delay: dlsr,
-		})
-	}
-	q.mu.Unlock()
-
-	var first rtcp.Packet
-	if n := l.out.packets.Load(); n > 0 {
-		since := now - time.Duration(l.out.tsAt.Load())
-		first = &rtcp.SenderReport{
-			SSRC: ssrc, NTPTime: ntpTime(wall),
-			RTPTime:     l.out.ts.Load() + uint32(int64(since)*int64(l.clockRate.Load())/int64(time.Second)),
-			PacketCount: uint32(n), OctetCount: uint32(l.out.octets.Load()),
-			Reports: blocks,
-		}
-	} else {
-		first = &rtcp.ReceiverReport{SSRC: ssrc, Reports: blocks}
-	}
-	pkts := []rtcp.Packet{first, &rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{
-		Source: ssrc,
-		Items:  []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: "rtpmix-bridge"}},
-	}}}}
-	if extra != nil {
-		pkts = append(pkts, extra)
-	}
-	return pkts
-}
-
-// sendReport sends the periodic report (housekeeping goroutine).
-func (l *leg) sendReport(now time.Duration) {
-	l.sendRTCP(l.report(now, time.Now(), nil))
-}
-
-// sendBye ends the bridge's stream to the participant (RFC 3550 §6.6).
-func (l *leg) sendBye() {
-	ssrc := l.p.SSRC()
-	l.sendRTCP(l.report(mixer.Monotonic(), time.Now(), &rtcp.Goodbye{Sources: []uint32{ssrc}}))
-}
-
-func (l *leg) sendRTCP(pkts []rtcp.Packet) {
+// writeRTCP is the participant's RTCP sink (mixer.RTCPConfig.Sink): the
+// mixer's reports and BYE, from the tick goroutine, to where the peer
+// takes RTCP (its RTCP port, or its RTP port under rtcp-mux), from the
+// leg's RTCP socket (or its RTP socket under rtcp-mux). Before the peer
+// has proven its address nothing is sent.
+func (l *leg) writeRTCP(pkt []byte) error {
 	dst := l.out.rtcpDst.Load()
-	if dst == nil { // the peer has not proven its address yet
-		return
-	}
-	raw, err := rtcp.Marshal(pkts)
-	if err != nil {
-		l.s.log.Warn("rtcp marshal", "room", l.room.name, "id", l.id, "err", err)
-		return
-	}
-	l.rtcpMu.Lock()
-	defer l.rtcpMu.Unlock()
-	if l.rtcpProt != nil {
-		l.rtcpBuf, err = l.rtcpProt.ProtectRTCP(l.rtcpBuf[:0], raw)
-		if err != nil {
-			return
-		}
-		raw = l.rtcpBuf
+	if dst == nil {
+		return nil
 	}
 	c := l.rtcp
 	if c == nil {
 		c = l.rtp
 	}
-	if _, err := c.WriteToUDPAddrPort(raw, *dst); err == nil {
-		l.cnt.rtcpSent.Add(1)
+	if _, err := c.WriteToUDPAddrPort(pkt, *dst); err != nil {
+		return err
 	}
+	l.cnt.rtcpSent.Add(1)
+	return nil
 }

@@ -210,14 +210,12 @@ func (s *Server) Close() error {
 	return err
 }
 
-// housekeeping removes idle participants and sends RTCP reports.
+// housekeeping removes idle participants and logs drops. (The mixer
+// sends the RTCP reports, from its tick.)
 func (s *Server) housekeeping() {
 	period := time.Second
 	if s.cfg.Idle > 0 && s.cfg.Idle/4 < period {
 		period = max(s.cfg.Idle/4, 10*time.Millisecond)
-	}
-	if s.cfg.RTCPInterval > 0 && s.cfg.RTCPInterval < period {
-		period = s.cfg.RTCPInterval
 	}
 	t := time.NewTicker(period)
 	defer t.Stop()
@@ -237,10 +235,6 @@ func (s *Server) housekeeping() {
 				continue
 			}
 			l.logDrops(now)
-			if s.cfg.RTCPInterval > 0 && now-time.Duration(l.lastReport.Load()) >= s.cfg.RTCPInterval {
-				l.lastReport.Store(int64(now))
-				l.sendReport(now)
-			}
 		}
 	}
 }
@@ -430,12 +424,16 @@ func (s *Server) joinReserved(r *room, jp joinParams, o *offer) (*leg, []byte, e
 	pc.ListenOnly = listenOnly
 	pc.Encoder = encoderFor(o.format)
 	s.target(o, true) // before binding, so that this leg is not bound where it sends
-	l, err := s.openLeg(r, jp.id, o, pc.OutSRTP, pc.InSRTP)
+	l, err := s.openLeg(r, jp.id, o)
 	if err != nil {
 		s.target(o, false)
 		return nil, nil, err
 	}
 	pc.Sink = l
+	// The mixer's RTCP (reports, BYE; SRTCP with the leg's keys) goes out
+	// through the leg's RTCP socket, or its RTP socket under rtcp-mux.
+	pc.RTCP = mixer.RTCPConfig{Off: s.cfg.RTCPInterval < 0, MinInterval: max(s.cfg.RTCPInterval, 0),
+		Sink: mixer.SinkFunc(l.writeRTCP)}
 	p, err := r.conf.Join(pc)
 	if err != nil {
 		l.closeSockets()
@@ -469,25 +467,41 @@ func (s *Server) joinReserved(r *room, jp joinParams, o *offer) (*leg, []byte, e
 	return l, answer, nil
 }
 
+// byeWait bounds how long a leaving leg keeps its sockets for the mixer's
+// BYE: a tick normally; the whole of it only when its room no longer
+// ticks.
+const byeWait = 500 * time.Millisecond
+
 // removeLeg makes l leave its conference and closes its sockets. Safe to
 // call more than once and from l's own reader goroutines (it does not wait
 // for them).
+//
+// With RTCP on, the mixer sends the peer its BYE through the leg's
+// sockets at its next tick (Participant.Done): removeLeg waits for that,
+// at most byeWait, before it closes them and gives the leg's places back.
 func (s *Server) removeLeg(l *leg, reason string) {
 	if !l.closing.CompareAndSwap(false, true) {
 		return
 	}
 	if l.p != nil {
-		l.sendBye()
 		l.p.LeaveWithReason(reason) // the mixer logs "participant left" with it
 	}
-	l.closeSockets()
-	// Once the mixer refuses its packets and its sockets are closed, the
-	// leg's counters are (nearly) final: fold them into the room's.
+	// The mixer refuses its packets now: the leg's counters are (nearly)
+	// final, fold them into the room's.
 	l.room.retire(l)
 	if l.p != nil {
 		s.goneIn.Add(l.p.Stats().PacketsIn)
 		s.goneOut.Add(l.out.packets.Load())
+		if s.cfg.RTCPInterval >= 0 {
+			t := time.NewTimer(byeWait)
+			select {
+			case <-l.p.Done():
+			case <-t.C:
+			}
+			t.Stop()
+		}
 	}
+	l.closeSockets()
 	l.room.release()
 	s.release(l.fds)
 }
