@@ -48,16 +48,24 @@
 //
 // # RTCP
 //
-// RTCP is read by one goroutine per leg, which alone owns the leg's SRTCP
-// context: the RTCP socket's reader, or the RTP socket's under rtcp-mux.
-// RTCP that arrives on the RTP port of a leg without rtcp-mux is dropped
-// and counted. RTCP is accepted from the address RTCP latched to; before
-// that, under rtcp-mux only from the RTP latch, for SRTP legs from any
-// address whose SRTCP authenticates, and for plain legs from the RTP
-// latch's host with the RTCP port, or before any RTP from the offer's
-// host. A BYE removes the participant only when it names the SSRC of the
-// peer's authenticated RTP or of its first accepted report (a listen-only
-// peer sends no RTP).
+// The mixer does each leg's RTCP (mixer.Participant.WriteRTCP and
+// RTCPConfig, on package rtcpsession): it verifies SRTCP with the leg's
+// keys, reads the peer's reports (its loss, jitter and round trip show in
+// the participant's stats), and sends the peer a sender report with a
+// report block about its stream and an SDES CNAME every -rtcp-interval
+// (randomised as RFC 3550 says), and a BYE when it leaves, through the
+// leg's RTCP socket (its RTP socket under rtcp-mux). The bridge keeps the
+// transport's rules. RTCP is read by one goroutine per leg: the RTCP
+// socket's reader, or the RTP socket's under rtcp-mux. RTCP that arrives
+// on the RTP port of a leg without rtcp-mux is dropped and counted. RTCP
+// is accepted from the address RTCP latched to; before that, under
+// rtcp-mux only from the RTP latch, for SRTP legs from any address whose
+// SRTCP authenticates, and for plain legs from the RTP latch's host with
+// the RTCP port, or before any RTP from the offer's host. A BYE removes
+// the participant only when the mixer reports it for the peer's own
+// stream (the SSRC of its authenticated RTP, or of its first accepted
+// report: a listen-only peer sends no RTP). A leaving leg keeps its
+// sockets until the mixer has sent its BYE (at most half a second).
 //
 // # Logs and metrics
 //

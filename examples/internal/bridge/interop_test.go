@@ -27,10 +27,19 @@ import (
 
 // Interop with ffmpeg (see /work/shared/PEERS.md): two ffmpeg senders join
 // through the HTTP API with their own SDP offers, one Opus over SRTP with a
-// 440 Hz tone, one PCMU over plain RTP with a 1000 Hz tone; an ffmpeg
-// receiver per participant records what the bridge sends back, described by
-// an SDP file made from the bridge's answer. Each must hear the other's tone
-// and not its own.
+// 440 Hz tone and RTCP on the next port, one PCMU over plain RTP with a
+// 1000 Hz tone and rtcp-mux; an ffmpeg receiver per participant records
+// what the bridge sends back, described by an SDP file made from the
+// bridge's answer. Each must hear the other's tone and not its own.
+//
+// RTCP both ways: the bridge (the mixer, package rtcpsession) takes the
+// senders' sender reports, SRTCP at PORT+1 and plain RTCP muxed on the RTP
+// port, refusing none, and their BYE makes both participants leave. The
+// mixer then sends each receiver a last sender report with a BYE (SRTCP for
+// the SRTP leg, muxed for the other), and each ffmpeg receiver must stop on
+// it ("Received BYE" in its log) long before its own 20 s limit: ffmpeg
+// parses the compound packet, and for SRTP verifies its tag, or it would
+// not see the BYE.
 //
 // The bridge's media sockets, and the ffmpeg processes, use a pair of
 // 127.x.y.z addresses of this test's own (mediatest.Loopback), so stray
@@ -47,7 +56,8 @@ type ffmpegLeg struct {
 	pt        string
 	codecArgs []string
 	srtp      bool
-	rate      int // recording rate
+	mux       bool // rtcp-mux: RTCP on the RTP port, both ways
+	rate      int  // recording rate
 
 	recvPort   int
 	sendKey    srtp.Keys
@@ -68,7 +78,7 @@ func TestInteropFFmpeg(t *testing.T) {
 	legs := []*ffmpegLeg{
 		{id: "opus-srtp", tone: 440, rtpmap: "97 opus/48000/2", pt: "97", srtp: true, rate: 48000,
 			codecArgs: []string{"-ac", "1", "-c:a", "libopus", "-b:a", "32k", "-application", "voip", "-frame_duration", "20", "-payload_type", "97"}},
-		{id: "pcmu-rtp", tone: 1000, rtpmap: "0 PCMU/8000", pt: "0", rate: 8000,
+		{id: "pcmu-rtp", tone: 1000, rtpmap: "0 PCMU/8000", pt: "0", rate: 8000, mux: true,
 			codecArgs: []string{"-af", "aresample=8000,asetnsamples=n=160", "-ac", "1", "-c:a", "pcm_mulaw"}},
 	}
 
@@ -86,6 +96,9 @@ func TestInteropFFmpeg(t *testing.T) {
 			l.sendKey = k
 			extra = append(extra, srtp.Crypto{Tag: 1, Keys: k}.SDPLine())
 		}
+		if l.mux {
+			extra = append(extra, "a=rtcp-mux")
+		}
 		code, body, _ := call(t, s, "POST", "/rooms/interop/participants?id="+l.id, "application/sdp",
 			peerOffer(lb, l.recvPort, proto, l.pt, extra...))
 		require.Equal(t, http.StatusCreated, code, string(body))
@@ -93,7 +106,13 @@ func TestInteropFFmpeg(t *testing.T) {
 		require.NoError(t, ans.UnmarshalString(string(body)))
 		md := ans.MediaDescriptions[0]
 		l.bridgePort = md.MediaName.Port.Value
-		lb.Expose(t, l.bridgePort, l.bridgePort+1)
+		if l.mux {
+			_, ok := md.Attribute("rtcp-mux")
+			require.True(t, ok, "answer has a=rtcp-mux")
+			lb.Expose(t, l.bridgePort)
+		} else {
+			lb.Expose(t, l.bridgePort, l.bridgePort+1)
+		}
 		if l.srtp {
 			v, ok := md.Attribute("crypto")
 			require.True(t, ok, "answer has a=crypto")
@@ -107,14 +126,21 @@ func TestInteropFFmpeg(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*len(legs))
+	var mu sync.Mutex
+	ended := map[string]time.Time{} // when each process exited
+	stderrs := map[string]string{}  // what each wrote
 	run := func(name string, args []string) {
 		defer wg.Done()
 		cmd := exec.CommandContext(ctx, ff, args...)
 		cmd.WaitDelay = 2 * time.Second
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			errs <- fmt.Errorf("%s: %v\n%s", name, err, stderr.String())
+		err := cmd.Run()
+		mu.Lock()
+		ended[name], stderrs[name] = time.Now(), stderr.String()
+		mu.Unlock()
+		if err != nil {
+			errs <- fmt.Errorf("%s: %v\n%s", name, err, tail(stderr.String(), 2000))
 		}
 	}
 
@@ -123,6 +149,9 @@ func TestInteropFFmpeg(t *testing.T) {
 		recvSDP := fmt.Sprintf("v=0\r\no=- 0 0 IN IP4 %v\r\ns=receive\r\nc=IN IP4 %v\r\nt=0 0\r\nm=audio %d %s %s\r\na=rtpmap:%s\r\n%s\r\n",
 			lb.Peer, lb.Peer, l.recvPort, map[bool]string{true: "RTP/SAVP", false: "RTP/AVP"}[l.srtp], l.pt, l.rtpmap,
 			lb.SourceFilter()) // ffmpeg binds 0.0.0.0: take only what the bridge sends
+		if l.mux {
+			recvSDP += "a=rtcp-mux\r\n"
+		}
 		if l.srtp {
 			recvSDP += "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" +
 				base64.StdEncoding.EncodeToString(append(bytes.Clone(l.bridgeKey.Keys.MasterKey), l.bridgeKey.Keys.MasterSalt...)) + "\r\n"
@@ -130,9 +159,11 @@ func TestInteropFFmpeg(t *testing.T) {
 		sdpPath := filepath.Join(dir, l.id+".sdp")
 		require.NoError(t, os.WriteFile(sdpPath, []byte(recvSDP), 0o644))
 		wg.Add(1)
-		go run(l.id+" receiver", []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+		// At most 20 s: the bridge's BYE must end it after the sender's 4.
+		// Debug level for its "Received BYE" line.
+		go run(l.id+" receiver", []string{"-hide_banner", "-nostdin", "-loglevel", "debug", "-y",
 			"-protocol_whitelist", "file,udp,rtp,srtp,crypto", "-i", sdpPath,
-			"-t", "4", "-ac", "1", "-ar", fmt.Sprint(l.rate), "-c:a", "pcm_s16le", l.wavPath})
+			"-t", "20", "-ac", "1", "-ar", fmt.Sprint(l.rate), "-c:a", "pcm_s16le", l.wavPath})
 	}
 	for _, l := range legs {
 		lb.WaitBound(t, l.recvPort)
@@ -142,7 +173,11 @@ func TestInteropFFmpeg(t *testing.T) {
 			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%g:sample_rate=48000:duration=4", l.tone)}
 		args = append(args, l.codecArgs...)
 		args = append(args, "-f", "rtp", "-rtpflags", "send_bye", "-sdp_file", os.DevNull)
-		url := fmt.Sprintf("rtp://%v:%d?rtcpport=%d&localaddr=%v", lb.Local, l.bridgePort, l.bridgePort+1, lb.Peer)
+		rtcpPort := l.bridgePort + 1
+		if l.mux {
+			rtcpPort = l.bridgePort
+		}
+		url := fmt.Sprintf("rtp://%v:%d?rtcpport=%d&localaddr=%v", lb.Local, l.bridgePort, rtcpPort, lb.Peer)
 		if l.srtp {
 			args = append(args, "-srtp_out_suite", "AES_CM_128_HMAC_SHA1_80", "-srtp_out_params",
 				base64.StdEncoding.EncodeToString(append(bytes.Clone(l.sendKey.MasterKey), l.sendKey.MasterSalt...)))
@@ -177,6 +212,17 @@ func TestInteropFFmpeg(t *testing.T) {
 	for _, l := range legs {
 		p := stats[l.id]
 		assert.Zero(t, p.SRTPAuthFailures+p.Malformed+p.WrongPayloadType, "%s: dropped packets: %+v", l.id, p)
+		assert.Zero(t, p.RTCP.Bad+p.RTCP.NotMuxed, "%s: ffmpeg's RTCP refused: %+v", l.id, p.RTCP)
+		t.Logf("%s: the bridge took %d RTCP packets from ffmpeg (%d SR) by then", l.id, p.RTCP.Received, p.RTCP.SR)
+	}
+	// Each receiver stopped on the bridge's BYE, soon after its sender's.
+	for _, l := range legs {
+		recv, send := ended[l.id+" receiver"], ended[l.id+" sender"]
+		log := stderrs[l.id+" receiver"]
+		t.Logf("%s: ffmpeg's receiver ended %v after its sender", l.id, recv.Sub(send).Round(time.Millisecond))
+		assert.Contains(t, log, "Received BYE", "%s: ffmpeg did not take the bridge's (S)RTCP BYE", l.id)
+		assert.NotContains(t, log, "HMAC mismatch", l.id)
+		assert.Less(t, recv.Sub(send), 8*time.Second, "%s: the receiver ran on to its own limit", l.id)
 	}
 
 	// ffmpeg's BYE (send_bye) makes each participant leave.
@@ -226,6 +272,14 @@ func toneShare(x []int16, rate int, freq float64) float64 {
 		return 0
 	}
 	return tone / total
+}
+
+// tail is the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
 }
 
 // peerOffer is an SDP offer from an ffmpeg participant that receives on
