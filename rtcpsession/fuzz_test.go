@@ -184,7 +184,7 @@ func FuzzWalk(f *testing.F) {
 		before.sources = append([]source(nil), r.sources...)
 		_, err := r.ReceiveRTCP(b, time.Second)
 		if err != nil {
-			if r.counts != before.counts || r.remote != before.remote || r.bye != before.bye || r.havePeer != before.havePeer ||
+			if r.counts != before.counts || r.remote != before.remote || r.sender != before.sender || r.bye != before.bye || r.havePeer != before.havePeer ||
 				r.sources[0] != before.sources[0] {
 				t.Fatalf("a refused datagram (%v) changed the receiver", err)
 			}
