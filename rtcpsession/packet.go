@@ -259,7 +259,7 @@ func (p Packet) SenderReport() (SenderReport, bool) {
 	if p.Type() != TypeSR {
 		return SenderReport{}, false
 	}
-	return SenderReport{b: p.b}, true
+	return SenderReport(p), true
 }
 
 // ReceiverReport returns the packet as an RR, if it is one.
@@ -267,7 +267,7 @@ func (p Packet) ReceiverReport() (ReceiverReport, bool) {
 	if p.Type() != TypeRR {
 		return ReceiverReport{}, false
 	}
-	return ReceiverReport{b: p.b}, true
+	return ReceiverReport(p), true
 }
 
 // SourceDescription returns the packet as an SDES, if it is one.
@@ -275,7 +275,7 @@ func (p Packet) SourceDescription() (SourceDescription, bool) {
 	if p.Type() != TypeSDES {
 		return SourceDescription{}, false
 	}
-	return SourceDescription{b: p.b}, true
+	return SourceDescription(p), true
 }
 
 // Goodbye returns the packet as a BYE, if it is one.
@@ -283,7 +283,7 @@ func (p Packet) Goodbye() (Goodbye, bool) {
 	if p.Type() != TypeBYE {
 		return Goodbye{}, false
 	}
-	return Goodbye{b: p.b}, true
+	return Goodbye(p), true
 }
 
 // SenderInfo is the sender information of an SR (RFC 3550 §6.4.1): the

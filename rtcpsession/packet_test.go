@@ -213,7 +213,7 @@ func TestIsRTCP(t *testing.T) {
 	assert.False(t, IsRTCP([]byte{0x00, 200}), "version 0")
 	// RTP with the marker bit: payload type 0 (PCMU), 111 (Opus) are RTP;
 	// 72..76 are exactly what RFC 5761 forbids.
-	assert.False(t, IsRTCP([]byte{0x80, 0x80 | 0}))
+	assert.False(t, IsRTCP([]byte{0x80, 0x80})) // PT 0 with the marker
 	assert.False(t, IsRTCP([]byte{0x80, 0x80 | 111}))
 	assert.True(t, IsRTCP([]byte{0x80, 0x80 | 72}))
 }
