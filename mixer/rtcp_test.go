@@ -637,3 +637,21 @@ func TestRTCPConcurrent(t *testing.T) {
 	assert.Positive(t, st.RTCP.PacketsOut)
 	assert.Equal(t, uint64(n), st.PacketsIn+st.Refused.Packets)
 }
+
+// TestParticipantSRTPSSRCBound: a keyed peer that sends each packet under
+// a new SSRC (issue 10's memory growth) makes its participant's SRTP
+// context keep state for participantSRTPSSRCs of them only, evicting the
+// rest, and SRTCP likewise.
+func TestParticipantSRTPSSRCBound(t *testing.T) {
+	c := newTestConference(t, ConferenceConfig{})
+	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, src: tone(440, 5, 0.3), srtp: true})
+	a.keep = false
+	const n = 40
+	for i := range n {
+		a.ssrc = 0x1000 + uint32(i)
+		require.NoError(t, a.p.WriteRTPAt(0, a.packet()))
+		require.NoError(t, a.p.WriteRTCPAt(0, a.rtcpPacket(&rtcp.ReceiverReport{SSRC: a.ssrc})))
+	}
+	st := a.p.in.unprotect.Stats()
+	assert.Equal(t, uint64(2*(n-participantSRTPSSRCs)), st.SSRCEvictions, "SRTP and SRTCP each keep %d", participantSRTPSSRCs)
+}
