@@ -53,6 +53,7 @@ type Conference struct {
 	rtcpClock   rtcpsession.Clock
 	rtcpBuf     []byte
 	rtcpPending atomic.Bool
+	rtcpDue     time.Duration // the earliest participant's next report (tick-owned)
 
 	// Tick state, owned by the ticking goroutine.
 	rate      int
@@ -279,6 +280,7 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 	o.restart(cfg.SSRC)
 	o.setClock(cfg.Out.ClockRate, uint32(cfg.Out.FrameSamples(c.cfg.Ptime)))
 	o.paused = !cfg.Direction.Send()
+	o.rtcpDue = never // until the tick arms its reports (startRTCP)
 	o.pt, o.levelID, o.csrcLevelsID = outPT, cfg.OutAudioLevelID, cfg.OutCSRCLevelsID
 	o.sink = cfg.Sink
 	o.pkt = make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)

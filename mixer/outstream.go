@@ -29,6 +29,11 @@ type outStream struct {
 	// paused: the participant's direction does not send. The stream's
 	// clock runs on as through DTX, nothing is encoded or sent.
 	paused bool
+	// rtcpDue is when the participant's next RTCP report is due (a copy
+	// of rtcpOut's schedule; never, when it sends none periodically),
+	// kept on the line the tick writes for every packet so that the
+	// tick's check of every participant (rtcpTick) misses no cache.
+	rtcpDue time.Duration
 
 	pt           uint8
 	levelID      uint8 // RFC 6464 extension ID; 0: none

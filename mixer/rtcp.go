@@ -3,6 +3,7 @@ package mixer
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -339,42 +340,58 @@ func (p *Participant) rtcpMembers() (members, senders int, weSent bool) {
 	return 2, senders, weSent
 }
 
+// never is the due time of a participant that sends no periodic reports.
+const never = time.Duration(math.MaxInt64)
+
 // startRTCP arms the participant's report schedule (in the tick, as it
 // joins).
 func (p *Participant) startRTCP(now time.Duration) {
+	p.out.rtcpDue = never
 	if o := &p.rtcpOut; o.on && !o.manual {
 		m, s, we := p.rtcpMembers()
 		o.sched.Start(now, m, s, we)
+		p.out.rtcpDue = o.sched.Next()
+		p.conf.rtcpDue = min(p.conf.rtcpDue, p.out.rtcpDue)
 	}
 }
 
-// rtcpTick sends the reports due at now (in the tick, after the media):
-// one comparison per participant until its timer expires. BYE events
-// and SendReport requests are flagged per conference, so a tick without
-// them looks at no participant for them.
+// rtcpTick sends the reports due at now (in the tick, after the media).
+// Until the earliest participant's report is due, and without a BYE
+// event or a SendReport request pending (flagged per conference), it
+// looks at no participant; then one comparison each on a line the tick
+// has just written, and the schedule of those due.
 func (c *Conference) rtcpTick(now time.Duration) {
 	pending := c.rtcpPending.Load() && c.rtcpPending.Swap(false)
+	if !pending && now < c.rtcpDue {
+		return
+	}
+	next := never
 	for _, p := range c.parts {
-		o := &p.rtcpOut
 		if pending {
-			if p.in.rtcp.byeEvent.Load() && p.in.rtcp.byeEvent.Swap(false) {
-				c.emit(Event{Type: ByeReceived, Participant: p.id, At: now, Detail: p.in.rtcp.byeReason()})
+			c.rtcpRequests(p, now)
+		}
+		if now >= p.out.rtcpDue {
+			o := &p.rtcpOut
+			m, s, we := p.rtcpMembers()
+			if o.sched.Due(now, m, s, we) {
+				p.sendReport(now, false) // on success, schedules the next
 			}
-			if o.requested.Load() && o.requested.Swap(false) && o.on {
-				if !p.sendReport(now, false) {
-					o.requested.Store(true) // inbound busy: next tick
-					c.rtcpPending.Store(true)
-				}
-				continue
-			}
+			p.out.rtcpDue = o.sched.Next()
 		}
-		if !o.on || o.manual || now < o.sched.Next() {
-			continue
-		}
-		m, s, we := p.rtcpMembers()
-		if o.sched.Due(now, m, s, we) {
-			p.sendReport(now, false)
-		}
+		next = min(next, p.out.rtcpDue)
+	}
+	c.rtcpDue = next
+}
+
+// rtcpRequests emits p's ByeReceived event and sends the report
+// SendReport asked for, if any.
+func (c *Conference) rtcpRequests(p *Participant, now time.Duration) {
+	if p.in.rtcp.byeEvent.Load() && p.in.rtcp.byeEvent.Swap(false) {
+		c.emit(Event{Type: ByeReceived, Participant: p.id, At: now, Detail: p.in.rtcp.byeReason()})
+	}
+	if o := &p.rtcpOut; o.requested.Load() && o.requested.Swap(false) && o.on && !p.sendReport(now, false) {
+		o.requested.Store(true) // the inbound side was busy: next tick
+		c.rtcpPending.Store(true)
 	}
 }
 
@@ -413,6 +430,9 @@ func (p *Participant) sendReport(now time.Duration, bye bool) bool {
 		return true
 	}
 	o.sched.Sent(now, n, m, s, we)
+	if !o.manual {
+		p.out.rtcpDue = o.sched.Next()
+	}
 	o.reported = true
 	pkt := buf[:n]
 	if o.protect != nil {
