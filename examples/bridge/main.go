@@ -30,7 +30,7 @@ func main() {
 	flag.IntVar(&cfg.PortMax, "port-max", 0, "highest UDP media port")
 	flag.DurationVar(&cfg.Idle, "idle", 30*time.Second, "remove a participant that sends no RTP/RTCP for this long (negative: never)")
 	flag.IntVar(&cfg.Workers, "workers", 0, "mixer engine workers (0: GOMAXPROCS)")
-	flag.DurationVar(&cfg.RTCPInterval, "rtcp-interval", 5*time.Second, "interval of RTCP sender/receiver reports (negative: off)")
+	flag.DurationVar(&cfg.RTCPInterval, "rtcp-interval", 5*time.Second, "minimum interval of RTCP reports, randomised as RFC 3550 says (negative: no RTCP sent)")
 	flag.BoolVar(&cfg.RequireSRTP, "require-srtp", false, "refuse offers without SDES a=crypto (488)")
 	flag.BoolVar(&cfg.TrustOfferAddress, "trust-offer-address", false,
 		"send to an offer's address at once, before anything arrived from it (lets whoever can join aim media at any address)")

@@ -67,8 +67,10 @@ type Config struct {
 	// overruns. Default 10 s.
 	LogInterval time.Duration
 
-	// RTCPInterval is how often sender and receiver reports go out to each
-	// participant. Default 5 s; negative turns them off.
+	// RTCPInterval is the minimum interval of the RTCP reports the mixer
+	// sends each participant (RFC 3550's Tmin: reports go out at 0.5 to
+	// 1.5 times it, randomised, the first after about half of it).
+	// Default 5 s; negative sends no RTCP (no reports, no BYE).
 	RTCPInterval time.Duration
 	// RequireSRTP refuses offers without a=crypto (HTTP 488).
 	RequireSRTP bool
