@@ -144,7 +144,7 @@ func benchConference(b *testing.B, f codec.Format, pt uint8, n int, allTalk bool
 	}
 	// Warm up for 3.2 s of virtual time: jitter buffers settle, speakers
 	// are chosen, and every participant has sent its first RTCP report
-	// (due by 3.08 s), whose SRTCP state pion allocates once per stream.
+	// (due by 3.08 s), which sets its SRTCP state up.
 	for i := 0; i < 160; i++ {
 		prepare(i)
 		tick(i)

@@ -227,6 +227,9 @@ func checkConfig(cfg *ParticipantConfig) (gIn, gOut int32, err error) {
 		cfg.Direction = DirectionOf(cfg.Direction.Send(), false)
 	}
 	cfg.ListenOnly = !cfg.Direction.Recv()
+	if err := checkRTCP(cfg); err != nil {
+		return 0, 0, err
+	}
 	if gIn, err = gainQ16(cfg.GainIn); err != nil {
 		return 0, 0, err
 	}
@@ -284,7 +287,6 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 	o.pt, o.levelID, o.csrcLevelsID = outPT, cfg.OutAudioLevelID, cfg.OutCSRCLevelsID
 	o.sink = cfg.Sink
 	o.pkt = make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)
-	o.tx = rtcpsession.NewSender(cfg.Out.ClockRate)
 	if err := in.rtcp.init(cfg, o.ssrc, c.rtcpClock); err != nil {
 		return nil, err
 	}
@@ -303,7 +305,7 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 
 // newUnprotector builds the inbound SRTP context cfg asks for.
 func newUnprotector(cfg ParticipantConfig) (*srtp.Unprotector, error) {
-	var opts []srtp.Option
+	opts := []srtp.Option{srtp.MaxSSRCs(participantSRTPSSRCs)}
 	switch w := cfg.SRTPReplayWindow; {
 	case w < 0:
 		opts = append(opts, srtp.ReplayWindow(0))

@@ -144,6 +144,8 @@ type rtcpIn struct {
 	refused      [numRTCPRefusals]atomic.Uint64
 	refusedBytes atomic.Uint64
 
+	clock rtcpsession.Clock
+
 	// pub is what Stats reads: copied from rx after each accepted packet.
 	pubMu sync.Mutex
 	pub   rtcpPublished
@@ -162,13 +164,26 @@ type rtcpPublished struct {
 
 func (r *rtcpIn) init(cfg ParticipantConfig, localSSRC uint32, clock rtcpsession.Clock) error {
 	var err error
-	// ClockRate 0: the jitter buffer computes the interarrival jitter
-	// already; reports take it from there.
-	r.rx, err = rtcpsession.NewReceiver(rtcpsession.ReceiverConfig{
-		LocalSSRC: localSSRC, LocalClockRate: cfg.Out.ClockRate, Clock: clock,
-		ReducedSize: cfg.RTCP.ReducedSize,
-	})
+	r.clock = clock
+	r.rx, err = rtcpsession.NewReceiver(r.receiverConfig(&cfg, localSSRC))
 	return err
+}
+
+// receiverConfig is the Receiver's configuration for the participant's
+// cfg, whose outbound stream has localSSRC. ClockRate 0: the jitter
+// buffer computes the interarrival jitter already; reports take it from
+// there.
+func (r *rtcpIn) receiverConfig(cfg *ParticipantConfig, localSSRC uint32) rtcpsession.ReceiverConfig {
+	return rtcpsession.ReceiverConfig{LocalSSRC: localSSRC, LocalClockRate: cfg.Out.ClockRate, Clock: r.clock,
+		ReducedSize: cfg.RTCP.ReducedSize}
+}
+
+// update applies an Update to the receiver (under inbound.mu, in
+// inbound.apply): reports about the outbound stream are those about its
+// SSRC now, its jitter counts at its clock now.
+func (r *rtcpIn) update(next *ParticipantConfig) {
+	// Only MaxSources could fail, and it never changes.
+	_ = r.rx.Reconfigure(r.receiverConfig(next, next.SSRC))
 }
 
 // writeRTCP takes one inbound (S)RTCP compound packet; see
@@ -193,20 +208,9 @@ func (in *inbound) takeRTCP(now time.Duration, buf []byte) rtcpRefusal {
 	if buf[0]>>6 != 2 {
 		return rtcpVersion
 	}
-	pkt := buf
-	if in.unprotect != nil {
-		var err error
-		if pkt, err = in.unprotect.UnprotectRTCP(buf[:0], buf); err != nil {
-			switch {
-			case errors.Is(err, srtp.ErrAuth):
-				return rtcpSRTCPAuth
-			case errors.Is(err, srtp.ErrReplay):
-				return rtcpSRTCPReplay
-			case errors.Is(err, srtp.ErrShortPacket):
-				return rtcpShort
-			}
-			return rtcpSRTCPMalformed
-		}
+	pkt, why := in.unprotectRTCP(now, buf)
+	if why != rtcpAccepted {
+		return why
 	}
 	r := &in.rtcp
 	sum, err := r.rx.ReceiveRTCP(pkt, now)
@@ -227,6 +231,55 @@ func (in *inbound) takeRTCP(now time.Duration, buf []byte) rtcpRefusal {
 	}
 	r.publish()
 	return rtcpAccepted
+}
+
+// unprotectRTCP verifies and decrypts SRTCP with the participant's
+// inbound keys, and while an Update's overlap runs with the keys it
+// replaced too (as the RTP path does), or passes plain RTCP through.
+func (in *inbound) unprotectRTCP(now time.Duration, buf []byte) ([]byte, rtcpRefusal) {
+	cur, old := in.unprotect, (*srtp.Unprotector)(nil)
+	if in.old.keys && now < in.old.keyUntil && len(buf) <= cap(in.old.scratch) {
+		old = in.old.unprotect
+	}
+	switch {
+	case old == nil && cur == nil:
+		return buf, rtcpAccepted
+	case old == nil:
+		pkt, err := cur.UnprotectRTCP(buf[:0], buf)
+		return pkt, srtcpRefusal(err)
+	}
+	// Both: the first attempt goes to the scratch buffer, so that a failed
+	// one leaves the packet intact for the second (AES-GCM clears its
+	// output on failure). Only an authentication failure under the new
+	// keys tries the old: a replay or a malformed packet is that under
+	// both.
+	if cur == nil { // SRTP to plain: SRTCP in flight under the old keys, or plain RTCP
+		if pkt, err := old.UnprotectRTCP(in.old.scratch[:0], buf); err == nil {
+			return pkt, rtcpAccepted
+		}
+		return buf, rtcpAccepted
+	}
+	pkt, err := cur.UnprotectRTCP(in.old.scratch[:0], buf)
+	if err == nil || !errors.Is(err, srtp.ErrAuth) {
+		return pkt, srtcpRefusal(err)
+	}
+	pkt, err = old.UnprotectRTCP(buf[:0], buf)
+	return pkt, srtcpRefusal(err)
+}
+
+// srtcpRefusal classifies an Unprotector's RTCP error (nil: accepted).
+func srtcpRefusal(err error) rtcpRefusal {
+	switch {
+	case err == nil:
+		return rtcpAccepted
+	case errors.Is(err, srtp.ErrAuth):
+		return rtcpSRTCPAuth
+	case errors.Is(err, srtp.ErrReplay):
+		return rtcpSRTCPReplay
+	case errors.Is(err, srtp.ErrShortPacket):
+		return rtcpShort
+	}
+	return rtcpSRTCPMalformed
 }
 
 // publish copies what Stats shows from the receiver (under inbound.mu).
@@ -293,7 +346,33 @@ type rtcpOut struct {
 	protectErrors, sinkErrors atomic.Uint64
 }
 
+// checkRTCP refuses an RTCPConfig that cannot work (Join and Update).
+func checkRTCP(cfg *ParticipantConfig) error {
+	if n := len(cfg.RTCP.CNAME); n > 255 {
+		return fmt.Errorf("%w: RTCP CNAME of %d bytes (at most 255)", ErrConfig, n)
+	}
+	if _, err := rtcpsession.NewScheduler(intervalConfig(cfg.RTCP)); err != nil {
+		return fmt.Errorf("%w: RTCP: %w", ErrConfig, err)
+	}
+	return nil
+}
+
+func intervalConfig(rc RTCPConfig) rtcpsession.IntervalConfig {
+	return rtcpsession.IntervalConfig{Min: rc.MinInterval, ReducedMinimum: rc.ReducedMinimum, Bandwidth: rc.Bandwidth}
+}
+
+// init sets the tick's half up for cfg (validated by checkRTCP).
 func (o *rtcpOut) init(cfg ParticipantConfig, confCNAME string, protect *srtp.Protector) error {
+	o.configure(&cfg, confCNAME, protect)
+	var err error
+	if o.sched, err = rtcpsession.NewScheduler(intervalConfig(cfg.RTCP)); err != nil {
+		return fmt.Errorf("%w: RTCP: %w", ErrConfig, err)
+	}
+	return nil
+}
+
+// configure takes the sinks, the CNAME and the protector from cfg.
+func (o *rtcpOut) configure(cfg *ParticipantConfig, confCNAME string, protect *srtp.Protector) {
 	rc := cfg.RTCP
 	o.sink = rc.Sink
 	if o.sink == nil {
@@ -305,18 +384,28 @@ func (o *rtcpOut) init(cfg ParticipantConfig, confCNAME string, protect *srtp.Pr
 	if o.cname == "" {
 		o.cname = confCNAME
 	}
-	if len(o.cname) > 255 {
-		return fmt.Errorf("%w: RTCP CNAME of %d bytes (at most 255)", ErrConfig, len(o.cname))
-	}
 	o.protect = protect
-	var err error
-	o.sched, err = rtcpsession.NewScheduler(rtcpsession.IntervalConfig{
-		Min: rc.MinInterval, ReducedMinimum: rc.ReducedMinimum, Bandwidth: rc.Bandwidth,
-	})
-	if err != nil {
-		return fmt.Errorf("%w: RTCP: %w", ErrConfig, err)
+}
+
+// updateRTCP applies an Update to the tick's half of the participant's
+// RTCP (in applyTick, after the outbound stream's part): sinks, CNAME and
+// protector at once; a changed interval, or reports turned on or off,
+// rearm the schedule from now. (A new SSRC is a new source: applyTick
+// sends a BYE for the old one, and the new one's reports count afresh,
+// outStream.restart.)
+func (p *Participant) updateRTCP(old, next *ParticipantConfig, now time.Duration) {
+	o := &p.rtcpOut
+	wasOn, wasManual := o.on, o.manual
+	o.configure(next, p.conf.cname, p.out.protect)
+	if intervalConfig(next.RTCP) != intervalConfig(old.RTCP) {
+		if s, err := rtcpsession.NewScheduler(intervalConfig(next.RTCP)); err == nil { // checked by Update
+			o.sched = s
+			wasOn = false // rearm
+		}
 	}
-	return nil
+	if o.on != wasOn || o.manual != wasManual {
+		p.startRTCP(now)
+	}
 }
 
 // rtcpBufSize is the conference's report buffer: the largest report with

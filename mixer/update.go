@@ -258,6 +258,7 @@ func (in *inbound) apply(pl *updatePlan, now time.Duration) {
 		in.old.media, in.old.mediaUntil = old, now+pl.overlap
 	}
 	in.levelID = next.InAudioLevelID
+	in.rtcp.update(next)
 	if pl.keysIn {
 		old := in.unprotect
 		if old != nil && pl.unprotect != nil {
@@ -297,6 +298,7 @@ func (p *Participant) applyTick(c *Conference, pl *updatePlan, now time.Duration
 	o := &p.out
 	o.paused = !next.Direction.Send()
 	if pl.newSSRC {
+		p.sendBye(now) // RFC 3550 §8.2: the old source says goodbye
 		o.restart(next.SSRC)
 	}
 	p.tcfg = next
@@ -323,6 +325,7 @@ func (p *Participant) applyTick(c *Conference, pl *updatePlan, now time.Duration
 		}
 		o.protect = pl.protect
 	}
+	p.updateRTCP(old, next, now)
 	if pl.outChanged {
 		c.assignGroup(p)
 		c.updateRate()

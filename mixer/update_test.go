@@ -12,6 +12,7 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/internal/mediatest"
+	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -80,6 +81,7 @@ type rtpRecorder struct {
 	rms  []float64 // per packet, of the decoded audio
 	pcm  map[uint8][]int16
 	errs int
+	rtcp int // RTCP packets, which share the sink
 	buf  []int16
 }
 
@@ -94,6 +96,10 @@ func newRTPRecorder(t testing.TB, formats map[uint8]codec.Format) *rtpRecorder {
 }
 
 func (r *rtpRecorder) WriteRTP(pkt []byte) error {
+	if rtcpsession.IsRTCP(pkt) {
+		r.rtcp++ // the participant's reports share the sink (rtcp-mux)
+		return nil
+	}
 	b := append([]byte(nil), pkt...)
 	var err error
 	if r.recv != nil {

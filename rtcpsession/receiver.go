@@ -141,8 +141,23 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	return &Receiver{cfg: cfg, sources: make([]source, cfg.MaxSources)}, nil
 }
 
-// SetLocalSSRC changes the SSRC whose report blocks are ours.
-func (r *Receiver) SetLocalSSRC(ssrc uint32) { r.cfg.LocalSSRC = ssrc }
+// Reconfigure changes the Receiver's configuration, keeping what it has
+// received: a new LocalSSRC (our stream restarted under another), clock
+// rates (a codec change), Clock, ReducedSize. MaxSources cannot change (0
+// keeps it); an error matches ErrConfig and changes nothing.
+func (r *Receiver) Reconfigure(cfg ReceiverConfig) error {
+	if cfg.MaxSources == 0 {
+		cfg.MaxSources = r.cfg.MaxSources
+	}
+	switch {
+	case cfg.MaxSources != r.cfg.MaxSources:
+		return fmt.Errorf("%w: MaxSources cannot change (%d to %d)", ErrConfig, r.cfg.MaxSources, cfg.MaxSources)
+	case cfg.ClockRate < 0 || cfg.LocalClockRate < 0:
+		return fmt.Errorf("%w: clock rates %d, %d", ErrConfig, cfg.ClockRate, cfg.LocalClockRate)
+	}
+	r.cfg = cfg
+	return nil
+}
 
 // ReceiveRTP accounts for one RTP packet of ssrc with sequence number seq
 // and timestamp ts, arrived at arrival on the session clock. Pass every
