@@ -242,9 +242,10 @@ type ParticipantConfig struct {
 	// DTX...). Out.ClockRate sets the RTP timestamp rate.
 	//
 	// Join refuses payload types that cannot work, naming the numbers:
-	// outside 0..127 or in 72..76 (RTCP's), a number RFC 3551 assigns to
-	// another codec, a codec with a static type left to a Format that says
-	// otherwise, one number for two formats (In and Out, or comfort noise).
+	// outside 0..127 or in 64..95 (RTCP's, RFC 5761), a number RFC 3551
+	// assigns to another codec, a codec with a static type left to a
+	// Format that says otherwise, one number for two formats (In and Out,
+	// or comfort noise).
 	Out            codec.Format
 	OutPayloadType PayloadType
 	Encoder        codec.Config

@@ -98,10 +98,13 @@ func checkPayloadType(dir string, f codec.Format, n uint8) error {
 	switch {
 	case n > 127:
 		return fmt.Errorf("%w: %s payload type %d (want 0..127)", ErrConfig, dir, n)
-	case n >= 72 && n <= 76:
-		// RFC 3551 §6 and RFC 5761 §4: with RTCP on the same port, these
-		// read as RTCP packet types 200–204 with the marker bit set.
-		return fmt.Errorf("%w: %s payload type %d is reserved (72..76 collide with RTCP)", ErrConfig, dir, n)
+	case n >= 64 && n <= 95:
+		// RFC 5761 §4: on a port that carries RTP and RTCP, which WriteRTP
+		// demultiplexes and a Sink receives by default, a packet of these
+		// types with the marker bit reads as RTCP (packet types 192..223);
+		// RFC 3551 §6 reserves 72..76 for that reason, and none of 64..95
+		// is a dynamic type.
+		return fmt.Errorf("%w: %s payload type %d collides with RTCP on a port that carries both (RFC 5761: 64..95)", ErrConfig, dir, n)
 	}
 	if sf, ok := staticPT[n]; ok && !sameFormat(sf, f) {
 		return fmt.Errorf("%w: %s %s on payload type %d, which RFC 3551 assigns to %s", ErrConfig, dir, f.SDPName(), n, sf.SDPName())

@@ -77,6 +77,8 @@ func TestJoinPayloadTypes(t *testing.T) {
 		{"over 127", ParticipantConfig{In: pcmu, InPayloadType: PT(200), Out: pcmu}, []string{"inbound payload type 200", "0..127"}},
 		{"comfort noise over 127", ParticipantConfig{In: pcmu, Out: pcmu, CNPayloadType: 128}, []string{"payload type 128"}},
 		{"RTCP's range", ParticipantConfig{In: opf, Out: opf, OutPayloadType: PT(72)}, []string{"outbound payload type 72", "RTCP"}},
+		{"RTCP's range, RFC 5761", ParticipantConfig{In: opf, InPayloadType: PT(65), Out: opf}, []string{"inbound payload type 65", "RTCP"}},
+		{"RTCP's range, top", ParticipantConfig{In: opf, Out: opf, OutPayloadType: PT(95)}, []string{"outbound payload type 95", "RTCP"}},
 		{"opus format with no type", ParticipantConfig{In: codec.Format{Name: "opus", ClockRate: 48000, Channels: 2}, Out: opf},
 			[]string{"payload type 0", "PCMU/8000"}},
 	}
