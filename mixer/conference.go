@@ -252,6 +252,9 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 
 	jc := c.cfg.Jitter.Merge(cfg.Jitter)
 	jc.ClockRate = cfg.In.ClockRate
+	// The buffer takes comfort noise for the end of a talkspurt: the
+	// silence after it is played as silence, not concealed.
+	jc.CNPayloadType = cfg.CNPayloadType
 	jb, err := jitter.New(jc)
 	if err != nil {
 		return nil, err

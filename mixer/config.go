@@ -280,7 +280,8 @@ type ParticipantConfig struct {
 
 	// Jitter overrides the conference's jitter buffer defaults field by
 	// field: each non-zero field wins (jitter.Config.Merge); ClockRate is
-	// the inbound format's at Join. Update cannot change it.
+	// the inbound format's at Join, and CNPayloadType the one above at
+	// Join. Update cannot change them.
 	Jitter jitter.Config
 
 	// UpdateOverlap is how long, after an Update that changes the inbound

@@ -7,13 +7,16 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/codec/resample"
+	"github.com/rtpmix/rtpmix/internal/tsm"
 	"github.com/rtpmix/rtpmix/jitter"
 )
 
 // decodeQueue is the tick's side of a participant's inbound audio: the
 // frames popped from the jitter buffer this tick, the decoder that turns
 // them into PCM at the conference rate (only when someone needs it), and a
-// FIFO that carries decoded audio over from tick to tick.
+// FIFO that carries decoded audio over from tick to tick, in which the
+// jitter buffer's requests to play the audio longer or shorter are
+// applied (see timeScale).
 //
 // After an Update that changes the inbound format or payload types, the
 // queue decodes with two decoders for a while: frames still in the jitter
@@ -34,11 +37,12 @@ type decodeQueue struct {
 	prev      *decoderSlot
 	prevUntil time.Duration
 	lastPrev  bool
-	decBuf    []int16 // decoder output when resampling
-	fifo      []int16 // decoded PCM at rate, fifo[:fifoLen]
-	fifoLen   int
-	owed      int  // samples of silence owed ahead of fifo (skipped decodes)
-	stale     bool // decodes were skipped: decoder and resampler history are old
+	decBuf    []int16   // decoder output when resampling, or when the FIFO is short of room
+	fifo      *tsm.FIFO // decoded PCM at rate, time-scaled on request
+	maxOut    int       // the longest frame a decoder may return, at rate
+	owed      int       // samples of silence owed ahead of fifo (skipped decodes)
+	stale     bool      // decodes were skipped: decoder and resampler history are old
+	ts        timeScale
 
 	pend  [maxPending]pendingFrame
 	npend int
@@ -89,12 +93,11 @@ func (q *decodeQueue) init(jb *jitter.Buffer, in codec.Format, pt, cn uint8) {
 	q.cur = decoderSlot{name: in.SDPName(), pt: pt, cn: cn}
 	q.arena = make([]byte, 0, maxPending*2*maxPayload)
 	q.pcm = make([]int16, maxFrame)
-	q.fifo = make([]int16, maxDecoded+maxFrame)
 	q.decBuf = make([]int16, 0, maxDecoded)
 }
 
-// setup builds the decoders and resamplers for the conference rate and
-// empties the FIFO, whose audio was at the old rate.
+// setup builds the decoders, resamplers and FIFO for the conference rate;
+// whatever the old FIFO held was at the old rate and is dropped.
 func (q *decodeQueue) setup(rate int, ptime time.Duration) error {
 	if err := q.cur.build(rate, ptime); err != nil {
 		return err
@@ -102,8 +105,20 @@ func (q *decodeQueue) setup(rate int, ptime time.Duration) error {
 	if q.prev != nil && q.prev.build(rate, ptime) != nil {
 		q.dropPrev()
 	}
+	if q.fifo == nil || q.fifo.Rate() != rate {
+		// The default capacity, 180 ms, holds the longest Opus packet
+		// (120 ms) decoded on top of the longest tick (60 ms).
+		fifo, err := tsm.New(rate, tsm.Config{})
+		if err != nil {
+			return fmt.Errorf("inbound FIFO: %w", err)
+		}
+		q.fifo = fifo
+	}
+	q.fifo.Reset()
+	q.maxOut = maxDecoded * rate / 48000
 	q.rate = rate
-	q.fifoLen, q.owed = 0, 0
+	q.owed = 0
+	q.ts.setRate(rate)
 	return nil
 }
 
@@ -146,6 +161,9 @@ func (q *decodeQueue) switchTo(next decoderSlot, hold *decoderSlot, until time.D
 		// fail to decode and are counted.
 		next.name, next.dec, next.fec, next.decRate, next.res, next.rate = old.name, old.dec, old.fec, old.decRate, old.res, old.rate
 	}
+	if next.dec != old.dec {
+		q.ts.newDecoder = true // no splice joins the two codecs' audio
+	}
 	q.cur = next
 	q.dropPrev()
 	if old.pt != next.pt || old.cn != next.cn {
@@ -184,7 +202,10 @@ type popped struct {
 }
 
 // pop takes what the next n samples at the conference rate need from the
-// jitter buffer, without decoding.
+// jitter buffer, without decoding; when the buffer asks to shorten the
+// audio by more than would be left over after this tick, one frame more,
+// so that the time-scaler has a pitch period to take out of it (see
+// lookAhead).
 func (q *decodeQueue) pop(now time.Duration, rate, n int) popped {
 	q.npend = 0
 	q.arena = q.arena[:0]
@@ -193,54 +214,71 @@ func (q *decodeQueue) pop(now time.Duration, rate, n int) popped {
 	if q.prev != nil && now >= q.prevUntil {
 		q.dropPrev()
 	}
-	have := q.owed + q.fifoLen
+	q.ts.startTick()
+	have := q.owed + q.fifo.Len()
 	r := popped{level: 127}
 	for have < n && q.npend < maxPending {
-		if q.npend > 0 {
-			// The next Pop may reuse the slot the previous frame's bytes
-			// alias: copy them out first. Most ticks pop once and copy
-			// nothing.
-			q.pin(&q.pend[q.npend-1])
-		}
-		f := q.jb.Pop(now)
-		pf := &q.pend[q.npend]
-		*pf = pendingFrame{kind: f.Kind, rtpTicks: f.Duration}
-		if f.Duration > 0 {
-			pf.samples = int(uint64(f.Duration) * uint64(rate) / uint64(q.clock))
-		}
-		if pf.samples <= 0 || pf.samples > maxDecoded {
-			pf.samples = n - have
-		}
-		switch f.Kind {
-		case jitter.KindPacket:
-			cn, prev, known := q.classify(f.PayloadType)
-			if cn {
-				pf.cn = true
-				break
-			}
-			if !known {
-				pf.kind = jitter.KindLost // concealed: no decoder of ours reads it
-				r.audio = true
-				break
-			}
-			pf.payload, pf.prev = f.Payload, prev
-			r.audio = true
-			if f.AudioLevel >= 0 {
-				r.ext = true
-				r.level = min(r.level, int(f.AudioLevel))
-			} else {
-				r.needPCM = true
-			}
-		case jitter.KindLost, jitter.KindConceal:
-			if f.NextAvailable {
-				pf.next = f.Next
-			}
-			r.audio = true // level carries over from the last packet
-		}
-		have += pf.samples
-		q.npend++
+		s, _ := q.popOne(now, rate, n-have, &r)
+		have += s
+	}
+	if q.lookAhead(have, n) {
+		q.popOne(now, rate, 0, &r)
 	}
 	return r
+}
+
+// popOne pops one frame into pend and returns its duration at the
+// conference rate; fill is what the tick still needs, the duration given
+// to a KindEmpty frame (silence for the rest of the tick), which is not
+// kept when fill is 0. ok is false when the buffer had nothing.
+func (q *decodeQueue) popOne(now time.Duration, rate, fill int, r *popped) (samples int, ok bool) {
+	if q.npend > 0 {
+		// The next Pop may reuse the slot the previous frame's bytes
+		// alias: copy them out first. Most ticks pop once and copy
+		// nothing.
+		q.pin(&q.pend[q.npend-1])
+	}
+	f := q.jb.Pop(now)
+	if f.Kind == jitter.KindEmpty && fill <= 0 {
+		return 0, false
+	}
+	pf := &q.pend[q.npend]
+	*pf = pendingFrame{kind: f.Kind, rtpTicks: f.Duration}
+	if f.Duration > 0 {
+		pf.samples = int(uint64(f.Duration) * uint64(rate) / uint64(q.clock))
+	}
+	if pf.samples <= 0 || pf.samples > maxDecoded {
+		pf.samples = fill
+	}
+	q.ts.note(&f, q.npend, q.clock)
+	switch f.Kind {
+	case jitter.KindPacket:
+		cn, prev, known := q.classify(f.PayloadType)
+		if cn {
+			pf.cn = true
+			break
+		}
+		if !known {
+			pf.kind = jitter.KindLost // concealed: no decoder of ours reads it
+			r.audio = true
+			break
+		}
+		pf.payload, pf.prev = f.Payload, prev
+		r.audio = true
+		if f.AudioLevel >= 0 {
+			r.ext = true
+			r.level = min(r.level, int(f.AudioLevel))
+		} else {
+			r.needPCM = true
+		}
+	case jitter.KindLost, jitter.KindConceal:
+		if f.NextAvailable {
+			pf.next = f.Next
+		}
+		r.audio = true // level carries over from the last packet
+	}
+	q.npend++
+	return pf.samples, f.Kind != jitter.KindEmpty
 }
 
 // pin moves a pending frame's bytes from the jitter buffer's slot, which
@@ -265,27 +303,27 @@ func (q *decodeQueue) keep(b []byte) []byte {
 	return q.arena[s:len(q.arena):len(q.arena)]
 }
 
-// audio returns this tick's n samples, decoding the popped frames first
-// unless that was done already.
+// audio returns this tick's n samples, decoding the popped frames and
+// time-scaling them as the jitter buffer asked first, unless that was done
+// already.
 func (q *decodeQueue) audio(rate, n int) []int16 {
 	if !q.havePCM {
 		if !q.decoded {
 			q.decode(rate)
 		}
-		q.take(q.pcm[:n])
+		q.scale(n)
+		k := q.fifo.Read(q.pcm[:n])
+		clear(q.pcm[k:n]) // ran dry (a decoder short of its frames' duration)
+		q.ts.played(k)
 		q.havePCM = true
 	}
 	return q.pcm[:n]
 }
 
-// finish accounts for a tick whose audio nobody hears: decoded audio is
-// dropped, undecoded frames are skipped.
+// finish accounts for a tick whose audio nobody hears and that was not
+// decoded: its frames are skipped.
 func (q *decodeQueue) finish(n int) {
-	switch {
-	case q.havePCM:
-	case q.decoded:
-		q.discard(n)
-	default:
+	if !q.havePCM {
 		q.skip(n)
 	}
 }
@@ -298,17 +336,26 @@ func (q *decodeQueue) decode(rate int) {
 	if q.stale {
 		// Decoding was skipped while the participant was not a candidate:
 		// the decoder resumes as after a loss; the resampler's history is
-		// meaningless.
+		// meaningless, and so is the FIFO's (skip left it empty), which
+		// no splice may join to what comes now.
 		if q.cur.res != nil {
 			q.cur.res.Reset()
 		}
 		if q.prev != nil && q.prev.res != nil {
 			q.prev.res.Reset()
 		}
+		q.fifo.Reset()
 		q.stale = false
+	}
+	if q.owed > 0 {
+		q.pushSilence(q.owed)
+		q.owed = 0
 	}
 	for i := range q.npend {
 		pf := &q.pend[i]
+		if i == q.ts.newStream {
+			q.ts.restart(q.fifo)
+		}
 		switch {
 		case pf.kind == jitter.KindPacket && !pf.cn && pf.payload != nil:
 			s := &q.cur
@@ -321,7 +368,7 @@ func (q *decodeQueue) decode(rate int) {
 				inc(&q.decodeErrors)
 				out, _ = s.dec.Conceal(q.decodeDst(s), q.decodedLen(s, pf.samples, rate))
 			}
-			q.pushDecoded(s, out)
+			q.pushDecoded(s, out, pf.samples)
 		case pf.kind == jitter.KindPacket && !pf.cn, pf.kind == jitter.KindLost, pf.kind == jitter.KindConceal:
 			s := &q.cur
 			if q.lastPrev && q.prev != nil {
@@ -348,7 +395,7 @@ func (q *decodeQueue) decode(rate int) {
 			if out == nil {
 				q.pushSilence(pf.samples)
 			} else {
-				q.pushDecoded(s, out)
+				q.pushDecoded(s, out, pf.samples)
 			}
 		default: // DTX gap, comfort noise, nothing yet
 			q.pushSilence(pf.samples)
@@ -362,75 +409,62 @@ func (q *decodeQueue) decodedLen(s *decoderSlot, n, rate int) int {
 }
 
 // decodeDst is where s's decoder writes: straight into the FIFO when no
-// resampling is needed, else a scratch buffer.
+// resampling is needed and the longest frame fits, else a scratch buffer.
 func (q *decodeQueue) decodeDst(s *decoderSlot) []int16 {
-	if s.res == nil {
-		return q.fifo[q.fifoLen:q.fifoLen:len(q.fifo)]
+	if s.res == nil && q.fifo.Available() >= q.maxOut {
+		return q.fifo.AvailableBuffer()
 	}
 	return q.decBuf[:0]
 }
 
 // pushDecoded appends s's decoder output (already in place when decodeDst
-// gave the FIFO) to the FIFO, resampling when needed.
-func (q *decodeQueue) pushDecoded(s *decoderSlot, out []int16) {
+// gave the FIFO's free space) to the FIFO, resampling when needed. want is
+// the duration of the frame it decodes, at the conference rate. A decoder
+// that returns less (a DTX packet of one or two bytes, which G.711 decodes
+// to as many samples) is made up with silence, as the tick would play
+// anyway; one that returns more (a sender whose packets hold more audio
+// than their timestamps say) keeps it, and the jitter buffer is told that
+// the audio got longer.
+func (q *decodeQueue) pushDecoded(s *decoderSlot, out []int16, want int) {
+	var w int
 	if s.res == nil {
-		if len(out) > 0 && &out[0] != &q.fifo[q.fifoLen] {
-			copy(q.fifo[q.fifoLen:], out) // decoder had to grow: copy back
-		}
-		q.fifoLen += min(len(out), len(q.fifo)-q.fifoLen)
+		q.room(len(out))
+		w = q.fifo.Write(out)
 	} else {
-		r := s.res.Process(q.fifo[q.fifoLen:q.fifoLen:len(q.fifo)], out)
-		q.fifoLen += len(r)
+		q.room(s.res.OutLen(len(out)))
+		w = q.fifo.Write(s.res.Process(q.fifo.AvailableBuffer(), out))
 	}
-	q.trimFIFO()
+	switch {
+	case w < want:
+		q.pushSilence(want - w)
+	case w > want:
+		q.ts.report(q.jb, w-want, stretchLonger)
+	}
 }
 
+// pushSilence appends n samples of silence.
 func (q *decodeQueue) pushSilence(n int) {
-	n = min(n, len(q.fifo)-q.fifoLen)
-	clear(q.fifo[q.fifoLen : q.fifoLen+n])
-	q.fifoLen += n
-	q.trimFIFO()
+	q.room(n)
+	q.fifo.WriteZeros(n)
 }
 
-// trimFIFO drops the oldest samples when a sender's packets decode to more
-// audio than their timestamps said, so the FIFO never fills or adds delay.
-func (q *decodeQueue) trimFIFO() {
-	limit := len(q.fifo) - maxDecoded
-	if q.fifoLen > limit {
-		drop := q.fifoLen - limit
-		copy(q.fifo, q.fifo[drop:q.fifoLen])
-		q.fifoLen = limit
+// room drops the oldest pending audio when n more samples would not fit:
+// only a sender whose packets decode to far more audio than their
+// timestamps say fills the FIFO. The jitter buffer is told, so that its
+// account of what is pending stays exact.
+func (q *decodeQueue) room(n int) {
+	if d := n - q.fifo.Available(); d > 0 {
+		if d = q.fifo.Discard(d); d > 0 {
+			q.ts.report(q.jb, -d, stretchTrim)
+		}
 	}
 }
 
-// take moves one tick of audio out of the FIFO into dst: owed silence first,
-// then decoded samples, then silence if the FIFO ran dry.
-func (q *decodeQueue) take(dst []int16) {
-	n := len(dst)
-	z := min(q.owed, n)
-	clear(dst[:z])
-	q.owed -= z
-	k := min(n-z, q.fifoLen)
-	copy(dst[z:z+k], q.fifo[:k])
-	clear(dst[z+k:])
-	copy(q.fifo, q.fifo[k:q.fifoLen])
-	q.fifoLen -= k
-}
-
-// discard drops one tick of decoded audio nobody will hear.
-func (q *decodeQueue) discard(n int) {
-	z := min(q.owed, n)
-	q.owed -= z
-	k := min(n-z, q.fifoLen)
-	copy(q.fifo, q.fifo[k:q.fifoLen])
-	q.fifoLen -= k
-}
-
-// skip accounts for this tick's frames without decoding them: their audio
-// becomes owed silence, and the decoder is marked stale.
+// skip accounts for this tick's frames without decoding them: their audio,
+// and what the FIFO held, becomes owed silence, changed by exactly what the
+// jitter buffer asked (nobody hears it), and the decoder is marked stale.
 func (q *decodeQueue) skip(n int) {
-	q.owed += q.fifoLen
-	q.fifoLen = 0
+	q.owed += q.fifo.Discard(q.fifo.Len())
 	for i := range q.npend {
 		pf := &q.pend[i]
 		q.owed += pf.samples
@@ -439,5 +473,6 @@ func (q *decodeQueue) skip(n int) {
 			q.stale = true
 		}
 	}
+	q.owed += q.ts.unheard(q.jb, q.owed, q.rate)
 	q.owed -= min(q.owed, n)
 }

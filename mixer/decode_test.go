@@ -86,7 +86,7 @@ func TestDecodeQueuePopsWithoutDecoding(t *testing.T) {
 	assert.True(t, h.q.stale)
 	assert.Zero(t, h.q.owed, "a skipped frame's audio is owed, then taken by the tick it belonged to")
 	assert.Equal(t, uint64(1), h.q.skipped.Load())
-	assert.Zero(t, h.q.fifoLen)
+	assert.Zero(t, h.q.fifo.Len())
 }
 
 // TestDecodeQueueDecodes: audio decodes the popped packet at the
@@ -113,7 +113,7 @@ func TestDecodeQueueDecodes(t *testing.T) {
 		}
 		assert.Equal(t, &got[0], &h.q.audio(rate, n)[0], "audio twice in a tick decodes once")
 		h.q.finish(n) // heard: nothing left to drop
-		assert.Zero(t, h.q.fifoLen)
+		assert.Zero(t, h.q.fifo.Len())
 	}
 }
 
@@ -187,45 +187,44 @@ func TestDecodeQueueConceals(t *testing.T) {
 	t.Fatal("no loss played")
 }
 
-// TestDecodeQueueFIFO: take serves owed silence, then the FIFO, then
-// silence; discard drops the same amount; the FIFO is trimmed so it
-// never overflows.
+// TestDecodeQueueFIFO: decoded audio goes through the FIFO after any owed
+// silence; audio beyond a frame's duration (a decoder that returns more
+// than the timestamps say) is kept and reported to the jitter buffer as
+// lengthened; a FIFO that would overflow drops its oldest audio and
+// reports it as shortened; the tick's audio ends in silence when the FIFO
+// runs dry.
 func TestDecodeQueueFIFO(t *testing.T) {
-	var q decodeQueue
-	q.init(nil, pcmu, 0, 0)
-	for i := 0; i < 100; i++ {
-		q.fifo[i] = int16(i + 1)
+	h := newQueueHarness(t, 8000, 20*time.Millisecond, jitter.Config{})
+	q := h.q
+	ramp := make([]int16, 200)
+	for i := range ramp {
+		ramp[i] = int16(i + 1)
 	}
-	q.fifoLen, q.owed = 100, 30
+	q.owed = 30
+	q.pushSilence(q.owed)
+	q.owed = 0
+	q.pushDecoded(&q.cur, ramp[:100], 100)
+	assert.Equal(t, 130, q.fifo.Len())
 	dst := make([]int16, 160)
-	for i := range dst {
-		dst[i] = -1
-	}
-	q.take(dst)
-	for i, v := range dst {
-		switch {
-		case i < 30:
+	k := q.fifo.Read(dst)
+	require.Equal(t, 130, k)
+	for i, v := range dst[:k] {
+		if i < 30 {
 			require.Zero(t, v, i)
-		case i < 130:
+		} else {
 			require.Equal(t, int16(i-29), v, i)
-		default:
-			require.Zero(t, v, i)
 		}
 	}
-	assert.Zero(t, q.fifoLen+q.owed)
+	assert.Zero(t, h.jb.Stats().Lengthened+h.jb.Stats().Shortened, "exact frames change nothing")
 
-	q.fifoLen, q.owed = 100, 30
-	q.discard(80)
-	assert.Equal(t, 0, q.owed)
-	assert.Equal(t, 50, q.fifoLen)
-	assert.Equal(t, int16(51), q.fifo[0])
+	q.pushDecoded(&q.cur, ramp, 160) // 40 samples (5 ms at 8 kHz) more than the frame
+	assert.Equal(t, 5*time.Millisecond, h.jb.Stats().Lengthened)
+	assert.Equal(t, 5*time.Millisecond, q.ts.stats().Lengthened)
 
-	q.fifoLen = 0
-	big := make([]int16, maxDecoded)
-	for i := 0; i < 3; i++ {
-		q.pushDecoded(&q.cur, big)
-		assert.LessOrEqual(t, q.fifoLen, len(q.fifo)-maxDecoded)
-	}
-	q.pushSilence(2 * maxDecoded)
-	assert.LessOrEqual(t, q.fifoLen, len(q.fifo)-maxDecoded)
+	big := make([]int16, q.fifo.Cap())
+	q.pushDecoded(&q.cur, big, len(big)) // 200 pending + Cap: the oldest 200 go
+	assert.Equal(t, q.fifo.Cap(), q.fifo.Len())
+	assert.Equal(t, 25*time.Millisecond, h.jb.Stats().Shortened)
+	assert.Equal(t, 25*time.Millisecond, q.ts.stats().Shortened)
+	assert.Zero(t, q.ts.stats().Unheard)
 }

@@ -92,10 +92,14 @@ type ParticipantStats struct {
 	// Outbound failures.
 	EncodeErrors, ProtectErrors, SinkErrors uint64
 	Jitter                                  jitter.Stats
-	TalkTime                                time.Duration
-	Level                                   int // smoothed, -dBov (127 silence)
-	Talking, Speaking                       bool
-	Muted, Deaf, ListenOnly                 bool
+	// TimeScale: how the jitter buffer's requests to play the audio
+	// longer or shorter were met (Jitter.Lengthened and Jitter.Shortened
+	// are the same totals, as the buffer counted them).
+	TimeScale               TimeScaleStats
+	TalkTime                time.Duration
+	Level                   int // smoothed, -dBov (127 silence)
+	Talking, Speaking       bool
+	Muted, Deaf, ListenOnly bool
 	// Direction is the configured direction (ListenOnly is !Direction.Recv()).
 	Direction Direction
 
@@ -255,6 +259,7 @@ func (p *Participant) Stats() ParticipantStats {
 		SinkErrors:     p.out.sinkErrors.Load(),
 		Jitter:         p.in.jb.Stats(),
 		RTCP:           p.rtcpStats(),
+		TimeScale:      p.dq.ts.stats(),
 		TalkTime:       time.Duration(p.talk.talkTicks.Load()) * p.conf.cfg.Ptime,
 		Level:          int(p.talk.pubLevel.Load()),
 		Talking:        p.talk.pubTalking.Load(),
