@@ -105,6 +105,13 @@ func (q *decodeQueue) setup(rate int, ptime time.Duration) error {
 	if q.prev != nil && q.prev.build(rate, ptime) != nil {
 		q.dropPrev()
 	}
+	if q.fifo != nil {
+		// What was pending is dropped with the old rate: the jitter
+		// buffer's account of the audio handed out must lose it too.
+		if d := q.fifo.Len() + q.owed; d > 0 {
+			q.ts.report(q.jb, -d, stretchTrim)
+		}
+	}
 	if q.fifo == nil || q.fifo.Rate() != rate {
 		// The default capacity, 180 ms, holds the longest Opus packet
 		// (120 ms) decoded on top of the longest tick (60 ms).

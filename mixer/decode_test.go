@@ -228,3 +228,16 @@ func TestDecodeQueueFIFO(t *testing.T) {
 	assert.Equal(t, 25*time.Millisecond, q.ts.stats().Shortened)
 	assert.Zero(t, q.ts.stats().Unheard)
 }
+
+// TestDecodeQueueRateChange: audio pending when the conference rate
+// changes is dropped with the old rate, and the jitter buffer is told.
+func TestDecodeQueueRateChange(t *testing.T) {
+	h := newQueueHarness(t, 8000, 20*time.Millisecond, jitter.Config{})
+	q := h.q
+	q.pushDecoded(&q.cur, make([]int16, 100), 100)
+	q.owed = 30
+	require.NoError(t, q.setup(16000, 20*time.Millisecond))
+	assert.Equal(t, 16250*time.Microsecond, h.jb.Stats().Shortened, "130 samples at 8 kHz")
+	assert.Zero(t, q.fifo.Len()+q.owed)
+	assert.Equal(t, 16000, q.fifo.Rate())
+}

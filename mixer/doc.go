@@ -21,6 +21,21 @@
 // So a 1000-party Opus room with three talkers decodes three streams and
 // encodes four, and spends the rest on packet work.
 //
+// # Delay and time-scaling
+//
+// Each participant's jitter buffer changes its delay while the talker
+// talks by asking for the audio to be played a little longer or shorter
+// (jitter.Frame.Stretch). For the participants it decodes, the mixer does
+// so on the decoded PCM, a pitch period or a stretch of silence at a time
+// (internal/tsm, about 2 µs per change at 48 kHz, only while the delay
+// moves), or declines when no change would go unheard; for the others,
+// whose audio nobody hears, it applies the request exactly to the silence
+// their undecoded frames are owed as. Either way it tells the buffer
+// exactly what it applied, so the buffer's account of the audio not yet
+// played, and so its delay, stays exact; ParticipantStats.TimeScale says
+// how much. The buffer drops a whole frame of speech only when its delay
+// is 100 ms or more above its target.
+//
 // # Streams
 //
 // Each participant's outbound stream has its own SSRC, sequence numbers and

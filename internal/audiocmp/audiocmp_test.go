@@ -38,17 +38,6 @@ func TestIdentical(t *testing.T) {
 	}
 }
 
-// worst returns the lowest SNR among a direction's scored windows.
-func worst(d Direction) float64 {
-	low := 35.0
-	for _, w := range d.Windows {
-		if w.Active {
-			low = min(low, w.SNR)
-		}
-	}
-	return low
-}
-
 // TestCut: 100 ms of speech cut out (a delay that steps down by dropping
 // audio) is followed: what was heard is all found, at the delay before
 // the cut and after it; of what was sent, the windows cut out are
