@@ -5,7 +5,8 @@
 // The benchmarks in this package (go test -bench . ./bench) time them;
 // cmd/capacity finds the largest room that fits in a share of real time;
 // cmd/netcond prints what each network scenario costs in late loss,
-// concealment and added delay. bench/compare, a nested module, runs the
+// concealment, time-scaling and delay heard against the fixed-delay
+// oracle. bench/compare, a nested module, runs the
 // same workloads on peer libraries. README.md says how to reproduce the
 // figures in results/ and what each column means.
 //

@@ -4,13 +4,19 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
+	"path/filepath"
 	"slices"
 	"text/tabwriter"
 	"time"
 
 	"github.com/pion/rtp"
 
+	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/codec/resample"
+	"github.com/rtpmix/rtpmix/internal/audiocmp"
 	"github.com/rtpmix/rtpmix/internal/netsim"
+	"github.com/rtpmix/rtpmix/internal/wav"
 	"github.com/rtpmix/rtpmix/jitter"
 	"github.com/rtpmix/rtpmix/mixer"
 	"github.com/rtpmix/rtpmix/rtcpsession"
@@ -20,57 +26,91 @@ import (
 // NetCondResult is what one network scenario cost through the whole
 // participant pipeline.
 type NetCondResult struct {
-	Name    string
-	Sent    int // packets the sender sent
-	Arrived int // copies that reached the engine (duplicates included)
-	// Late, lost and concealed as the participant's jitter buffer counted
-	// them: late packets as a share of those sent; lost and concealed
-	// frames as a share of the frames played out.
-	LatePct, LostPct, ConcealedPct float64
-	// JitterOnlyLatePct is the same scenario through a bare jitter.Buffer
-	// (netsim.Run), for comparison: the pipeline should not change it.
-	JitterOnlyLatePct float64
-	// Heard counts the sender's packets recognised in the listener's mixed
-	// stream; the delays below are over those.
-	Heard int
-	// Buffer is the virtual time from a packet's arrival to the tick that
-	// plays it: jitter-buffer delay plus the wait for the next tick.
-	BufferMean, BufferP95 time.Duration
-	// Processing is real time: the packet's WriteRTP (SRTP unprotect,
-	// parse, jitter push) plus, in the tick that plays it, the time from the
-	// tick's start to the listener's mixed packet reaching its Sink.
-	ProcMean, ProcP99 time.Duration
-	// Creep: mean buffer delay of the last 2 s minus that of the 2 s
-	// after a 5 s warm-up (the windows jitter/scenario_test.go uses).
-	Creep       time.Duration
-	TargetDelay time.Duration
+	Name  string
+	Phase time.Duration // of the conference's ticks from the sender's start
+	Sent  int           // packets the sender sent
+	// Late loss, the share of the talker's audio concealed (lost and
+	// concealed frames, silence left out), what of it the network's
+	// losses and the late packets do not explain, and the share of the
+	// audio played that the mixer time-scaled (lengthened plus shortened),
+	// all in percent.
+	LatePct, ConcealPct, ExcessConcealPct, NetLossPct, StretchedPct float64
+	// Dropped counts whole frames the jitter buffer dropped to shrink its
+	// delay (with time-scaling, only for an excess of 100 ms or more).
+	Dropped uint64
+	// Mean and P95 are the delay heard: the talker's speech as the
+	// listener received it, aligned with what was sent (internal/audiocmp),
+	// window by window, beyond the trace's smallest network transit (so
+	// the path's base latency is left out, as netsim measures). Oracle is
+	// the mean delay of the best fixed-delay player that ticks like the
+	// conference and loses no more packets to lateness (netsim's);
+	// OracleRatio is Mean/Oracle.
+	Mean, P95, Oracle time.Duration
+	OracleRatio       float64
+	// JitterRatio is netsim.Run's mean/oracle for the same trace through
+	// a bare jitter.Buffer whose consumer models a time-scaler
+	// (netsim.Pitch): the pipeline should come close to it.
+	JitterRatio float64
+	// Creep: mean delay heard in the last 2 s minus that in the 2 s after
+	// a 5 s warm-up.
+	Creep time.Duration
+	// Quality: mean log-spectral distance (dB) of the speech heard
+	// against the clean path (the same PCMU over a perfect network), and
+	// the share of the speech sent that was found in what was heard.
+	LSD, Found float64
+	// Processing is real time: the talker's WriteRTP (SRTP unprotect,
+	// parse, jitter push) per packet, and per tick the time from the
+	// tick's start to the listener's packet reaching its Sink.
+	WriteMean, TickMean, TickP99 time.Duration
+	TargetDelay                  time.Duration
 }
 
-// NetCondScenarios are the jitter issue's scenarios (netsim.Standard):
-// clean, 30 ms normal jitter, 5% bursty loss, ±1% drift, a 300 ms spike.
-func NetCondScenarios() []netsim.Scenario { return netsim.Standard() }
+// NetCondScenarios are the network scenarios: the jitter buffer's
+// standard ones (netsim.Standard: clean, 30 ms normal jitter, 5% bursty
+// loss, ±1% drift, a 300 ms spike) and issue 12's kinds of trace
+// (netsim.Playout: a sender restart, sender clocks ±1% off without
+// levels, DTX talkspurts, a bursty TTS source, Wi-Fi, LTE, talkspurts
+// ended by silence).
+func NetCondScenarios() []netsim.Scenario { return append(netsim.Standard(), netsim.Playout()...) }
 
-// RunNetCond replays sc through a conference in virtual time: the sender,
-// on the impaired path, sends PCMU over SRTP; a listen-only participant
-// receives the mix over SRTP. Each payload carries its packet's index in
-// μ-law codes that survive decode, mix (a lone speaker at unity gain, far
-// below the limiter) and encode unchanged, so each packet is found again
-// in the listener's stream and its delay measured.
-func RunNetCond(sc netsim.Scenario) (NetCondResult, error) {
+// NetCondPhases are the tick phases RunNetCond can be asked for: where a
+// packet's arrival falls between two ticks decides how long it waits.
+var NetCondPhases = []time.Duration{0, 5 * time.Millisecond, 10 * time.Millisecond, 15 * time.Millisecond}
+
+// RunNetCond replays sc through a conference in virtual time: the talker,
+// on the impaired path, sends speech (the testdata clips, PCMU, with the
+// trace's RFC 6464 levels when it has them) over SRTP while the trace's
+// sender talks, silence or DTX packets while it does not; a listen-only
+// participant receives the mix over SRTP. The mixer time-scales as the
+// talker's jitter buffer asks. dir is the testdata directory ("" finds
+// it).
+func RunNetCond(sc netsim.Scenario, dir string) (NetCondResult, error) {
 	sc.ClockRate, sc.Payload = 8000, 160
 	sc = sc.WithDefaults()
 	tr, err := sc.Trace()
 	if err != nil {
 		return NetCondResult{}, err
 	}
-	res := NetCondResult{Name: sc.Name, Sent: len(tr.Sent), Arrived: len(tr.Arrivals)}
-	ref, err := netsim.RunTrace(tr, jitter.Config{}, netsim.Options{})
+	res := NetCondResult{Name: sc.Name, Phase: sc.TickPhase, Sent: len(tr.Sent)}
+	ref, err := netsim.RunTrace(tr, jitter.Config{}, netsim.Options{Consumer: netsim.Pitch})
 	if err != nil {
 		return res, err
 	}
-	res.JitterOnlyLatePct = ref.LatePct
+	res.JitterRatio = ref.OracleRatio
+	src, err := speech8k(dir)
+	if err != nil {
+		return res, err
+	}
+	talk, err := newTalkTrace(tr, src)
+	if err != nil {
+		return res, err
+	}
 
-	c, err := mixer.NewConference(mixer.ConferenceConfig{Name: "netcond " + sc.Name})
+	// The lone talker is mixed whatever its level, so that what the
+	// listener hears depends on the network, the jitter buffer and the
+	// time-scaler, not on where talk detection starts and stops.
+	c, err := mixer.NewConference(mixer.ConferenceConfig{Name: "netcond " + sc.Name, DisableLimiter: true,
+		Talk: mixer.TalkConfig{StartLevel: 120, StopLevel: 127, StartDelay: 20 * time.Millisecond}})
 	if err != nil {
 		return res, err
 	}
@@ -92,8 +132,11 @@ func RunNetCond(sc netsim.Scenario) (NetCondResult, error) {
 	if err != nil {
 		return res, err
 	}
-	sp, err := c.Join(mixer.ParticipantConfig{ID: "sender", In: PCMU, Out: PCMU, InAudioLevelID: levelExtID,
-		InSRTP: &sIn, OutSRTP: &sOut})
+	pc := mixer.ParticipantConfig{ID: "talker", In: PCMU, Out: PCMU, InSRTP: &sIn, OutSRTP: &sOut, Jitter: sc.Buffer}
+	if !sc.NoLevels {
+		pc.InAudioLevelID = levelExtID
+	}
+	sp, err := c.Join(pc)
 	if err != nil {
 		return res, err
 	}
@@ -101,7 +144,6 @@ func RunNetCond(sc netsim.Scenario) (NetCondResult, error) {
 		OutSRTP: &lOut, Sink: rec}); err != nil {
 		return res, err
 	}
-
 	// The sender protects every packet in sending order, as it would.
 	prot, err := srtp.NewProtector(sIn)
 	if err != nil {
@@ -109,13 +151,14 @@ func RunNetCond(sc netsim.Scenario) (NetCondResult, error) {
 	}
 	wire := make([][]byte, len(tr.Sent))
 	for i := range tr.Sent {
-		if wire[i], err = protect(prot, &tr.Sent[i]); err != nil {
+		if wire[i], err = prot.ProtectRTP(nil, talk.packets[i]); err != nil {
 			return res, err
 		}
 	}
 
-	inbound := make([]time.Duration, len(tr.Sent))
-	arrivedAt := make([]time.Duration, len(tr.Sent))
+	var writeSum time.Duration
+	writes := 0
+	var ticks []time.Duration
 	buf := make([]byte, 1600)
 	end := tr.Arrivals[len(tr.Arrivals)-1].At + sc.Drain
 	next := 0
@@ -125,126 +168,216 @@ func RunNetCond(sc netsim.Scenario) (NetCondResult, error) {
 			b := buf[:len(wire[a.Packet.Index])]
 			copy(b, wire[a.Packet.Index])
 			t0 := time.Now()
-			err := sp.WriteRTPAt(a.At, b)
-			d := time.Since(t0)
-			if err == nil && !a.Dup {
-				inbound[a.Packet.Index], arrivedAt[a.Packet.Index] = d, a.At
-			}
+			_ = sp.WriteRTPAt(a.At, b) // refusals are counted in Stats
+			writeSum += time.Since(t0)
+			writes++
 		}
-		rec.tickStart, rec.now = time.Now(), now
+		rec.tickStart = time.Now()
+		rec.packets = 0
 		c.Tick(now)
-	}
-	if rec.err != nil {
-		return res, rec.err
+		if rec.err != nil {
+			return res, rec.err
+		}
+		if rec.packets != 1 {
+			return res, fmt.Errorf("bench: %s: %d packets to the listener in one tick, want 1", sc.Name, rec.packets)
+		}
+		ticks = append(ticks, rec.proc)
 	}
 
 	st := sp.Stats()
 	js := st.Jitter
-	if res.Sent > 0 {
-		res.LatePct = 100 * float64(js.Late) / float64(res.Sent)
+	res.LatePct = 100 * float64(js.Late) / float64(res.Sent)
+	res.NetLossPct = 100 * float64(res.Sent-countArrived(tr)) / float64(res.Sent)
+	if talked := js.Played + js.Lost + js.Concealed; talked > 0 {
+		res.ConcealPct = 100 * float64(js.Lost+js.Concealed) / float64(talked)
 	}
-	if frames := js.Played + js.Lost + js.Concealed; frames > 0 {
-		res.LostPct = 100 * float64(js.Lost) / float64(frames)
-		res.ConcealedPct = 100 * float64(js.Concealed) / float64(frames)
-	}
+	res.ExcessConcealPct = res.ConcealPct - res.NetLossPct - res.LatePct
+	res.Dropped = js.Dropped
+	res.StretchedPct = 100 * float64(st.TimeScale.Lengthened+st.TimeScale.Shortened) / float64(end-sc.TickPhase)
 	res.TargetDelay = js.TargetDelay
+	if writes > 0 {
+		res.WriteMean = writeSum / time.Duration(writes)
+	}
+	tk := summarise(ticks)
+	res.TickMean, res.TickP99 = tk.Mean, tk.P99
 
-	type heard struct{ at, buffer, proc time.Duration }
-	var hs []heard
-	for _, h := range rec.heard {
-		if h.index >= len(tr.Sent) || inbound[h.index] == 0 && arrivedAt[h.index] == 0 {
-			continue
-		}
-		hs = append(hs, heard{at: h.tick, buffer: h.tick - arrivedAt[h.index], proc: inbound[h.index] + h.proc})
+	h := hear(tr, talk.ref, rec.got, sc.TickPhase)
+	if len(h.delays) == 0 {
+		return res, fmt.Errorf("bench: %s: none of the talker's speech found in the mix", sc.Name)
 	}
-	res.Heard = len(hs)
-	if len(hs) == 0 {
-		return res, fmt.Errorf("bench: %s: no packet of the sender recognised in the mix", sc.Name)
+	res.LSD, res.Found = h.cmp.Heard.LSD, h.cmp.Sent.Found
+	sorted := slices.Clone(h.delays)
+	slices.Sort(sorted)
+	var sum time.Duration
+	for _, d := range h.delays {
+		sum += d
 	}
-	bufs := make([]time.Duration, len(hs))
-	procs := make([]time.Duration, len(hs))
-	for i, h := range hs {
-		bufs[i], procs[i] = h.buffer, h.proc
+	res.Mean, res.P95 = sum/time.Duration(len(h.delays)), sorted[len(sorted)*95/100]
+	res.Oracle = tr.Oracle(int(js.Late))
+	if res.Oracle > 0 {
+		res.OracleRatio = float64(res.Mean) / float64(res.Oracle)
 	}
-	b, p := summarise(bufs), summarise(procs)
-	slices.Sort(bufs)
-	res.BufferMean, res.BufferP95 = b.Mean, bufs[len(bufs)*95/100]
-	res.ProcMean, res.ProcP99 = p.Mean, p.P99
-
 	const warm, window = 5 * time.Second, 2 * time.Second
-	t0, t1 := hs[0].at+warm, hs[len(hs)-1].at-window
-	mean := func(from, to time.Duration) time.Duration {
-		var sum time.Duration
-		n := 0
-		for _, h := range hs {
-			if h.at >= from && h.at < to {
-				sum += h.buffer
-				n++
-			}
-		}
-		if n == 0 {
-			return 0
-		}
-		return sum / time.Duration(n)
-	}
-	res.Creep = mean(t1, t1+window+1) - mean(t0, t0+window)
+	t0, t1 := h.at[0]+warm, h.at[len(h.at)-1]-window
+	res.Creep = h.meanBetween(t1, t1+window+1) - h.meanBetween(t0, t0+window)
 	return res, nil
 }
 
-// protect writes packet p as the sender would and protects it. The
-// payload is p's index in μ-law codes 0xE0|nibble (small positive
-// samples), then its complement the same way, then 0xD5 (another small
-// sample, outside the 0xE0 range so no window of it reads as an index).
-func protect(prot *srtp.Protector, p *netsim.Packet) ([]byte, error) {
-	b := make([]byte, 20, 20+160+prot.RTPOverhead())
-	b[0], b[1] = 0x90, 0
-	if p.Marker {
-		b[1] |= 0x80
+func countArrived(tr *netsim.Trace) int {
+	seen := make(map[int]bool, len(tr.Sent))
+	for _, a := range tr.Arrivals {
+		seen[a.Packet.Index] = true
 	}
-	binary.BigEndian.PutUint16(b[2:], p.SequenceNumber)
-	binary.BigEndian.PutUint32(b[4:], p.Timestamp)
-	binary.BigEndian.PutUint32(b[8:], p.SSRC)
-	lvl := byte(127)
-	if p.AudioLevel >= 0 {
-		lvl = byte(p.AudioLevel)
-	}
-	if p.Voice {
-		lvl |= 0x80
-	}
-	copy(b[12:], []byte{0xBE, 0xDE, 0, 1, levelExtID << 4, lvl, 0, 0})
-	var payload [160]byte
-	for i := range payload {
-		payload[i] = 0xD5
-	}
-	idx, chk := uint32(p.Index), ^uint32(p.Index)
-	for k := 0; k < 8; k++ {
-		payload[k] = 0xE0 | byte(idx>>(28-4*k))&0xF
-		payload[8+k] = 0xE0 | byte(chk>>(28-4*k))&0xF
-	}
-	b = append(b, payload[:]...)
-	return prot.ProtectRTP(b[:0], b)
+	return len(seen)
 }
 
-// recorder is the listener's far end: it unprotects the mixed packets and
-// finds the sender's packet index in them.
+// speech8k is the speech clips one after another at 8 kHz.
+func speech8k(dir string) ([]int16, error) {
+	dir, err := FindTestdata(dir)
+	if err != nil {
+		return nil, err
+	}
+	r, err := resample.New(48000, 8000, 1)
+	if err != nil {
+		return nil, err
+	}
+	var all []int16
+	for _, name := range ClipNames {
+		a, err := wav.ReadFile(filepath.Join(dir, name+".wav"))
+		if err != nil {
+			return nil, err
+		}
+		r.Reset()
+		all = append(all, r.Process(nil, a.Samples)...)
+	}
+	return all, nil
+}
+
+// talkTrace is a trace's packets as the talker sends them, and the clean
+// path: what a listener would hear over a perfect network, by the
+// sender's own time.
+type talkTrace struct {
+	packets [][]byte
+	ref     []int16
+}
+
+// newTalkTrace makes each packet of tr: speech from src (looped) while the
+// sender talks, PCMU silence otherwise, a DTX packet as short as the trace
+// says, the RFC 6464 level when the trace has one.
+func newTalkTrace(tr *netsim.Trace, src []int16) (*talkTrace, error) {
+	sc := tr.Scenario
+	enc, err := codec.NewEncoder(PCMU.SDPName(), codec.Config{})
+	if err != nil {
+		return nil, err
+	}
+	dec, err := codec.NewDecoder(PCMU.SDPName(), codec.Config{})
+	if err != nil {
+		return nil, err
+	}
+	tt := &talkTrace{packets: make([][]byte, len(tr.Sent)), ref: make([]int16, (int(sc.Duration/sc.Ptime)+1)*160)}
+	silence := make([]int16, 160)
+	for i := range tr.Sent {
+		p := &tr.Sent[i]
+		// The frame of the sender's own clock the packet carries.
+		k := int(math.Round(float64(p.Media) * (1 + sc.Drift) / float64(sc.Ptime)))
+		frame := silence
+		if p.Voice {
+			s := (k * 160) % (len(src) - 160)
+			frame = src[s : s+160]
+		}
+		payload, err := enc.Encode(nil, frame)
+		if err != nil {
+			return nil, err
+		}
+		if p.Voice {
+			clean, err := dec.Decode(nil, payload)
+			if err != nil {
+				return nil, err
+			}
+			copy(tt.ref[k*160:], clean)
+		}
+		payload = payload[:min(p.Size, len(payload))]
+		b := make([]byte, 12, 20+len(payload))
+		b[0], b[1] = 0x80, 0
+		if p.Marker {
+			b[1] |= 0x80
+		}
+		binary.BigEndian.PutUint16(b[2:], p.SequenceNumber)
+		binary.BigEndian.PutUint32(b[4:], p.Timestamp)
+		binary.BigEndian.PutUint32(b[8:], p.SSRC)
+		if p.AudioLevel >= 0 {
+			lvl := byte(p.AudioLevel)
+			if p.Voice {
+				lvl |= 0x80
+			}
+			b[0] |= 0x10
+			b = append(b, 0xBE, 0xDE, 0, 1, levelExtID<<4, lvl, 0, 0)
+		}
+		tt.packets[i] = append(b, payload...)
+	}
+	return tt, nil
+}
+
+// hearing is the talker's speech found in what the listener heard.
+type hearing struct {
+	cmp    audiocmp.Result
+	delays []time.Duration // of the speech windows heard, beyond the smallest transit
+	at     []time.Duration // when each was heard
+}
+
+// hear aligns what the listener got (one 20 ms frame per tick from
+// phase) with the clean path.
+func hear(tr *netsim.Trace, ref, got []int16, phase time.Duration) hearing {
+	sc := tr.Scenario
+	// A drifting sender's samples run ahead of (or behind) the
+	// listener's by Drift of the run; a bursty one is up to MaxDelay
+	// ahead.
+	drift := time.Duration(math.Abs(sc.Drift)*float64(sc.Duration)) + time.Second
+	maxDelay := max(sc.Buffer.MaxDelay, jitter.DefaultMaxDelay) + time.Second
+	var h hearing
+	h.cmp = audiocmp.Compare(ref, got, 8000, audiocmp.Options{MinDelay: -drift, MaxDelay: maxDelay + drift})
+	mt := tr.MinTransit()
+	for _, w := range h.cmp.Heard.Windows {
+		if !w.Active || !w.Found {
+			continue
+		}
+		heard := phase + time.Duration(w.Got)*time.Second/8000
+		sent := time.Duration(float64(time.Duration(w.Ref)*time.Second/8000) / (1 + sc.Drift))
+		h.delays = append(h.delays, heard-sent-mt)
+		h.at = append(h.at, heard)
+	}
+	return h
+}
+
+// meanBetween is the mean of the delays heard in [from, to).
+func (h hearing) meanBetween(from, to time.Duration) time.Duration {
+	var sum time.Duration
+	n := 0
+	for i, at := range h.at {
+		if at >= from && at < to {
+			sum += h.delays[i]
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / time.Duration(n)
+}
+
+// recorder is the listener's far end: it unprotects and decodes the mixed
+// packets.
 type recorder struct {
 	u         *srtp.Unprotector
+	dec       codec.Decoder
 	hdr       rtp.Header
 	tickStart time.Time
-	now       time.Duration
-	heard     []heardPacket
-	seen      map[int]bool
+	proc      time.Duration // tick start to this tick's packet
+	packets   int
 	plain     []byte
-	prev      []byte // the previous mixed payload
-	prevTick  time.Duration
-	prevProc  time.Duration
+	pcm       []int16
+	got       []int16
 	err       error
-}
-
-type heardPacket struct {
-	index int
-	tick  time.Duration // virtual time of the tick that sent it
-	proc  time.Duration // real time from the tick's start to the Sink
 }
 
 func newRecorder(k srtp.Keys) (*recorder, error) {
@@ -252,14 +385,19 @@ func newRecorder(k srtp.Keys) (*recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &recorder{u: u, seen: map[int]bool{}, plain: make([]byte, 0, 1600), prev: make([]byte, 0, 2000)}, nil
+	dec, err := codec.NewDecoder(PCMU.SDPName(), codec.Config{})
+	if err != nil {
+		return nil, err
+	}
+	return &recorder{u: u, dec: dec, plain: make([]byte, 0, 1600), pcm: make([]int16, 0, 960)}, nil
 }
 
 func (r *recorder) WriteRTP(pkt []byte) error {
 	if rtcpsession.IsRTCP(pkt) {
 		return nil // the listener's RTCP reports share its sink (rtcp-mux)
 	}
-	proc := time.Since(r.tickStart)
+	r.proc = time.Since(r.tickStart)
+	r.packets++
 	plain, err := r.u.UnprotectRTP(r.plain[:0], pkt, &r.hdr)
 	if err != nil {
 		r.err = fmt.Errorf("bench: listener cannot unprotect the mix: %w", err)
@@ -268,52 +406,31 @@ func (r *recorder) WriteRTP(pkt []byte) error {
 	r.plain = plain
 	payload, err := srtp.Payload(plain)
 	if err != nil {
-		return nil
+		r.err = fmt.Errorf("bench: listener got a malformed packet: %w", err)
+		return err
 	}
-	// Concealment and the buffer's delay changes need not come in whole
-	// packets, so a packet's samples may start anywhere in a mixed frame
-	// and run into the next: search the previous frame and this one.
-	prevLen := len(r.prev)
-	joined := append(r.prev, payload...)
-	for s := max(0, prevLen-15); s+16 <= len(joined); s++ {
-		idx, ok := indexAt(joined[s:])
-		if !ok || r.seen[idx] {
-			continue
-		}
-		r.seen[idx] = true
-		h := heardPacket{index: idx, tick: r.now + time.Duration(s-prevLen)*time.Second/8000, proc: proc}
-		if s < prevLen {
-			h.tick, h.proc = r.prevTick+time.Duration(s)*time.Second/8000, r.prevProc
-		}
-		r.heard = append(r.heard, h)
+	out, err := r.dec.Decode(r.pcm[:0], payload)
+	if err != nil {
+		r.err = err
+		return err
 	}
-	r.prev = append(r.prev[:0], payload...)
-	r.prevTick, r.prevProc = r.now, proc
+	r.pcm = out
+	r.got = append(r.got, out...)
 	return nil
-}
-
-// indexAt decodes the index protect wrote, if b starts with one.
-func indexAt(b []byte) (int, bool) {
-	var idx, chk uint32
-	for k := 0; k < 8; k++ {
-		if b[k]&0xF0 != 0xE0 || b[8+k]&0xF0 != 0xE0 {
-			return 0, false
-		}
-		idx = idx<<4 | uint32(b[k]&0xF)
-		chk = chk<<4 | uint32(b[8+k]&0xF)
-	}
-	return int(idx), idx == ^chk
 }
 
 // WriteNetCondTable prints results as an aligned table (Markdown when md).
 func WriteNetCondTable(w io.Writer, rs []NetCondResult, md bool) error {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 	us := func(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)) }
-	head := []string{"scenario", "late %", "(jitter alone)", "lost %", "concealed %", "heard", "buffer mean", "buffer p95", "processing mean", "processing p99", "creep", "target"}
+	head := []string{"scenario", "phase", "late %", "concealed %", "excess %", "dropped", "time-scaled %", "mean", "p95",
+		"oracle", "mean/oracle", "(jitter alone)", "creep", "LSD dB", "speech found", "WriteRTP", "tick to sink", "p99", "target"}
 	row := func(r NetCondResult) []string {
-		return []string{r.Name, fmt.Sprintf("%.2f", r.LatePct), fmt.Sprintf("%.2f", r.JitterOnlyLatePct),
-			fmt.Sprintf("%.2f", r.LostPct), fmt.Sprintf("%.2f", r.ConcealedPct), fmt.Sprintf("%d/%d", r.Heard, r.Sent),
-			ms(r.BufferMean), ms(r.BufferP95), us(r.ProcMean), us(r.ProcP99), ms(r.Creep), ms(r.TargetDelay)}
+		return []string{r.Name, ms(r.Phase), fmt.Sprintf("%.2f", r.LatePct), fmt.Sprintf("%.2f", r.ConcealPct),
+			fmt.Sprintf("%+.2f", r.ExcessConcealPct), fmt.Sprint(r.Dropped), fmt.Sprintf("%.2f", r.StretchedPct),
+			ms(r.Mean), ms(r.P95), ms(r.Oracle), fmt.Sprintf("%.2f", r.OracleRatio), fmt.Sprintf("%.2f", r.JitterRatio),
+			ms(r.Creep), fmt.Sprintf("%.2f", r.LSD), fmt.Sprintf("%.1f%%", 100*r.Found),
+			us(r.WriteMean), us(r.TickMean), us(r.TickP99), ms(r.TargetDelay)}
 	}
 	if md {
 		fmt.Fprintf(w, "| %s |\n|---|", join(head, " | "))
