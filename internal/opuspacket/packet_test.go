@@ -105,6 +105,18 @@ func TestDurationDoesNotAllocate(t *testing.T) {
 	assert.NotZero(t, sink)
 }
 
+func TestSamplesDoesNotAllocateOnBadPackets(t *testing.T) {
+	bad := [][]byte{{}, {0x01, 1, 2, 3}, {0x02}, {0x03, 0x00}, {0x1B, 0x04}, {0x03, 0x82, 9, 1}}
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, p := range bad {
+			if Samples(p) != 0 {
+				panic("accepted")
+			}
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
 // FuzzDuration holds Duration to codec/opus.PacketDuration: the same
 // duration for every packet one accepts, and an error from one exactly when
 // the other errs.
@@ -123,6 +135,9 @@ func FuzzDuration(f *testing.F) {
 		ref, refErr := opus.PacketDuration(p)
 		if (err == nil) != (refErr == nil) || d != ref {
 			t.Fatalf("Duration(%x) = %d, %v; codec/opus says %d, %v", p, d, err, ref, refErr)
+		}
+		if s := Samples(p); s != d {
+			t.Fatalf("Samples(%x) = %d, Duration %d, %v", p, s, d, err)
 		}
 		if err != nil && !errors.Is(err, codec.ErrCorrupt) {
 			t.Fatalf("error %v does not wrap codec.ErrCorrupt", err)
