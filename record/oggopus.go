@@ -282,6 +282,12 @@ func NewOggOpusWriter(w io.Writer, f Format, cfg OggOpusConfig) (*OggOpusWriter,
 	case err != nil:
 		return nil, fmt.Errorf("record: Ogg/Opus encoder: %w", err)
 	}
+	return newOggOpusWriter(w, f, cfg, enc)
+}
+
+// newOggOpusWriter is NewOggOpusWriter with the encoder made; cfg is
+// checked and its FrameDuration set.
+func newOggOpusWriter(w io.Writer, f Format, cfg OggOpusConfig, enc codec.Encoder) (*OggOpusWriter, error) {
 	ow := &OggOpusWriter{
 		enc:     enc,
 		f:       f,
@@ -299,6 +305,7 @@ func NewOggOpusWriter(w io.Writer, f Format, cfg OggOpusConfig) (*OggOpusWriter,
 	// The encoder's output is silent once its delay and the decoder's
 	// 2.5 ms overlap have passed through whole frames of silence.
 	ow.quietOK = (ow.preSkip+120+ow.frame48-1)/ow.frame48 + 1
+	var err error
 	if ow.m, err = newOggOpus(w, f, ow.preSkip, &cfg); err != nil {
 		return nil, fmt.Errorf("record: Ogg/Opus headers: %w", err)
 	}
@@ -391,21 +398,30 @@ func (w *OggOpusWriter) WriteSilence(samples int) error {
 // encode encodes one whole frame, or writes the silence packet when the
 // frame and the encoder's output are both silent.
 func (w *OggOpusWriter) encode(pcm []int16) error {
+	pkt, err := w.code(pcm)
+	if err != nil {
+		return err
+	}
+	return w.packet(pkt, -1)
+}
+
+// code returns the packet for one whole frame.
+func (w *OggOpusWriter) code(pcm []int16) ([]byte, error) {
 	zero := allZero(pcm)
 	if zero && w.quiet >= w.quietOK {
-		return w.packet(w.silence, -1)
+		return w.silence, nil
 	}
 	pkt, err := w.enc.Encode(w.pkt[:0], pcm)
 	if err != nil {
 		w.err = fmt.Errorf("record: Ogg/Opus: %w", err)
-		return w.err
+		return nil, w.err
 	}
 	if zero {
 		w.quiet++
 	} else {
 		w.quiet = 0
 	}
-	return w.packet(pkt, -1)
+	return pkt, nil
 }
 
 func (w *OggOpusWriter) packet(p []byte, granule int64) error {
@@ -448,10 +464,9 @@ func (w *OggOpusWriter) Close() error {
 			}
 			continue
 		}
-		pkt, err := w.enc.Encode(w.pkt[:0], w.pend)
+		pkt, err := w.code(w.pend)
 		if err != nil {
-			w.err = fmt.Errorf("record: Ogg/Opus: %w", err)
-			return w.err
+			return err
 		}
 		if err := w.packet(pkt, end); err != nil {
 			return err
