@@ -79,6 +79,7 @@ type oggOpus struct {
 	pageDur   int64 // granule span after which a page is written
 	granule   int64 // after the last packet written
 	pageStart int64 // granule at the start of the page being built
+	packets   int64 // audio packets written
 }
 
 // newOggOpus writes the OpusHead page and the OpusTags page(s) to w.
@@ -149,6 +150,7 @@ func (m *oggOpus) packet(p []byte, dur int, granule int64) error {
 		}
 	}
 	m.granule += int64(dur)
+	m.packets++
 	if granule < 0 {
 		granule = m.granule
 	}

@@ -102,8 +102,9 @@ func (w *OggOpusPacketWriter) packet(p []byte, dur int) error {
 	return nil
 }
 
-// Close ends the stream with an EOS page and writes it. It does not close
-// the destination. Calling it again returns nil, or the error that
+// Close ends the stream with an EOS page and writes it (a stream that got
+// no packet gets one of silence, trimmed to nothing, so that it opens as
+// an empty recording). It does not close the destination. Calling it again returns nil, or the error that
 // stopped the writer.
 func (w *OggOpusPacketWriter) Close() error {
 	if w.closed {
@@ -112,6 +113,15 @@ func (w *OggOpusPacketWriter) Close() error {
 	w.closed = true
 	if w.err != nil {
 		return w.err
+	}
+	// A stream without audio is not one that players open: give it a
+	// silence packet, trimmed to nothing (RFC 7845 §4.4 lets the only
+	// page end-trim).
+	if w.m.packets == 0 {
+		if err := w.m.packet(w.silence[0], silenceDurs[0], int64(w.preSkip)); err != nil {
+			w.err = fmt.Errorf("record: Ogg/Opus: %w", err)
+			return w.err
+		}
 	}
 	if err := w.m.ogg.Close(); err != nil {
 		w.err = fmt.Errorf("record: Ogg/Opus: %w", err)

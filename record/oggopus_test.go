@@ -209,6 +209,37 @@ func TestSilencePackets(t *testing.T) {
 	assert.InDelta(t, float64(total)/48000, probeDuration(t, ffprobe, path), 1e-4)
 }
 
+// TestOggOpusEmpty: writers closed before any audio leave files that
+// ffmpeg opens as empty recordings.
+func TestOggOpusEmpty(t *testing.T) {
+	ffmpeg, ffprobe := tools(t)
+	dir := t.TempDir()
+	write := func(name string, open func(*os.File) (interface{ Close() error }, error)) {
+		path := filepath.Join(dir, name)
+		file, err := os.Create(path)
+		require.NoError(t, err)
+		w, err := open(file)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		require.NoError(t, file.Close())
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Zero(t, checkOggOpus(t, b).samples48, name)
+		assert.Empty(t, decode(t, ffmpeg, path, 48000, 1), name)
+		codecName := run(t, ffprobe, "-v", "error", "-select_streams", "a:0",
+			"-show_entries", "stream=codec_name", "-of", "default=nw=1:nk=1", path)
+		assert.Equal(t, "opus\n", string(codecName), name)
+	}
+	write("packets.opus", func(f *os.File) (interface{ Close() error }, error) {
+		return NewOggOpusPacketWriter(f, Format{48000, 1}, OggOpusConfig{})
+	})
+	if opus.Available() {
+		write("pcm.opus", func(f *os.File) (interface{ Close() error }, error) {
+			return NewOggOpusWriter(f, Format{48000, 1}, OggOpusConfig{})
+		})
+	}
+}
+
 // lookaheadEncoder reports a delay, as codec/opus would with
 // OPUS_GET_LOOKAHEAD.
 type lookaheadEncoder struct{ codec.Encoder }

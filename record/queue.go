@@ -88,9 +88,12 @@ func (q *queue[T]) push(kind itemKind, pos, dur int64, src []T) bool {
 		off = 0
 	}
 	end := start + n
+	// The new item may reuse what the consumer has freed: it overlaps
+	// unconsumed data only if it reaches round to it. An empty ring takes
+	// any item, the skipped tail notwithstanding.
 	if end-p.dataTail > size {
 		p.dataTail = q.c.dataTail.Load()
-		if end-p.dataTail > size {
+		if end-p.dataTail > size && p.dataTail != p.dataHead {
 			return false
 		}
 	}
@@ -103,9 +106,9 @@ func (q *queue[T]) push(kind itemKind, pos, dur int64, src []T) bool {
 	return true
 }
 
-// fill returns the share of the item ring or the data ring in use,
-// whichever is fuller, as seen from the producer's cached positions (which
-// can only overstate it). Producer only.
+// fillOver reports whether more than items items or data elements are in
+// use, as seen from the producer's cached view of the consumer (which can
+// only overstate the fill). Producer only.
 func (q *queue[T]) fillOver(items, data uint64) bool {
 	p := &q.p
 	return p.head.Load()-p.tail > items || p.dataHead-p.dataTail > data

@@ -45,8 +45,9 @@ type Stats struct {
 	// that went back by more than half a frame): PCM frames lose their
 	// overlapping part, packets are dropped whole.
 	Trimmed uint64
-	// Gaps counts the silences inserted between frames: lost or dropped
-	// frames, DTX, a late first frame, WriteSilence.
+	// Gaps counts the silences inserted: before a frame that came late
+	// (lost or dropped frames, DTX, a late first frame), for WriteSilence,
+	// and at Close.
 	Gaps uint64
 	// Silence is the total duration of the silences inserted, the padding
 	// at Close included.
@@ -138,7 +139,6 @@ func newPipe[T int16 | byte](s sink[T], rate, perSecond int, cfg Config) (*pipe[
 	}
 	p.wakeItem = uint64(len(p.q.items) / 2)
 	p.wakeData = uint64(len(p.q.data) / 2)
-	p.feed.end = 0
 	go p.run()
 	return p, nil
 }
@@ -373,6 +373,7 @@ func (p *pipe[T]) stats() Stats {
 // Concurrency: Write and WriteSilence are called by one goroutine at a
 // time (the feeder). Close, Flush, Err and Stats are safe from any
 // goroutine; a frame written while Close runs may or may not be recorded.
+// Close must be called: it finishes the file and stops the goroutine.
 // Errors of the writer goroutine (a full disk) are kept: Err returns the
 // first, Write returns it from then on, and Close returns it.
 type Recorder struct {
