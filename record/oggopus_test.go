@@ -209,6 +209,26 @@ func TestSilencePackets(t *testing.T) {
 	assert.InDelta(t, float64(total)/48000, probeDuration(t, ffprobe, path), 1e-4)
 }
 
+// TestOggOpusReadableMidWrite: a file whose writer never closed (its
+// process killed) holds every page written so far — a page a second —
+// and ffmpeg decodes them.
+func TestOggOpusReadableMidWrite(t *testing.T) {
+	needOpus(t)
+	ffmpeg, _ := tools(t)
+	path := filepath.Join(t.TempDir(), "cut.opus")
+	file, err := os.Create(path)
+	require.NoError(t, err)
+	defer file.Close()
+	w, err := NewOggOpusWriter(file, Format{48000, 1}, OggOpusConfig{})
+	require.NoError(t, err)
+	pcm := tone(48000, 1, 48000*5/2, 440, 10000)
+	require.NoError(t, w.WritePCM(pcm))
+	// No Close.
+	got := decode(t, ffmpeg, path, 48000, 1)
+	assert.Equal(t, 2*48000-312, len(got), "two pages of a second, less the pre-skip")
+	assert.Greater(t, mediatest.ToneShare(got[4800:], 48000, 440), 0.9)
+}
+
 // TestOggOpusEmpty: writers closed before any audio leave files that
 // ffmpeg opens as empty recordings.
 func TestOggOpusEmpty(t *testing.T) {

@@ -6,8 +6,11 @@ import "sync/atomic"
 // feeder and its writer goroutine: a ring of item descriptors and a ring
 // of data (PCM samples or packet bytes) that items take contiguously — an
 // item that would wrap starts again at the beginning and the tail it
-// leaves is freed with it. Capacities are powers of two; positions count
-// up forever and are masked on use. Nothing allocates after newQueue.
+// leaves is freed with it. The item ring's length is a power of two and
+// its positions are masked; the data ring is exactly as long as asked
+// (a queue of 2 s at 48 kHz is 96000 samples, not 131072) and the
+// producer keeps its offset beside its position. Positions count up
+// forever. Nothing allocates after newQueue.
 //
 // Who owns what is a type: the producer's fields and the consumer's sit
 // on their own cache lines, each side keeps a cached copy of the other's
@@ -30,6 +33,7 @@ type pad [128]byte
 type producer struct {
 	head     atomic.Uint64 // items published
 	dataHead uint64        // data used, tails skipped included
+	off      uint64        // dataHead's offset in the data ring
 	tail     uint64        // cached consumer.tail
 	dataTail uint64        // cached consumer.dataTail
 }
@@ -57,7 +61,7 @@ type item struct {
 }
 
 func newQueue[T int16 | byte](items, data int) *queue[T] {
-	return &queue[T]{items: make([]item, ceilPow2(items)), data: make([]T, ceilPow2(data))}
+	return &queue[T]{items: make([]item, ceilPow2(items)), data: make([]T, data)}
 }
 
 func ceilPow2(n int) int {
@@ -81,8 +85,7 @@ func (q *queue[T]) push(kind itemKind, pos, dur int64, src []T) bool {
 	}
 	size := uint64(len(q.data))
 	n := uint64(len(src))
-	start := p.dataHead
-	off := start & (size - 1)
+	start, off := p.dataHead, p.off
 	if off+n > size {
 		start += size - off // skip the tail: items are contiguous
 		off = 0
@@ -102,6 +105,9 @@ func (q *queue[T]) push(kind itemKind, pos, dur int64, src []T) bool {
 		pos: pos, dur: dur, off: uint32(off), n: uint32(n), end: end, kind: kind,
 	}
 	p.dataHead = end
+	if p.off = off + n; p.off == size {
+		p.off = 0
+	}
 	p.head.Store(head + 1)
 	return true
 }

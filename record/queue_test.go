@@ -8,7 +8,7 @@ import (
 )
 
 func TestQueueEdges(t *testing.T) {
-	q := newQueue[int16](4, 10) // 4 items, 16 samples
+	q := newQueue[int16](3, 16) // 4 items, 16 samples
 	data := func(n int, v int16) []int16 {
 		d := make([]int16, n)
 		for i := range d {

@@ -22,9 +22,10 @@ type Config struct {
 	Start time.Duration
 	// Queue is how much audio the queue between the feeder and the
 	// writer goroutine holds: how long the destination may stall before
-	// frames are dropped. 0 means 2 s. PCM takes rate × channels × 2 bytes
-	// a second (192 KB for 2 s at 48 kHz mono); packets take 16 KB a
-	// second (up to 128 kbit/s) and at most one packet per 5 ms.
+	// frames are dropped. 0 means 2 s; 10 ms to 10 min. PCM takes rate ×
+	// channels × 2 bytes a second (192 KB for 2 s at 48 kHz mono); packets
+	// take 16 KB a second (up to 128 kbit/s). Either way there is room for
+	// a frame every 5 ms.
 	Queue time.Duration
 	// Closer, when set, is closed after the writer when the recorder
 	// closes: the file the writer writes to. Create sets it.
