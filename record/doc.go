@@ -54,7 +54,9 @@
 // file to a time, and Close pads it to the latest stamp offered. So a
 // file's length matches the time it was fed over within half a frame, and
 // the files of several participants started with one Start line up
-// sample for sample.
+// sample for sample. A stamp more than Config.MaxGap (12 hours) past the
+// end is refused, so that a clock that jumps cannot fill the disk with
+// silence.
 //
 //	w, err := record.NewWAVWriter(file, record.Format{SampleRate: 48000, Channels: 1}, record.WAVConfig{})
 //	rec, err := record.NewRecorder(w, record.Config{Start: now, Closer: file})

@@ -33,6 +33,7 @@ var (
 	errChannels    = fmt.Errorf("%w: the sample count is not a multiple of the channel count", ErrFrame)
 	errLargerThanQ = fmt.Errorf("%w: larger than the recorder's queue (raise Config.Queue)", ErrFrame)
 	errCorruptOpus = fmt.Errorf("%w: %w: malformed Opus packet", ErrFrame, codec.ErrCorrupt)
+	errTooFar      = fmt.Errorf("%w: stamped further past the end than Config.MaxGap", ErrFrame)
 )
 
 const errOpusNotFound = "record: Ogg/Opus needs the Opus codec: import _ \"github.com/rtpmix/rtpmix/codec/opus\""

@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -38,6 +39,9 @@ func (f Format) check(rates []int, what string) error {
 // nearest, without the overflow of d*rate past 53 hours at 48 kHz.
 func samplesIn(d time.Duration, rate int) int64 {
 	if d < 0 {
+		if d == math.MinInt64 { // whose negation is itself
+			d++
+		}
 		return -samplesIn(-d, rate)
 	}
 	s, ns := int64(d/time.Second), int64(d%time.Second)

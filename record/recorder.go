@@ -27,6 +27,13 @@ type Config struct {
 	// take 16 KB a second (up to 128 kbit/s). Either way there is room for
 	// a frame every 5 ms.
 	Queue time.Duration
+	// MaxGap bounds the silence one stamp can ask for: a frame (or
+	// WriteSilence) stamped more than MaxGap past the end of everything
+	// offered before is refused (ErrFrame, Stats.Refused) instead of
+	// filling the disk with silence — the mark of a clock that jumped.
+	// It counts from Start for the first frame. 0 means 12 hours; a
+	// negative value means no bound.
+	MaxGap time.Duration
 	// Closer, when set, is closed after the writer when the recorder
 	// closes: the file the writer writes to. Create sets it.
 	Closer io.Closer
@@ -79,6 +86,7 @@ type pipe[T int16 | byte] struct {
 	q        *queue[T]
 	rate     int
 	start    time.Duration
+	maxGap   int64  // samples; 0: none
 	wakeItem uint64 // the producer wakes the writer above these fills
 	wakeData uint64
 
@@ -138,6 +146,12 @@ func newPipe[T int16 | byte](s sink[T], rate, perSecond int, cfg Config) (*pipe[
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	switch {
+	case cfg.MaxGap == 0:
+		p.maxGap = samplesIn(12*time.Hour, rate)
+	case cfg.MaxGap > 0:
+		p.maxGap = samplesIn(cfg.MaxGap, rate)
+	}
 	p.wakeItem = uint64(len(p.q.items) / 2)
 	p.wakeData = uint64(len(p.q.data) / 2)
 	go p.run()
@@ -159,6 +173,9 @@ func (p *pipe[T]) refuse() error {
 // offer queues one item. Producer only; it does not allocate.
 func (p *pipe[T]) offer(kind itemKind, at time.Duration, dur int64, data []T) error {
 	pos := samplesIn(at-p.start, p.rate)
+	if p.maxGap > 0 && pos-p.feed.end > p.maxGap {
+		return p.refused(errTooFar)
+	}
 	if end := pos + dur; end > p.feed.end {
 		p.feed.end = end
 		p.feed.fedEnd.Store(end)

@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -334,12 +335,22 @@ func (w0) Position() int64        { return 0 }
 func (w0) Close() error           { return nil }
 
 func TestRecorderRefusesBadFrames(t *testing.T) {
-	r, _ := wavRecorder(t, Format{8000, 2}, Config{Queue: 100 * ms})
-	defer r.Close()
+	r, path := wavRecorder(t, Format{8000, 2}, Config{Queue: 100 * ms, MaxGap: time.Minute})
 	assert.ErrorIs(t, r.Write(0, nil), ErrFrame)
 	assert.ErrorIs(t, r.Write(0, []int16{1, 2, 3}), ErrFrame)
 	assert.ErrorIs(t, r.Write(0, make([]int16, 2*8000)), ErrFrame, "larger than the queue")
-	assert.Equal(t, uint64(3), r.Stats().Refused)
+	frame := make([]int16, 320)
+	assert.ErrorIs(t, r.Write(time.Minute+time.Second, frame), ErrFrame, "a clock that jumped")
+	assert.ErrorIs(t, r.WriteSilence(time.Hour), ErrFrame)
+	require.NoError(t, r.Write(50*time.Second, frame), "within MaxGap of the start")
+	require.NoError(t, r.Write(100*time.Second, frame), "within MaxGap of the last frame")
+	// Stamps at the ends of time neither panic nor write anything.
+	assert.ErrorIs(t, r.Write(math.MaxInt64, frame), ErrFrame)
+	require.NoError(t, r.Write(math.MinInt64, frame))
+	assert.Equal(t, uint64(6), r.Stats().Refused)
+	require.NoError(t, r.Close())
+	assert.Len(t, readWAV(t, path), 2*(100*8000+160))
+	assert.Equal(t, uint64(1), r.Stats().Trimmed)
 }
 
 // TestRecorderWriterError: a disk that fills up: the error comes back from
