@@ -91,6 +91,34 @@ func TestOggOpusTone(t *testing.T) {
 	}
 }
 
+// TestOggOpusFrameDurations: every Opus frame duration, with a silence
+// long enough for the silence frames of that duration, decodes to the
+// exact length, silent where it should be.
+func TestOggOpusFrameDurations(t *testing.T) {
+	needOpus(t)
+	ffmpeg, _ := tools(t)
+	for _, d := range []time.Duration{2500 * time.Microsecond, 5 * ms, 10 * ms, 20 * ms, 40 * ms, 60 * ms} {
+		t.Run(d.String(), func(t *testing.T) {
+			t.Parallel()
+			const rate = 24000
+			a := tone(rate, 1, rate, 440, 10000)
+			b := tone(rate, 1, rate/2+11, 440, 10000)
+			path, file := encodeFile(t, t.TempDir(), Format{rate, 1}, OggOpusConfig{FrameDuration: d}, func(w *OggOpusWriter) {
+				require.NoError(t, w.WritePCM(a))
+				require.NoError(t, w.WriteSilence(rate))
+				require.NoError(t, w.WritePCM(b))
+			})
+			f := checkOggOpus(t, file)
+			assert.Equal(t, int64(2*(len(a)+rate+len(b))), f.samples48)
+			got := decode(t, ffmpeg, path, 48000, 1)
+			require.Len(t, got, 2*(len(a)+rate+len(b)))
+			assert.Zero(t, peak(got[2*len(a)+9600:2*(len(a)+rate)-960]), "the silence")
+			assert.Greater(t, mediatest.ToneShare(got[4800:2*len(a)-4800], 48000, 440), 0.9)
+			assert.Greater(t, mediatest.ToneShare(got[2*(len(a)+rate)+4800:], 48000, 440), 0.9)
+		})
+	}
+}
+
 // TestOggOpusSpeechAligned: speech comes back correlated with the input
 // at lag 0 — the pre-skip is the encoder's real delay — for the VoIP and
 // the low-delay applications, whose delays differ.
