@@ -77,11 +77,11 @@
 //	whole WAV Recorder (feeder, queue, goroutine) 0.05 ms
 //	Ogg/Opus, libopus defaults                   8.6 ms    (0.9 %)
 //	Ogg/Opus, 32 kbit/s, complexity 5            4.6 ms    (0.5 %)
-//	Ogg/Opus of digital silence                  0.03 ms
+//	Ogg/Opus of digital silence                  0.02 ms
 //	Ogg/Opus of packets (no transcoding)         0.01 ms
 //
 // The feeder pays a copy of its frame into the queue and a few atomic
-// operations, 150–250 ns per 20 ms frame (BenchmarkWrite), and allocates
+// operations, 90–300 ns per 20 ms frame (BenchmarkWrite), and allocates
 // nothing; the writers allocate nothing per frame once their first page
 // is out. So recording a room's mix costs what one Opus encode a frame
 // costs, recording every leg of a room as it came costs next to nothing,
