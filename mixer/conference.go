@@ -19,7 +19,8 @@ import (
 // Concurrency: Join, Participants, Stats, Events and Close may be called
 // from any goroutine. Tick must be called from one goroutine at a time (the
 // Engine does it); it never waits for the other calls: they queue changes
-// that the next tick applies.
+// that the next tick applies. Who calls the Sinks, and when, is in Sink's
+// documentation.
 type Conference struct {
 	cfg ConferenceConfig
 
@@ -40,6 +41,8 @@ type Conference struct {
 
 	// managed: ticked by an Engine, which enables overload control.
 	managed bool
+	dl      confDelivery
+	life    lifecycle
 
 	// Derived from cfg at NewConference.
 	talkParams talkParams
@@ -130,9 +133,12 @@ func (c *Conference) Name() string { return c.cfg.Name }
 // Config returns the configuration with defaults applied.
 func (c *Conference) Config() ConferenceConfig { return c.cfg }
 
-// Events delivers joined, left, updated, talking and overload events. The tick never
-// blocks on it: when the reader falls behind, events are dropped and counted
-// in ConferenceStats.EventsDropped.
+// Events delivers joined, left, updated, talking, overload and sink
+// events. The tick never blocks on it: when the reader falls behind, events
+// are dropped and counted in ConferenceStats.EventsDropped. Close ends it:
+// the Left events of everyone still there come last (they are not dropped
+// for lack of room; see Close), then the channel is closed, so a reader may
+// range over it.
 func (c *Conference) Events() <-chan Event { return c.events }
 
 func (c *Conference) setRate(r int) {
@@ -193,10 +199,20 @@ func (c *Conference) Join(cfg ParticipantConfig) (*Participant, error) {
 		return nil, fmt.Errorf("%w: participant %s: %w", ErrConfig, cfg.ID, err)
 	}
 	c.mu.Lock()
+	if c.closed {
+		// Close came while the participant was being built: it did not see
+		// it, so it must not join.
+		delete(c.ids, cfg.ID)
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	// Listed and queued in one critical section, so that Close, which
+	// queues a leave for everyone listed, always queues it after the join.
 	c.ids[cfg.ID] = p
 	c.list = append(c.list[:len(c.list):len(c.list)], p)
+	c.pending = append(c.pending, func(c *Conference, now time.Duration) { c.add(p, now) })
+	c.hasPend.Store(true)
 	c.mu.Unlock()
-	c.enqueue(func(c *Conference, now time.Duration) { c.add(p, now) })
 	return p, nil
 }
 
@@ -288,8 +304,18 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 	o.paused = !cfg.Direction.Send()
 	o.rtcpDue = never // until the tick arms its reports (startRTCP)
 	o.pt, o.levelID, o.csrcLevelsID = outPT, cfg.OutAudioLevelID, cfg.OutCSRCLevelsID
+	// A hand-driven tick hands each packet over as soon as it is built, so
+	// one slot is enough; an Engine's deliverer may lag a few ticks behind,
+	// and packets that find its queue full are built in pkt and dropped.
+	// Every participant has a queue, Sink or not, because Update may give
+	// it one.
 	o.sink = cfg.Sink
-	o.pkt = make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)
+	if e := c.dl.engine; e != nil {
+		o.dl = newDelivery(c, c.dl.depth, false)
+		o.pkt = make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)
+	} else {
+		o.dl = newDelivery(c, 1, true)
+	}
 	if err := in.rtcp.init(cfg, o.ssrc, c.rtcpClock); err != nil {
 		return nil, err
 	}
@@ -360,6 +386,7 @@ func naturalRate(f codec.Format) int {
 func (c *Conference) add(p *Participant, now time.Duration) {
 	p.joined = true
 	c.parts = append(c.parts, p)
+	c.dl.dirty = true
 	c.numParts.Store(int32(len(c.parts)))
 	c.updateRate()
 	if p.rate != c.rate {
@@ -382,6 +409,8 @@ func (c *Conference) remove(p *Participant, now time.Duration) {
 	defer close(p.done)
 	p.joined = false
 	c.parts = deleteP(c.parts, p)
+	c.dl.dirty = true
+	p.out.dl.close()
 	c.speakers = deleteP(c.speakers, p)
 	c.numParts.Store(int32(len(c.parts)))
 	if g := p.group; g != nil {
@@ -530,25 +559,6 @@ func (c *Conference) Stats() ConferenceStats {
 	}
 }
 
-// Close makes every participant leave and refuses further joins. The next
-// tick releases them. Safe to call more than once.
-func (c *Conference) Close() {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.closed = true
-	list := append([]*Participant(nil), c.list...)
-	c.mu.Unlock()
-	for _, p := range list {
-		p.leave(reasonClosed)
-	}
-	if l := c.log.l; l != nil {
-		l.Info("conference closed", "participants", len(list))
-	}
-}
-
 // applyPending runs the queued joins, leaves and regroupings.
 func (c *Conference) applyPending(now time.Duration) {
 	if c.hasPend.Load() {
@@ -566,4 +576,5 @@ func (c *Conference) applyPending(now time.Duration) {
 			c.assignGroup(p)
 		}
 	}
+	c.publishParts()
 }

@@ -106,6 +106,13 @@ type ConferenceConfig struct {
 	OverloadShare float64
 	// EventBuffer is the capacity of the Events channel. Default 256.
 	EventBuffer int
+	// FinalEventsWait bounds how long Close's last events (TalkingStopped
+	// and Left for everyone still there) that find the Events channel full
+	// wait for the reader: each may wait this long for the reader to take
+	// it before the rest are dropped (counted in EventsDropped) and the
+	// channel is closed. Default DefaultFinalEventsWait (1 s); negative:
+	// they do not wait.
+	FinalEventsWait time.Duration
 	// Clock gives "now" for WriteRTP; default Monotonic. The Engine sets
 	// its own.
 	Clock func() time.Duration
@@ -152,6 +159,9 @@ func (c ConferenceConfig) withDefaults() (ConferenceConfig, error) {
 	if c.EventBuffer == 0 {
 		c.EventBuffer = 256
 	}
+	if c.FinalEventsWait == 0 {
+		c.FinalEventsWait = DefaultFinalEventsWait
+	}
 	if c.Clock == nil {
 		c.Clock = Monotonic
 	}
@@ -194,15 +204,49 @@ func isValidRate(r int) bool {
 	return false
 }
 
-// Sink receives a participant's outbound packets. WriteRTP is called from
-// the conference's tick goroutine; pkt is valid only during the call, so a
-// sink copies it or sends it at once, and must not block for long (a blocked
-// sink stalls the whole conference). Errors are counted, never fatal.
+// Sink receives a participant's outbound packets, one WriteRTP call per
+// packet. pkt is valid only during the call (it is a slot of the
+// participant's queue, reused once the call returns): a sink sends it at
+// once or copies it. Errors are counted (ParticipantStats.SinkErrors), never
+// fatal.
+//
+// Which goroutine calls it:
+//
+//   - In a conference ticked by hand (Conference.Tick), the goroutine
+//     calling Tick, during the tick, as soon as each packet is built:
+//     deterministic, and a sink that blocks blocks Tick.
+//   - In a conference an Engine runs, never the tick: a delivery goroutine
+//     of the worker that ticks it (EngineConfig describes them), so that
+//     sends run beside the ticks.
+//
+// Ordering: a participant's packets reach its sink in the order they were
+// built, one call at a time, never two at once — though not always from
+// the same goroutine. Each packet goes to the Sink the participant had when
+// the packet was built: after Participant.Update changes it, packets still
+// queued go to the old one, the next ones to the new. Sinks of different participants may be called
+// concurrently (in an Engine), so a Sink value shared by several
+// participants must be safe for concurrent use.
+//
+// Blocking: in an Engine a sink may block — for a moment (a full socket
+// buffer, a TCP or TURN relay pushing back) or for good — without delaying
+// any other participant or conference. A call that lasts longer than
+// EngineConfig.SinkBudget (default 5 ms) is declared stalled: the
+// conference emits SinkStalled, the other participants are served by a
+// fresh delivery goroutine, and the stalled participant's packets go on, in
+// order, from the goroutine of the stalled call once it returns. Until then
+// its queue (EngineConfig.SinkQueue packets) fills and what does not fit is
+// dropped and counted (ParticipantStats.SinkDropped); the receiver sees
+// them as lost, the stream's sequence numbers running on. When its sink has
+// kept within budget for a second or so, SinkRecovered. A call still
+// blocked when the participant leaves or the conference closes is left to
+// return in its own time, and nothing is called after it.
+//
+// A sink may call any method of the mixer (Leave, Close, ...) but Tick.
 //
 // Unless ParticipantConfig.RTCP says otherwise, the participant's RTCP
 // (a report every few seconds, a BYE as it leaves) comes through the same
-// Sink, multiplexed with its RTP as on a port with rtcp-mux: a sink that
-// treats packets apart tells them by rtcpsession.IsRTCP.
+// Sink, multiplexed with its RTP as on a port with rtcp-mux, in order with
+// it: a sink that treats packets apart tells them by rtcpsession.IsRTCP.
 type Sink interface {
 	WriteRTP(pkt []byte) error
 }

@@ -64,7 +64,8 @@
 // # Running
 //
 // A Conference is driven by Tick(now), every ptime, from one goroutine: that
-// is how tests and benchmarks run it in virtual time. An Engine runs many
+// is how tests and benchmarks run it in virtual time, and its sinks are
+// called during each Tick, on that goroutine. An Engine runs many
 // conferences on a pool of workers against the monotonic clock, with
 // per-conference timing stats and overload control (a conference whose
 // ticks overrun sheds speakers, and ticks missed by a stall are skipped,
@@ -85,6 +86,29 @@
 // says whether a participant is mixed and whether it is sent packets: hold
 // is a direction, not a deafness.
 //
+// # Sinks
+//
+// Each tick builds every outbound packet (header, payload, SRTP) straight
+// into a slot of its participant's queue: no copy, no allocation. In an
+// Engine the tick never calls a sink: a delivery goroutine beside each
+// worker drains the queues of the conferences the worker just ticked, so
+// the sends (UDP syscalls, microseconds each) run in parallel with
+// the ticks, and no sink can delay a tick or anyone else. The worker
+// watches its delivery goroutine: a Sink call over EngineConfig.SinkBudget
+// leaves that participant to a goroutine of its own (SinkStalled), a fresh
+// delivery goroutine serves everyone else, and the participant's queue
+// (EngineConfig.SinkQueue) overflows into ParticipantStats.SinkDropped until
+// its sink catches up (SinkRecovered). A participant's packets are
+// delivered in order, one call at a time; Sink has the whole contract.
+//
+// # Closing
+//
+// Conference.Close ends a conference wherever it runs: everyone leaves,
+// with their Left events, it never ticks again, and Events is closed after
+// the last event, so `for ev := range conf.Events()` ends. Engine.Close
+// closes every conference and returns once the sinks are done. Calls on a
+// closed conference or engine return ErrClosed.
+//
 // # Concurrency
 //
 // Join, Leave, Update, SetMuted, SetDeaf, SetGainIn/Out and all Stats calls
@@ -93,8 +117,10 @@
 // waits for them.
 // Participant.WriteRTP and WriteRTCP may be called from the goroutines that
 // read the participant's sockets; the jitter buffer between them and the
-// tick is lock-free. Events are delivered on a buffered channel and dropped (and
-// counted) rather than block the tick.
+// tick is lock-free. Events are delivered on a buffered channel and dropped
+// (and counted) rather than block the tick — except the closing Left
+// events, which wait for the reader for a while
+// (ConferenceConfig.FinalEventsWait).
 //
 // # Logging
 //

@@ -10,9 +10,18 @@ import (
 )
 
 // EngineConfig configures an Engine. The zero value is valid.
+//
+// Each worker goroutine ticks its conferences and has a delivery goroutine
+// beside it that hands the packets those ticks built to their Sinks: the
+// tick never calls a sink, so sends run in parallel with ticking and no
+// sink can delay a tick. The worker watches its delivery goroutine; a Sink
+// call that overruns SinkBudget is left to its participant alone, and a
+// fresh delivery goroutine serves everyone else (Sink says what the
+// participant sees).
 type EngineConfig struct {
-	// Workers is the number of goroutines ticking conferences. Default
-	// GOMAXPROCS. A conference always ticks on the same worker.
+	// Workers is the number of goroutines ticking conferences, each with a
+	// delivery goroutine. Default GOMAXPROCS. A conference always ticks on
+	// the same worker.
 	Workers int
 	// Clock is the monotonic clock ticks follow. Default Monotonic.
 	Clock func() time.Duration
@@ -25,13 +34,30 @@ type EngineConfig struct {
 	// logs its own start and close to Logger too. Nil logs nothing.
 	Logger      *slog.Logger
 	LogInterval time.Duration
+	// SinkBudget is how long one Sink.WriteRTP call may take before it is
+	// declared stalled and its participant is detached from the shared
+	// delivery goroutine (SinkStalled). A stall is noticed between one and
+	// two budgets after the call began, later if the worker is busy
+	// ticking, so with a budget well under the ptime nobody else's packets
+	// are late by a whole ptime. A healthy sink descheduled on a loaded
+	// machine may be declared stalled too: it then goes on from a
+	// goroutine of its own, loses nothing unless its queue overflows, and
+	// comes back once within budget. Default 5 ms.
+	SinkBudget time.Duration
+	// SinkQueue is how many packets each participant's queue to its sink
+	// holds (rounded up to a power of two): what a sink may fall behind by
+	// before packets are dropped. Memory is about 1.6 KB a packet. Default
+	// 8: 160 ms of 20 ms packets, more than the ticks a worker runs back to
+	// back to catch up after a stall shorter than MaxLag; at most 1024.
+	SinkQueue int
 }
 
 // Engine runs many conferences on a pool of worker goroutines, ticking each
 // every ptime on deadlines computed from its start (start + k·ptime), so
 // ticks do not drift however long each one takes.
 //
-// Concurrency: every method is safe from any goroutine.
+// Concurrency: every method is safe from any goroutine; Sink says which
+// goroutines call sinks.
 type Engine struct {
 	cfg     EngineConfig
 	workers []*worker
@@ -43,6 +69,7 @@ type Engine struct {
 
 type worker struct {
 	e     *Engine
+	d     *deliverer
 	list  atomic.Pointer[[]*scheduled] // copy on write: the loop reads it without locks
 	mu    sync.Mutex                   // serialises writers of list
 	wake  chan struct{}
@@ -67,14 +94,22 @@ func NewEngine(cfg EngineConfig) *Engine {
 	if cfg.MaxLag <= 0 {
 		cfg.MaxLag = 100 * time.Millisecond
 	}
+	if cfg.SinkBudget <= 0 {
+		cfg.SinkBudget = 5 * time.Millisecond
+	}
+	if cfg.SinkQueue <= 0 {
+		cfg.SinkQueue = 8
+	}
+	cfg.SinkQueue = min(cfg.SinkQueue, 1024)
 	e := &Engine{cfg: cfg, where: make(map[*Conference]*worker)}
 	for range cfg.Workers {
-		w := &worker{e: e, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+		w := &worker{e: e, d: newDeliverer(cfg.SinkBudget), wake: make(chan struct{}, 1), quit: make(chan struct{})}
 		empty := []*scheduled{}
 		w.list.Store(&empty)
 		e.workers = append(e.workers, w)
 		e.wg.Add(1)
 		go w.run()
+		w.d.start()
 	}
 	if l := cfg.Logger; l != nil {
 		l.Info("mixer engine started", "workers", cfg.Workers)
@@ -97,6 +132,7 @@ func (e *Engine) NewConference(cfg ConferenceConfig) (*Conference, error) {
 		return nil, err
 	}
 	c.managed = true
+	c.dl.engine, c.dl.depth = e, e.cfg.SinkQueue
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -122,9 +158,21 @@ func (e *Engine) NewConference(cfg ConferenceConfig) (*Conference, error) {
 	return c, nil
 }
 
-// Remove stops ticking c and closes it: its participants leave (their Left
-// events are emitted) and it is dropped from its worker.
+// Remove closes c, if the Engine runs it.
+//
+// Deprecated: use c.Close, which stops a conference wherever it runs.
 func (e *Engine) Remove(c *Conference) {
+	e.mu.Lock()
+	w := e.where[c]
+	e.mu.Unlock()
+	if w != nil {
+		_ = c.Close()
+	}
+}
+
+// forget takes a closed conference off its worker: the worker drops it
+// from its list at its next pass and never ticks it again.
+func (e *Engine) forget(c *Conference) {
 	e.mu.Lock()
 	w := e.where[c]
 	delete(e.where, c)
@@ -132,7 +180,6 @@ func (e *Engine) Remove(c *Conference) {
 	if w == nil {
 		return
 	}
-	c.Close()
 	for _, s := range *w.list.Load() {
 		if s.c == c {
 			s.removed.Store(true)
@@ -141,10 +188,8 @@ func (e *Engine) Remove(c *Conference) {
 	w.poke()
 }
 
-// drop runs on the worker: a removed conference gets a last pass to apply
-// its leaves, then leaves the list.
-func (w *worker) drop(s *scheduled, now time.Duration) {
-	s.c.applyPending(now)
+// drop runs on the worker: a closed conference leaves the list.
+func (w *worker) drop(s *scheduled) {
 	w.mu.Lock()
 	old := *w.list.Load()
 	list := make([]*scheduled, 0, len(old))
@@ -169,13 +214,19 @@ func (e *Engine) Conferences() []*Conference {
 	return out
 }
 
-// Close stops every worker, closes every conference and returns when all is
-// done. Safe to call more than once.
+// Close stops the workers, closes every conference the Engine runs (as
+// Conference.Close does: everyone leaves, Events are closed after the Left
+// events), and returns once the packets already built have been handed to
+// their sinks and every Sink call has returned — except calls that have
+// lasted longer than SinkBudget, which are left to return in their own
+// time; their goroutines then exit without calling any sink again. So once
+// Close returns, sockets the sinks write to may be closed. NewConference
+// fails afterwards with ErrClosed, and so does a second Close.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		return nil
+		return ErrClosed
 	}
 	e.closed = true
 	confs := make([]*Conference, 0, len(e.where))
@@ -187,11 +238,19 @@ func (e *Engine) Close() error {
 		close(w.quit)
 	}
 	e.wg.Wait()
-	// The workers are gone, so this goroutine may run the conferences'
-	// pending leaves itself.
+	// What the last ticks built is delivered before the conferences close,
+	// because a participant that has left gets nothing more.
+	for _, w := range e.workers {
+		w.d.stop()
+	}
+	// The workers are gone, so this goroutine runs the final passes.
 	for _, c := range confs {
-		c.Close()
-		c.applyPending(e.cfg.Clock())
+		_ = c.Close() // ErrClosed: closed meanwhile by its owner
+	}
+	// Everyone has left, so the detached participants' goroutines exit as
+	// soon as their calls return.
+	for _, w := range e.workers {
+		w.d.waitOwners()
 	}
 	if l := e.cfg.Logger; l != nil {
 		l.Info("mixer engine closed", "conferences", len(confs))
@@ -215,7 +274,7 @@ func (w *worker) run() {
 		earliest := time.Duration(-1)
 		for _, s := range *w.list.Load() {
 			if s.removed.Load() {
-				w.drop(s, clock())
+				w.drop(s)
 				continue
 			}
 			p := s.c.cfg.Ptime
@@ -229,6 +288,7 @@ func (w *worker) run() {
 					s.c.overruns.Add(uint64(skip))
 				}
 				s.c.Tick(now)
+				w.d.enqueue(s.c)
 				s.next += p
 			}
 			if earliest < 0 || s.next < earliest {
@@ -238,6 +298,10 @@ func (w *worker) run() {
 		wait := time.Hour
 		if earliest >= 0 {
 			wait = earliest - clock()
+		}
+		w.d.flush()
+		if check := w.d.watch(); check >= 0 && check < wait {
+			wait = check
 		}
 		if wait <= 0 {
 			select {

@@ -36,8 +36,7 @@ func TestEngineTicksOnTime(t *testing.T) {
 	assert.Equal(t, 1, s1.Participants)
 	assert.Len(t, e.Conferences(), 2)
 
-	e.Remove(c2)
-	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, c2.Close())
 	assert.ErrorIs(t, p2.WriteRTP([]byte{0x80, 0}), ErrClosed)
 	assert.Len(t, e.Conferences(), 1)
 	ticks := c2.Stats().Ticks
@@ -45,7 +44,7 @@ func TestEngineTicksOnTime(t *testing.T) {
 	assert.Equal(t, ticks, c2.Stats().Ticks, "removed conference still ticking")
 
 	require.NoError(t, e.Close())
-	require.NoError(t, e.Close())
+	assert.ErrorIs(t, e.Close(), ErrClosed)
 	assert.Empty(t, c1.Participants())
 	_, err = e.NewConference(ConferenceConfig{})
 	assert.ErrorIs(t, err, ErrClosed)

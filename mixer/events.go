@@ -25,6 +25,14 @@ const (
 	// Detail is its reason. The participant stays until the application
 	// makes it Leave.
 	ByeReceived
+	// SinkStalled: in an Engine, a call to the participant's Sink took
+	// longer than EngineConfig.SinkBudget. Nobody else waited for it: the
+	// participant's packets now go out on a goroutine of its own, and what
+	// does not fit its queue meanwhile is dropped and counted
+	// (ParticipantStats.SinkDropped). SinkRecovered: its sink has kept
+	// within budget again and it is back on the shared delivery.
+	SinkStalled
+	SinkRecovered
 )
 
 func (t EventType) String() string {
@@ -45,6 +53,10 @@ func (t EventType) String() string {
 		return "updated"
 	case ByeReceived:
 		return "bye-received"
+	case SinkStalled:
+		return "sink-stalled"
+	case SinkRecovered:
+		return "sink-recovered"
 	}
 	return fmt.Sprintf("EventType(%d)", int(t))
 }
@@ -64,7 +76,10 @@ type Event struct {
 }
 
 // emit hands e to the events channel without ever blocking the tick: when
-// the reader falls behind, the event is dropped and counted.
+// the reader falls behind, the event is dropped and counted — except during
+// the closing pass, whose events are kept for closeEvents. Only the
+// goroutine holding the tick lock emits (a tick, or Close's final pass), so
+// nothing is sent once the channel is closed.
 func (c *Conference) emit(e Event) {
 	e.Conference = c.cfg.Name
 	if c.log.l != nil {
@@ -73,6 +88,10 @@ func (c *Conference) emit(e Event) {
 	select {
 	case c.events <- e:
 	default:
+		if c.life.final {
+			c.life.overflow = append(c.life.overflow, e)
+			return
+		}
 		c.eventsDropped.Add(1)
 	}
 }

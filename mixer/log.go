@@ -107,11 +107,13 @@ const (
 	failEncode
 	failProtect
 	failSink
+	failSinkDropped
 	numFailures
 )
 
 var failureNames = [numFailures]string{
 	failDecode: "decode", failEncode: "encode", failProtect: "protect", failSink: "sink",
+	failSinkDropped: "sink_dropped",
 }
 
 // counterLog rate-limits the reports of one ever-growing counter: a report
@@ -288,8 +290,10 @@ func (p *Participant) failures(f int) uint64 {
 		return p.out.encodeErrors.Load()
 	case failProtect:
 		return p.out.protectErrors.Load()
+	case failSinkDropped:
+		return p.out.sinkDropped.Load()
 	}
-	return p.out.sinkErrors.Load()
+	return p.out.dl.sinkErrors.Load()
 }
 
 // eventLevel is the level an event is logged at. Types this switch does
@@ -299,7 +303,7 @@ func eventLevel(t EventType) slog.Level {
 	switch t {
 	case TalkingStarted, TalkingStopped:
 		return slog.LevelDebug
-	case Joined, Left, Recovered, Updated, ByeReceived:
+	case Joined, Left, Recovered, Updated, ByeReceived, SinkRecovered:
 		return slog.LevelInfo
 	}
 	return slog.LevelWarn
@@ -324,6 +328,10 @@ func eventMessage(t EventType) string {
 		return "participant updated"
 	case ByeReceived:
 		return "participant sent an RTCP BYE"
+	case SinkStalled:
+		return "sink stalled: participant delivered on a goroutine of its own"
+	case SinkRecovered:
+		return "sink recovered: participant back on the shared delivery"
 	}
 	return "conference event"
 }

@@ -11,11 +11,12 @@ import (
 
 // outStream is a participant's outbound RTP stream: continuous sequence
 // numbers and timestamps whatever chain encoded the payload, the header
-// (CSRCs, audio levels), SRTP protection and the Sink.
+// (CSRCs, audio levels), SRTP protection, and the producer side of the
+// queue to the Sink (delivery.go).
 //
 // Ownership: the tick goroutine alone (and Join, before the participant is
 // shared); Update changes it through the conference's queue. Stats reads
-// the counters.
+// the counters. dl, the consumer side, has its own owners.
 type outStream struct {
 	ssrc      uint32
 	seq       uint16
@@ -39,20 +40,29 @@ type outStream struct {
 	levelID      uint8 // RFC 6464 extension ID; 0: none
 	csrcLevelsID uint8 // RFC 6465 extension ID; 0: none
 	protect      *srtp.Protector
-	sink         Sink
+	// sink is the Sink the packets built now are for (Update may change
+	// it); each queued packet carries its own, so a change reaches exactly
+	// the packets built after it.
+	sink Sink
+	dl   *delivery
 
 	hdr         outHeader
-	pkt         []byte
+	pkt         []byte             // where packets are built when the queue is full (Engine only)
 	tx          rtcpsession.Sender // what sender reports say of the stream
 	csrcScratch [maxCSRC]uint32
 	lvlScratch  [maxCSRC]uint8
 
-	packets, bytes                          atomic.Uint64
-	encodeErrors, protectErrors, sinkErrors atomic.Uint64
+	// sinkDropped counts the packets a full queue had no room for (dl
+	// counts those the sink was given).
+	encodeErrors, protectErrors, sinkDropped atomic.Uint64
 }
 
-// send wraps payload in the stream's RTP header and hands it to the sink.
-// When nothing is sent (ok false: DTX, or an encoder error) the timestamp
+// send wraps payload in the stream's RTP header, protects it, and queues it
+// for the sink (delivery.go): the packet is built in its queue slot, so
+// handing it over copies nothing. When the queue is full (the sink is slow
+// or stalled), the packet is still built and protected, so that the
+// sequence numbers and the SRTP rollover counter stay those of a stream
+// that lost it, and dropped. When nothing is sent (ok false: DTX, or an encoder error) the timestamp
 // still advances, so the stream's clock keeps running through silence and
 // the next packet carries the marker bit. level is the RFC 6464 level of
 // the mix, csrc and lvl the speakers heard and their RFC 6465 levels; now
@@ -76,7 +86,13 @@ func (o *outStream) send(now time.Duration, payload []byte, ok, silent bool, lev
 	h.levelID = o.levelID
 	h.level, h.voice = level, !silent
 	h.csrcLevelsID, h.csrcLevels = o.csrcLevelsID, lvl
-	buf := o.pkt[:cap(o.pkt)]
+	q := o.dl
+	buf := q.ring.reserve() // hand-driven (q.sync), never published, so always free
+	slot := buf != nil
+	if !slot {
+		buf = o.pkt
+	}
+	buf = buf[:cap(buf)]
 	hn := writeHeader(buf, h)
 	pkt := buf[:hn+copy(buf[hn:cap(buf)-srtpOverhead], payload)]
 	o.lastTS, o.sent = o.ts, true
@@ -91,13 +107,16 @@ func (o *outStream) send(now time.Duration, payload []byte, ok, silent bool, lev
 			return
 		}
 	}
-	inc(&o.packets)
-	add(&o.bytes, uint64(len(pkt)))
 	o.tx.SentRTP(h.timestamp, len(payload), now)
-	if o.sink != nil {
-		if err := o.sink.WriteRTP(pkt); err != nil {
-			inc(&o.sinkErrors)
-		}
+	switch {
+	case slot && q.sync:
+		// Hand-driven: the tick is the consumer too, so the packet goes
+		// straight to the sink and the slot is free again at once.
+		q.call(o.sink, pkt)
+	case slot:
+		q.ring.publish(len(pkt), o.sink)
+	default:
+		inc(&o.sinkDropped)
 	}
 }
 

@@ -84,9 +84,15 @@ type ParticipantStats struct {
 	PacketsIn uint64
 	BytesIn   uint64
 	Refused   RefusedStats
-	// PacketsOut and BytesOut count the packets handed to the Sink.
+	// PacketsOut and BytesOut count the packets handed to the Sink (built,
+	// without one).
 	PacketsOut uint64
 	BytesOut   uint64
+	// SinkDropped counts packets built but dropped because the queue to
+	// the Sink was full: the sink was too slow or stalled (in an Engine;
+	// see Sink). SinkStalls counts the times a call to it overran
+	// EngineConfig.SinkBudget (SinkStalled events).
+	SinkDropped, SinkStalls uint64
 	// Decoding.
 	DecodeErrors, FECRecovered, Concealed, SkippedDecodes uint64
 	// Outbound failures.
@@ -248,15 +254,15 @@ func (p *Participant) Stats() ParticipantStats {
 		ID:             p.id,
 		InCodec:        cfg.In.SDPName(),
 		OutCodec:       cfg.Out.SDPName(),
-		PacketsOut:     p.out.packets.Load(),
-		BytesOut:       p.out.bytes.Load(),
+		PacketsOut:     p.out.dl.packets.Load(),
+		BytesOut:       p.out.dl.bytes.Load(),
 		DecodeErrors:   p.dq.decodeErrors.Load(),
 		FECRecovered:   p.dq.fecRecovered.Load(),
 		Concealed:      p.dq.concealed.Load(),
 		SkippedDecodes: p.dq.skipped.Load(),
 		EncodeErrors:   p.out.encodeErrors.Load(),
 		ProtectErrors:  p.out.protectErrors.Load(),
-		SinkErrors:     p.out.sinkErrors.Load(),
+		SinkDropped:    p.out.sinkDropped.Load(),
 		Jitter:         p.in.jb.Stats(),
 		RTCP:           p.rtcpStats(),
 		TimeScale:      p.dq.ts.stats(),
@@ -269,6 +275,7 @@ func (p *Participant) Stats() ParticipantStats {
 		ListenOnly:     !cfg.Direction.Recv(),
 		Direction:      cfg.Direction,
 	}
+	st.SinkErrors, st.SinkStalls = p.out.dl.sinkErrors.Load(), p.out.dl.stall.Load()
 	st.PacketsIn, st.BytesIn, st.Refused = p.in.stats()
 	return st
 }

@@ -10,7 +10,9 @@ import (
 // speakers are chosen, mixed once, and every participant is sent its mix.
 // now is the conference clock (the same clock as WriteRTPAt's arrival
 // times). Call it every ptime from one goroutine; tests and benchmarks call
-// it in virtual time.
+// it in virtual time. A conference ticked by hand has its sinks called
+// during each Tick, on the calling goroutine (see Sink). After Close, Tick
+// does nothing.
 //
 // The order of work is what lets a large room cost little more than its
 // speakers: packets are popped and their RFC 6464 levels read for everyone,
@@ -18,6 +20,11 @@ import (
 // for speakers only (and for senders without level headers, whose level
 // must come from the PCM).
 func (c *Conference) Tick(now time.Duration) {
+	c.life.mu.Lock()
+	if c.life.done {
+		c.life.mu.Unlock()
+		return
+	}
 	start := c.workClock()
 	c.tick(now)
 	work := c.workClock() - start
@@ -29,11 +36,19 @@ func (c *Conference) Tick(now time.Duration) {
 	if c.log.l != nil {
 		c.logPass(now)
 	}
+	if c.life.closing.Load() {
+		c.finish(now)
+	}
+	c.life.mu.Unlock()
+	if c.life.closing.Load() {
+		c.finishIfIdle() // Close came while this tick held the lock
+	}
 }
 
 func (c *Conference) tick(now time.Duration) {
 	c.now = now
 	c.applyPending(now)
+	c.sinkEvents(now)
 	for _, p := range c.parts {
 		c.pull(p, now)
 	}

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/rtpmix/rtpmix/mixer"
 )
@@ -165,21 +164,10 @@ func sseName(t mixer.EventType) string {
 }
 
 // pumpEvents fans the conference's events out to the subscribers until the
-// room closes, then delivers what the closing tick emitted (the left
-// events) for a short while.
+// conference closes its Events channel, after the last Left event.
 func (r *room) pumpEvents() {
-	var drain <-chan time.Time
-	for {
-		select {
-		case e := <-r.conf.Events():
-			r.publish(e)
-		case <-r.done:
-			if drain == nil {
-				drain = time.After(100 * time.Millisecond)
-			}
-		case <-drain:
-			return
-		}
+	for e := range r.conf.Events() {
+		r.publish(e)
 	}
 }
 

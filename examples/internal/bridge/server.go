@@ -333,7 +333,7 @@ func (s *Server) closeRoom(r *room, reason string) {
 	for _, l := range r.legList() {
 		s.removeLeg(l, reason)
 	}
-	s.engine.Remove(r.conf)
+	_ = r.conf.Close() // its Left events go out, then pumpEvents ends
 	r.close()
 	s.metrics.forget(r)
 	s.log.Info("room closed", "conference", r.name, "reason", reason)

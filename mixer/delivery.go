@@ -1,0 +1,517 @@
+package mixer
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Delivery: how the packets a tick builds reach the Sinks.
+//
+// The tick builds each outbound packet (header, payload, SRTP) straight into
+// a slot of the participant's packetRing. Who then calls the Sink depends on
+// who ticks:
+//
+//   - A conference ticked by hand (Conference.Tick): the ticking goroutine,
+//     as soon as it has built the packet in the ring's free slot, which it
+//     never publishes: the slot is free again when the sink returns.
+//     Deterministic, as tests and benchmarks need, and no dearer than a
+//     plain call; a sink that blocks blocks the tick.
+//   - A conference an Engine runs: never the tick. Each worker has a
+//     deliverer whose goroutine drains the rings of the conferences the
+//     worker just ticked, so sends (UDP syscalls) run beside the ticks, on
+//     another core when there is one. The worker is also the deliverer's
+//     watchdog: a Sink call that lasts longer than EngineConfig.SinkBudget
+//     is declared stalled, the deliverer goes on with a fresh goroutine,
+//     and the stalled goroutine, once its call returns, keeps delivering
+//     that one participant's packets on its own (the participant is
+//     "detached"). A detached participant whose sink stays within budget
+//     for recoverAfter calls in a row is handed back to the deliverer.
+//
+// A participant's packets are delivered in order, by one goroutine at a
+// time. Its ring holds EngineConfig.SinkQueue packets; what does not fit
+// while its sink is slow is dropped and counted (ParticipantStats.SinkDropped).
+
+// Delivery modes of a participant in an Engine.
+const (
+	deliverShared int32 = iota // the worker's deliverer drains the ring
+	deliverOwn                 // a goroutine of its own does, since its sink stalled
+)
+
+// News a delivering goroutine leaves for the tick, which turns it into events
+// (the tick is the only goroutine that emits).
+const (
+	newsStalled uint32 = 1 << iota
+	newsRecovered
+)
+
+// recoverAfter is how many Sink calls in a row within the budget give a
+// detached participant back to the shared deliverer: a second of 20 ms
+// packets.
+const recoverAfter = 50
+
+// delivery is the consumer side of a participant's outbound stream: the
+// ring's reader (each packet comes with the Sink it was built for), the
+// counters of what the sinks were given, and, in an Engine, who delivers.
+//
+// Ownership: the ring's consumer side and the counters packets, bytes and
+// sinkErrors belong to the goroutine delivering at the moment — the tick
+// (hand-driven conference), a shift of the worker's deliverer (mode
+// shared) or the participant's own goroutine (mode own). The hand-overs are
+// synchronised: shared → own by the watchdog's compare-and-swap on the
+// stalled shift's call word (the stalled goroutine itself becomes the own
+// goroutine, so there is never a second consumer); own → shared by the own
+// goroutine's store of mode after its last release, which a shift loads
+// before it touches the ring.
+type delivery struct {
+	ring  *packetRing
+	conf  *Conference
+	sync  bool          // hand-driven: the tick delivers each packet as soon as it is built
+	wake  chan struct{} // pokes the own goroutine (capacity 1)
+	mode  atomic.Int32
+	quit  atomic.Bool // the participant left: nothing more is delivered
+	news  atomic.Uint32
+	stall atomic.Uint64 // times the watchdog declared the sink stalled
+
+	_                          pad
+	packets, bytes, sinkErrors atomic.Uint64 // the consumer's
+}
+
+func newDelivery(c *Conference, depth int, sync bool) *delivery {
+	return &delivery{
+		ring: newPacketRing(depth, maxHeaderSize+maxPayload+srtpOverhead),
+		conf: c, sync: sync,
+		wake: make(chan struct{}, 1),
+	}
+}
+
+// done accounts for a packet the sink returned from and releases its slot.
+func (q *delivery) done(n int, err error) {
+	q.sent(n, err)
+	q.ring.release()
+}
+
+// call hands pkt to sink (nil: a participant without one, whose packets
+// are only counted) and accounts for it. The slot is the caller's to
+// release.
+func (q *delivery) call(sink Sink, pkt []byte) {
+	var err error
+	if sink != nil {
+		err = sink.WriteRTP(pkt)
+	}
+	q.sent(len(pkt), err)
+}
+
+// sent accounts for a packet the sink returned from.
+func (q *delivery) sent(n int, err error) {
+	if err != nil {
+		inc(&q.sinkErrors)
+	}
+	inc(&q.packets)
+	add(&q.bytes, uint64(n))
+}
+
+// poke wakes the own goroutine, if it waits.
+func (q *delivery) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close stops delivery: the participant left. An own goroutine exits once
+// its call in progress, if any, returns.
+func (q *delivery) close() {
+	q.quit.Store(true)
+	q.poke()
+}
+
+// note leaves news for the tick.
+func (q *delivery) note(bit uint32) {
+	q.news.Or(bit)
+	q.conf.dl.news.Store(true)
+}
+
+// confDelivery is a conference's side of delivery.
+type confDelivery struct {
+	engine *Engine // nil: ticked by hand
+	depth  int     // ring slots per participant
+	// outList is the participants a deliverer drains: a copy of the tick's
+	// list, republished when it changes, because a deliverer may still be
+	// draining one tick while the worker runs the next.
+	outList atomic.Pointer[[]*Participant]
+	dirty   bool        // the tick's list changed since outList; tick only
+	queued  atomic.Bool // in a deliverer's pending list
+	news    atomic.Bool // some participant has news for the tick
+}
+
+// publishParts republishes the tick's participant list for the deliverer.
+// Tick only; it allocates, on joins and leaves only.
+func (c *Conference) publishParts() {
+	if c.dl.engine == nil || !c.dl.dirty {
+		return
+	}
+	c.dl.dirty = false
+	list := append([]*Participant(nil), c.parts...)
+	c.dl.outList.Store(&list)
+}
+
+// sinkEvents turns what the deliverers noted into events. Tick only.
+func (c *Conference) sinkEvents(now time.Duration) {
+	if !c.dl.news.Load() || !c.dl.news.Swap(false) {
+		return
+	}
+	for _, p := range c.parts {
+		q := p.out.dl
+		if q.news.Load() == 0 {
+			continue
+		}
+		n := q.news.Swap(0)
+		if n&newsStalled != 0 {
+			c.emit(Event{Type: SinkStalled, Participant: p.id, At: now,
+				Detail: fmt.Sprintf("a Sink call took over %v: the participant's packets now go out on a goroutine of its own (queue of %d; what does not fit is dropped)",
+					c.dl.engine.cfg.SinkBudget, q.ring.capacity())})
+		}
+		if n&newsRecovered != 0 {
+			c.emit(Event{Type: SinkRecovered, Participant: p.id, At: now,
+				Detail: fmt.Sprintf("%d Sink calls in a row within budget: back on the shared delivery", recoverAfter)})
+		}
+	}
+}
+
+// deliverer hands the packets a worker's ticks built to their sinks, on a
+// goroutine of its own, so that neither the tick nor any other participant
+// waits for a sink. The worker queues each conference it ticked and is the
+// watchdog of the goroutine delivering (see watch).
+type deliverer struct {
+	budget time.Duration
+	wake   chan struct{}
+	quit   chan struct{} // closed by Engine.Close after the workers stopped
+	exited chan struct{} // closed by the shift that saw quit and finished
+
+	// Written by the worker (and the shift, to take the batch).
+	mu      sync.Mutex
+	pending []*Conference
+	busy    atomic.Bool // work pending or being delivered: the watchdog watches then
+	cur     atomic.Pointer[shift]
+	unwoken int      // participants queued since the deliverer was last woken; worker only
+	owned   []*shift // abandoned shifts serving their participant (runOwn)
+
+	_ pad
+	// Owned by the current shift; handed to the next by the watchdog.
+	batch []*Conference
+	bi    int
+	parts []*Participant
+	pi    int
+	callQ *delivery // whose sink the shift is calling
+
+	_ pad
+	// Owned by the watchdog: the worker, then Engine.Close.
+	seen   uint64
+	seenAt time.Duration
+}
+
+// shift is one goroutine's turn at delivering. call counts its Sink calls:
+// odd while one is in progress. The watchdog gives up on a call by setting
+// the abandoned bit; the goroutine learns it from its failed
+// compare-and-swap when the call returns, and from then on touches nothing
+// of the deliverer's but its entry in owned: it is the detached
+// participant's own goroutine (runOwn), and still counts its calls in call,
+// with since the start of the one in progress, so that Engine.Close knows
+// which to wait for.
+type shift struct {
+	call  atomic.Uint64
+	since atomic.Int64 // Monotonic, while abandoned: when the call in progress began
+}
+
+const abandoned = 1 << 63
+
+func newDeliverer(budget time.Duration) *deliverer {
+	d := &deliverer{
+		budget: budget,
+		wake:   make(chan struct{}, 1),
+		quit:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+	d.cur.Store(&shift{})
+	return d
+}
+
+// start starts the first shift.
+func (d *deliverer) start() { go d.run(d.cur.Load()) }
+
+// wakeAfter is how many participants' packets a worker queues before it
+// wakes the deliverer: a large room is handed over as soon as it has
+// ticked, small rooms in batches (or at the end of the worker's pass), so
+// that twenty-party rooms do not cost a goroutine wake-up each.
+const wakeAfter = 64
+
+// enqueue queues c, which the worker just ticked, for delivery, and wakes
+// the deliverer once wakeAfter participants' packets wait. Worker only; it
+// never blocks and, in steady state, allocates nothing.
+func (d *deliverer) enqueue(c *Conference) {
+	// Only the worker sets queued; the shift clears it before it reads the
+	// rings, so a conference seen queued will have this tick's packets
+	// delivered too.
+	if c.dl.queued.Load() {
+		return
+	}
+	c.dl.queued.Store(true)
+	d.mu.Lock()
+	d.pending = append(d.pending, c)
+	d.busy.Store(true)
+	d.mu.Unlock()
+	// At least one: a room queued while empty must still wake the
+	// deliverer, or it would stay queued (and skipped) for ever.
+	d.unwoken += 1 + int(c.numParts.Load())
+	if d.unwoken >= wakeAfter {
+		d.wakeUp()
+	}
+}
+
+// flush wakes the deliverer for whatever was queued since it was last
+// woken: the end of the worker's pass. Worker only.
+func (d *deliverer) flush() {
+	if d.unwoken > 0 {
+		d.wakeUp()
+	}
+}
+
+func (d *deliverer) wakeUp() {
+	d.unwoken = 0
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *deliverer) run(s *shift) {
+	for {
+		if !d.drain(s) {
+			return
+		}
+		select {
+		case <-d.wake:
+		case <-d.quit:
+			if d.drain(s) {
+				close(d.exited)
+			}
+			return
+		}
+	}
+}
+
+// drain delivers everything queued. It returns false when the watchdog gave
+// up on one of its calls: by then the goroutine has served the stalled
+// participant for as long as it stayed detached, and must stop.
+func (d *deliverer) drain(s *shift) bool {
+	for {
+		if d.pi == len(d.parts) {
+			if d.bi == len(d.batch) {
+				d.mu.Lock()
+				d.batch, d.pending = d.pending, d.batch[:0]
+				if len(d.batch) == 0 {
+					d.busy.Store(false)
+				}
+				d.mu.Unlock()
+				d.bi, d.parts, d.pi = 0, nil, 0
+				if len(d.batch) == 0 {
+					return true
+				}
+			}
+			c := d.batch[d.bi]
+			d.batch[d.bi] = nil
+			d.bi++
+			c.dl.queued.Store(false)
+			d.parts, d.pi = nil, 0
+			if l := c.dl.outList.Load(); l != nil {
+				d.parts = *l
+			}
+			continue
+		}
+		p := d.parts[d.pi]
+		d.pi++ // past p before calling its sink: a successor must not call it again
+		q := p.out.dl
+		if q.quit.Load() {
+			continue
+		}
+		if q.mode.Load() == deliverOwn {
+			q.poke()
+			continue
+		}
+		for pkt, sink := q.ring.peek(); pkt != nil; pkt, sink = q.ring.peek() {
+			if sink == nil {
+				q.done(len(pkt), nil)
+				continue
+			}
+			v := s.call.Load() + 1
+			d.callQ = q
+			s.call.Store(v)
+			err := sink.WriteRTP(pkt)
+			if !s.call.CompareAndSwap(v, v+1) {
+				// Abandoned: the watchdog detached q and another shift
+				// carries on. This goroutine is now q's own.
+				s.call.Store((v + 1) | abandoned)
+				q.done(len(pkt), err)
+				d.runOwn(q, s)
+				return false
+			}
+			q.done(len(pkt), err)
+		}
+	}
+}
+
+// watch is the watchdog, run by the worker between ticks (and by
+// Engine.Close while it waits): when the shift has been in the same Sink
+// call for at least the budget, it detaches that call's participant and
+// starts a fresh shift where the stalled one was. It returns how soon it
+// wants to look again, or -1 when the deliverer is idle.
+//
+// A call is declared stalled between one and two budgets after it began
+// (the watchdog samples the call counter every half budget), later if the
+// worker was busy ticking.
+func (d *deliverer) watch() time.Duration {
+	if !d.busy.Load() {
+		d.seen = 0
+		return -1
+	}
+	check := d.budget / 2
+	s := d.cur.Load()
+	v := s.call.Load()
+	now := Monotonic()
+	switch {
+	case v&1 == 0: // between calls
+		d.seen = 0
+		// Busy, so the shift has work; a token makes sure it is awake
+		// for it (harmless when it is: one more pass over nothing).
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+		return check
+	case v != d.seen:
+		d.seen, d.seenAt = v, now
+		return check
+	case now-d.seenAt < d.budget:
+		return check
+	}
+	// Listed before it is abandoned, because once abandoned it may return,
+	// serve its participant, and delist itself before we would list it.
+	s.since.Store(int64(d.seenAt))
+	d.mu.Lock()
+	d.owned = append(d.owned, s)
+	d.mu.Unlock()
+	if !s.call.CompareAndSwap(v, v|abandoned) {
+		d.delist(s)
+		return check // it returned just now
+	}
+	// The stalled goroutine wrote callQ before the call word we swapped,
+	// and will write nothing more of ours.
+	q := d.callQ
+	q.mode.Store(deliverOwn)
+	q.stall.Add(1)
+	q.note(newsStalled)
+	ns := &shift{}
+	d.cur.Store(ns)
+	d.seen = 0
+	go d.run(ns)
+	return check
+}
+
+// runOwn delivers a detached participant's packets on the calling
+// goroutine, the abandoned shift s whose call stalled, until the
+// participant leaves, or until its sink has kept within budget for
+// recoverAfter calls and the ring is empty: then the participant goes back
+// to the shared shift.
+func (d *deliverer) runOwn(q *delivery, s *shift) {
+	defer d.delist(s)
+	good := 0
+	for {
+		for pkt, sink := q.ring.peek(); pkt != nil && !q.quit.Load(); pkt, sink = q.ring.peek() {
+			if sink == nil {
+				q.done(len(pkt), nil)
+				continue
+			}
+			t := Monotonic()
+			v := s.call.Load() + 1
+			s.since.Store(int64(t))
+			s.call.Store(v)
+			err := sink.WriteRTP(pkt)
+			s.call.Store(v + 1)
+			if Monotonic()-t > d.budget {
+				good = 0
+			} else {
+				good++
+			}
+			q.done(len(pkt), err)
+		}
+		if q.quit.Load() {
+			return
+		}
+		if good >= recoverAfter {
+			q.mode.Store(deliverShared)
+			q.note(newsRecovered)
+			return
+		}
+		<-q.wake // a shift pokes every time it passes the conference; close pokes too
+	}
+}
+
+// delist removes an abandoned shift from owned.
+func (d *deliverer) delist(s *shift) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, x := range d.owned {
+		if x == s {
+			d.owned = append(d.owned[:i], d.owned[i+1:]...)
+			return
+		}
+	}
+}
+
+// waitOwners returns once the detached participants' goroutines have
+// exited, all but those in a stalled call, left to return in their own
+// time. Engine.Close only, after the conferences closed: every detached
+// participant has left, so its goroutine exits when its call returns.
+func (d *deliverer) waitOwners() {
+	for d.ownersBusy() {
+		time.Sleep(d.budget / 4)
+	}
+}
+
+// ownersBusy reports whether a detached participant's goroutine is still
+// running, unless it is in a call older than the budget (stalled: not
+// waited for).
+func (d *deliverer) ownersBusy() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := Monotonic()
+	for _, s := range d.owned {
+		if s.call.Load()&1 == 0 || now-time.Duration(s.since.Load()) < d.budget {
+			return true
+		}
+	}
+	return false
+}
+
+// stop makes the deliverer hand over what is queued and exit, watching it
+// meanwhile (a stalled call is left behind, as ever), and returns once it
+// has. Engine.Close only, after the workers stopped.
+func (d *deliverer) stop() {
+	close(d.quit)
+	t := time.NewTimer(d.budget / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.exited:
+			return
+		case <-t.C:
+			next := d.watch()
+			if next < 0 {
+				next = d.budget / 2
+			}
+			t.Reset(next)
+		}
+	}
+}
