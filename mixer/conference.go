@@ -311,10 +311,10 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 	// it one.
 	o.sink = cfg.Sink
 	if e := c.dl.engine; e != nil {
-		o.dl = newDelivery(c, c.dl.depth, false)
+		o.dl = newDelivery(c, c.dl.depth, false, p.done)
 		o.pkt = make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)
 	} else {
-		o.dl = newDelivery(c, 1, true)
+		o.dl = newDelivery(c, 1, true, p.done)
 	}
 	if err := in.rtcp.init(cfg, o.ssrc, c.rtcpClock); err != nil {
 		return nil, err
@@ -406,11 +406,13 @@ func (c *Conference) add(p *Participant, now time.Duration) {
 // resources are released.
 func (c *Conference) remove(p *Participant, now time.Duration) {
 	p.sendBye(now)
-	defer close(p.done)
+	// Done closes once the BYE and whatever is queued before it have gone
+	// to the sinks: at once in a hand-driven tick, from the deliverer in
+	// an Engine.
+	defer p.out.dl.leave()
 	p.joined = false
 	c.parts = deleteP(c.parts, p)
 	c.dl.dirty = true
-	p.out.dl.close()
 	c.speakers = deleteP(c.speakers, p)
 	c.numParts.Store(int32(len(c.parts)))
 	if g := p.group; g != nil {

@@ -122,8 +122,9 @@ type ConferenceConfig struct {
 	// warnings (overruns, refused inbound packets per participant and
 	// reason, media errors, dropped events); see the package
 	// documentation, "Logging". Nil logs nothing and costs nothing. It is
-	// called from the tick goroutine, like a Sink: its handler must not
-	// block for long. An Engine's conferences default to its Logger.
+	// called from the tick goroutine: its handler must not block for long
+	// (unlike a Sink in an Engine, nothing isolates the tick from it). An
+	// Engine's conferences default to its Logger.
 	Logger *slog.Logger
 	// LogInterval is the least time between two warnings of the same kind
 	// (per participant and reason for refused packets). Default
@@ -237,9 +238,11 @@ func isValidRate(r int) bool {
 // its queue (EngineConfig.SinkQueue packets) fills and what does not fit is
 // dropped and counted (ParticipantStats.SinkDropped); the receiver sees
 // them as lost, the stream's sequence numbers running on. When its sink has
-// kept within budget for a second or so, SinkRecovered. A call still
-// blocked when the participant leaves or the conference closes is left to
-// return in its own time, and nothing is called after it.
+// kept within budget for a second or so, SinkRecovered. When the
+// participant leaves while a call is blocked, what it has queued (its BYE
+// last) goes out once the call returns, and then Participant.Done closes;
+// a call still blocked when Engine.Close returns is left to return in its
+// own time, and nothing is called after it.
 //
 // A sink may call any method of the mixer (Leave, Close, ...) but Tick.
 //

@@ -29,9 +29,16 @@ import (
 //     "detached"). A detached participant whose sink stays within budget
 //     for recoverAfter calls in a row is handed back to the deliverer.
 //
-// A participant's packets are delivered in order, by one goroutine at a
+// A participant's packets — its RTP and its RTCP, each packet with the
+// Sink it was built for — are delivered in order, by one goroutine at a
 // time. Its ring holds EngineConfig.SinkQueue packets; what does not fit
 // while its sink is slow is dropped and counted (ParticipantStats.SinkDropped).
+//
+// When a participant leaves, the tick queues its BYE and hands the
+// participant to the deliverer once more: whoever delivers it then sends
+// what is queued and closes Participant.Done, after which none of its
+// sinks is called again. Once Engine.Close has begun to stop the
+// deliverers, a call that returns from a stall sends nothing more.
 
 // Delivery modes of a participant in an Engine.
 const (
@@ -52,11 +59,11 @@ const (
 const recoverAfter = 50
 
 // delivery is the consumer side of a participant's outbound stream: the
-// ring's reader (each packet comes with the Sink it was built for), the
-// counters of what the sinks were given, and, in an Engine, who delivers.
+// ring's reader (each packet comes with the Sink it was built for and the
+// counters it is accounted in), and, in an Engine, who delivers.
 //
-// Ownership: the ring's consumer side and the counters packets, bytes and
-// sinkErrors belong to the goroutine delivering at the moment — the tick
+// Ownership: the ring's consumer side and the counters of what it
+// delivers belong to the goroutine delivering at the moment — the tick
 // (hand-driven conference), a shift of the worker's deliverer (mode
 // shared) or the participant's own goroutine (mode own). The hand-overs are
 // synchronised: shared → own by the watchdog's compare-and-swap on the
@@ -69,47 +76,49 @@ type delivery struct {
 	conf  *Conference
 	sync  bool          // hand-driven: the tick delivers each packet as soon as it is built
 	wake  chan struct{} // pokes the own goroutine (capacity 1)
+	done  chan struct{} // Participant.Done, closed by finish
 	mode  atomic.Int32
-	quit  atomic.Bool // the participant left: nothing more is delivered
+	quit  atomic.Bool // the participant left: deliver what is queued, then finish
+	fin   atomic.Bool // finish ran
 	news  atomic.Uint32
 	stall atomic.Uint64 // times the watchdog declared the sink stalled
 
-	_                          pad
-	packets, bytes, sinkErrors atomic.Uint64 // the consumer's
+	_   pad
+	rtp sinkCounters // the participant's RTP (its RTCP's are in rtcpOut)
 }
 
-func newDelivery(c *Conference, depth int, sync bool) *delivery {
+// sinkCounters count what one kind of packet gave its sink: a
+// participant's RTP, or its RTCP. The goroutine delivering writes them
+// (one at a time, see delivery); Stats reads them.
+type sinkCounters struct {
+	packets, bytes, sinkErrors atomic.Uint64
+}
+
+// sent accounts for an n-byte packet the sink returned err for.
+func (k *sinkCounters) sent(n int, err error) {
+	if err != nil {
+		inc(&k.sinkErrors)
+	}
+	inc(&k.packets)
+	add(&k.bytes, uint64(n))
+}
+
+func newDelivery(c *Conference, depth int, sync bool, done chan struct{}) *delivery {
 	return &delivery{
 		ring: newPacketRing(depth, maxHeaderSize+maxPayload+srtpOverhead),
-		conf: c, sync: sync,
+		conf: c, sync: sync, done: done,
 		wake: make(chan struct{}, 1),
 	}
 }
 
-// done accounts for a packet the sink returned from and releases its slot.
-func (q *delivery) done(n int, err error) {
-	q.sent(n, err)
-	q.ring.release()
-}
-
 // call hands pkt to sink (nil: a participant without one, whose packets
-// are only counted) and accounts for it. The slot is the caller's to
-// release.
-func (q *delivery) call(sink Sink, pkt []byte) {
+// are only counted) and accounts for it in k.
+func call(sink Sink, k *sinkCounters, pkt []byte) {
 	var err error
 	if sink != nil {
 		err = sink.WriteRTP(pkt)
 	}
-	q.sent(len(pkt), err)
-}
-
-// sent accounts for a packet the sink returned from.
-func (q *delivery) sent(n int, err error) {
-	if err != nil {
-		inc(&q.sinkErrors)
-	}
-	inc(&q.packets)
-	add(&q.bytes, uint64(n))
+	k.sent(len(pkt), err)
 }
 
 // poke wakes the own goroutine, if it waits.
@@ -120,11 +129,25 @@ func (q *delivery) poke() {
 	}
 }
 
-// close stops delivery: the participant left. An own goroutine exits once
-// its call in progress, if any, returns.
-func (q *delivery) close() {
+// finish closes Done: the participant has left and nothing more of its is
+// delivered. Once only.
+func (q *delivery) finish() {
+	if q.fin.CompareAndSwap(false, true) && q.done != nil {
+		close(q.done)
+	}
+}
+
+// leave is the tick's last word on a participant that left (after its BYE
+// is queued): hand-driven, everything has been delivered already; in an
+// Engine, its deliverer sends what is queued, then finishes.
+func (q *delivery) leave() {
 	q.quit.Store(true)
+	if q.sync {
+		q.finish()
+		return
+	}
 	q.poke()
+	q.conf.dl.d.finishLater(q)
 }
 
 // note leaves news for the tick.
@@ -135,8 +158,9 @@ func (q *delivery) note(bit uint32) {
 
 // confDelivery is a conference's side of delivery.
 type confDelivery struct {
-	engine *Engine // nil: ticked by hand
-	depth  int     // ring slots per participant
+	engine *Engine    // nil: ticked by hand
+	d      *deliverer // its worker's
+	depth  int        // ring slots per participant
 	// outList is the participants a deliverer drains: a copy of the tick's
 	// list, republished when it changes, because a deliverer may still be
 	// draining one tick while the worker runs the next.
@@ -190,9 +214,11 @@ type deliverer struct {
 	quit   chan struct{} // closed by Engine.Close after the workers stopped
 	exited chan struct{} // closed by the shift that saw quit and finished
 
-	// Written by the worker (and the shift, to take the batch).
+	// Written by the worker (and the shift, to take the batch; and any
+	// goroutine that closes a conference, for its leavers).
 	mu      sync.Mutex
-	pending []*Conference
+	pending []work
+	stopped bool        // the last shift has seen quit and drained: finish at once
 	busy    atomic.Bool // work pending or being delivered: the watchdog watches then
 	cur     atomic.Pointer[shift]
 	unwoken int      // participants queued since the deliverer was last woken; worker only
@@ -200,7 +226,7 @@ type deliverer struct {
 
 	_ pad
 	// Owned by the current shift; handed to the next by the watchdog.
-	batch []*Conference
+	batch []work
 	bi    int
 	parts []*Participant
 	pi    int
@@ -210,6 +236,14 @@ type deliverer struct {
 	// Owned by the watchdog: the worker, then Engine.Close.
 	seen   uint64
 	seenAt time.Duration
+}
+
+// work is what a deliverer is handed: a conference whose rings to drain,
+// or a participant that has left, to deliver what it has queued and then
+// finish.
+type work struct {
+	c *Conference
+	q *delivery
 }
 
 // shift is one goroutine's turn at delivering. call counts its Sink calls:
@@ -259,7 +293,7 @@ func (d *deliverer) enqueue(c *Conference) {
 	}
 	c.dl.queued.Store(true)
 	d.mu.Lock()
-	d.pending = append(d.pending, c)
+	d.pending = append(d.pending, work{c: c})
 	d.busy.Store(true)
 	d.mu.Unlock()
 	// At least one: a room queued while empty must still wake the
@@ -275,6 +309,36 @@ func (d *deliverer) enqueue(c *Conference) {
 func (d *deliverer) flush() {
 	if d.unwoken > 0 {
 		d.wakeUp()
+	}
+}
+
+// finishLater hands the deliverer a participant that has left (see
+// delivery.leave). Any goroutine: the tick, or Close's final pass. After
+// the deliverer has stopped there is nobody to deliver: it finishes at
+// once.
+func (d *deliverer) finishLater(q *delivery) {
+	d.mu.Lock()
+	if d.stopped {
+		d.mu.Unlock()
+		q.finish()
+		return
+	}
+	d.pending = append(d.pending, work{q: q})
+	d.busy.Store(true)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// closing reports whether Engine.Close has begun to stop the deliverer.
+func (d *deliverer) closing() bool {
+	select {
+	case <-d.quit:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -294,10 +358,19 @@ func (d *deliverer) run(s *shift) {
 		select {
 		case <-d.wake:
 		case <-d.quit:
-			if d.drain(s) {
-				close(d.exited)
+			for {
+				if !d.drain(s) {
+					return // the successor takes over
+				}
+				d.mu.Lock()
+				if len(d.pending) == 0 {
+					d.stopped = true
+					d.mu.Unlock()
+					close(d.exited)
+					return
+				}
+				d.mu.Unlock()
 			}
-			return
 		}
 	}
 }
@@ -307,59 +380,77 @@ func (d *deliverer) run(s *shift) {
 // participant for as long as it stayed detached, and must stop.
 func (d *deliverer) drain(s *shift) bool {
 	for {
-		if d.pi == len(d.parts) {
-			if d.bi == len(d.batch) {
-				d.mu.Lock()
-				d.batch, d.pending = d.pending, d.batch[:0]
-				if len(d.batch) == 0 {
-					d.busy.Store(false)
-				}
-				d.mu.Unlock()
-				d.bi, d.parts, d.pi = 0, nil, 0
-				if len(d.batch) == 0 {
-					return true
-				}
-			}
-			c := d.batch[d.bi]
-			d.batch[d.bi] = nil
-			d.bi++
-			c.dl.queued.Store(false)
-			d.parts, d.pi = nil, 0
-			if l := c.dl.outList.Load(); l != nil {
-				d.parts = *l
-			}
-			continue
-		}
-		p := d.parts[d.pi]
-		d.pi++ // past p before calling its sink: a successor must not call it again
-		q := p.out.dl
-		if q.quit.Load() {
-			continue
-		}
-		if q.mode.Load() == deliverOwn {
-			q.poke()
-			continue
-		}
-		for pkt, sink := q.ring.peek(); pkt != nil; pkt, sink = q.ring.peek() {
-			if sink == nil {
-				q.done(len(pkt), nil)
-				continue
-			}
-			v := s.call.Load() + 1
-			d.callQ = q
-			s.call.Store(v)
-			err := sink.WriteRTP(pkt)
-			if !s.call.CompareAndSwap(v, v+1) {
-				// Abandoned: the watchdog detached q and another shift
-				// carries on. This goroutine is now q's own.
-				s.call.Store((v + 1) | abandoned)
-				q.done(len(pkt), err)
-				d.runOwn(q, s)
+		if d.pi < len(d.parts) {
+			p := d.parts[d.pi]
+			d.pi++ // past p before calling its sink: a successor must not call it again
+			if !d.serve(s, p.out.dl, false) {
 				return false
 			}
-			q.done(len(pkt), err)
+			continue
+		}
+		if d.bi == len(d.batch) {
+			d.mu.Lock()
+			d.batch, d.pending = d.pending, d.batch[:0]
+			if len(d.batch) == 0 {
+				d.busy.Store(false)
+			}
+			d.mu.Unlock()
+			d.bi, d.parts, d.pi = 0, nil, 0
+			if len(d.batch) == 0 {
+				return true
+			}
+		}
+		w := d.batch[d.bi]
+		d.batch[d.bi] = work{}
+		d.bi++
+		if w.q != nil {
+			if !d.serve(s, w.q, true) {
+				return false
+			}
+			continue
+		}
+		w.c.dl.queued.Store(false)
+		d.parts, d.pi = nil, 0
+		if l := w.c.dl.outList.Load(); l != nil {
+			d.parts = *l
 		}
 	}
+}
+
+// serve delivers what q has queued, on shift s; last: q's participant has
+// left, so finish afterwards. A detached participant is its own
+// goroutine's: it is only woken. False when s was abandoned.
+func (d *deliverer) serve(s *shift, q *delivery, last bool) bool {
+	if q.mode.Load() == deliverOwn {
+		q.poke()
+		return true
+	}
+	for pkt, m := q.ring.peek(); pkt != nil; pkt, m = q.ring.peek() {
+		if m.sink == nil {
+			m.ctr.sent(len(pkt), nil)
+			q.ring.release()
+			continue
+		}
+		v := s.call.Load() + 1
+		d.callQ = q
+		s.call.Store(v)
+		err := m.sink.WriteRTP(pkt)
+		if !s.call.CompareAndSwap(v, v+1) {
+			// Abandoned: the watchdog detached q and another shift
+			// carries on. This goroutine is now q's own.
+			s.call.Store((v + 1) | abandoned)
+			m.ctr.sent(len(pkt), err)
+			q.ring.release()
+			d.runOwn(q, s)
+			return false
+		}
+		m.ctr.sent(len(pkt), err)
+		q.ring.release()
+	}
+	if last {
+		q.finish()
+	}
+	return true
 }
 
 // watch is the watchdog, run by the worker between ticks (and by
@@ -421,41 +512,62 @@ func (d *deliverer) watch() time.Duration {
 
 // runOwn delivers a detached participant's packets on the calling
 // goroutine, the abandoned shift s whose call stalled, until the
-// participant leaves, or until its sink has kept within budget for
-// recoverAfter calls and the ring is empty: then the participant goes back
-// to the shared shift.
+// participant leaves (then it delivers what is queued and finishes), or
+// until its sink has kept within budget for recoverAfter calls and the
+// ring is empty: then the participant goes back to the shared shift. Once
+// Engine.Close is stopping the deliverer, it calls nothing more.
 func (d *deliverer) runOwn(q *delivery, s *shift) {
 	defer d.delist(s)
 	good := 0
 	for {
-		for pkt, sink := q.ring.peek(); pkt != nil && !q.quit.Load(); pkt, sink = q.ring.peek() {
-			if sink == nil {
-				q.done(len(pkt), nil)
-				continue
-			}
-			t := Monotonic()
-			v := s.call.Load() + 1
-			s.since.Store(int64(t))
-			s.call.Store(v)
-			err := sink.WriteRTP(pkt)
-			s.call.Store(v + 1)
-			if Monotonic()-t > d.budget {
-				good = 0
-			} else {
-				good++
-			}
-			q.done(len(pkt), err)
-		}
+		good = d.drainOwn(q, s, good)
 		if q.quit.Load() {
+			// The BYE was queued before quit was set: one more look.
+			d.drainOwn(q, s, 0)
+			q.finish()
 			return
+		}
+		if d.closing() {
+			return // the participant is closed with its conference; it finishes then
 		}
 		if good >= recoverAfter {
 			q.mode.Store(deliverShared)
 			q.note(newsRecovered)
+			if q.quit.Load() {
+				// Left meanwhile: its finishing may have found it still
+				// ours and only poked. The shift owns it now.
+				d.finishLater(q)
+			}
 			return
 		}
-		<-q.wake // a shift pokes every time it passes the conference; close pokes too
+		<-q.wake // a shift pokes every time it passes the conference; leave pokes too
 	}
+}
+
+// drainOwn delivers what q has queued on its own goroutine and returns the
+// count of calls in a row within budget.
+func (d *deliverer) drainOwn(q *delivery, s *shift, good int) int {
+	for pkt, m := q.ring.peek(); pkt != nil && !d.closing(); pkt, m = q.ring.peek() {
+		if m.sink == nil {
+			m.ctr.sent(len(pkt), nil)
+			q.ring.release()
+			continue
+		}
+		t := Monotonic()
+		v := s.call.Load() + 1
+		s.since.Store(int64(t))
+		s.call.Store(v)
+		err := m.sink.WriteRTP(pkt)
+		s.call.Store(v + 1)
+		if Monotonic()-t > d.budget {
+			good = 0
+		} else {
+			good++
+		}
+		m.ctr.sent(len(pkt), err)
+		q.ring.release()
+	}
+	return good
 }
 
 // delist removes an abandoned shift from owned.

@@ -144,6 +144,7 @@ func (e *Engine) NewConference(cfg ConferenceConfig) (*Conference, error) {
 			w = x
 		}
 	}
+	c.dl.d = w.d // before anyone can Join, and so leave
 	now := e.cfg.Clock()
 	p := c.cfg.Ptime
 	s := &scheduled{c: c, next: (now/p + 1) * p}
@@ -238,17 +239,17 @@ func (e *Engine) Close() error {
 		close(w.quit)
 	}
 	e.wg.Wait()
-	// What the last ticks built is delivered before the conferences close,
-	// because a participant that has left gets nothing more.
-	for _, w := range e.workers {
-		w.d.stop()
-	}
-	// The workers are gone, so this goroutine runs the final passes.
+	// The workers are gone, so this goroutine runs the final passes; they
+	// queue everyone's BYE and hand the leavers to the deliverers.
 	for _, c := range confs {
 		_ = c.Close() // ErrClosed: closed meanwhile by its owner
 	}
-	// Everyone has left, so the detached participants' goroutines exit as
-	// soon as their calls return.
+	// The deliverers send what is queued and finish the leavers; the
+	// detached participants' goroutines do the same as soon as their calls
+	// return, unless stalled.
+	for _, w := range e.workers {
+		w.d.stop()
+	}
 	for _, w := range e.workers {
 		w.d.waitOwners()
 	}

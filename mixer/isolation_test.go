@@ -11,14 +11,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rtpmix/rtpmix/rtcpsession"
 )
 
-// arrivalSink records when each packet arrived and its sequence number,
-// and can be told to block on chosen calls.
+// arrivalSink records when each RTP packet arrived and its sequence
+// number, and can be told to block on chosen calls; RTCP is counted apart.
 type arrivalSink struct {
 	mu    sync.Mutex
 	at    []time.Duration
 	seq   []uint16
+	rtcp  int
 	calls int
 	// block, when set, is called (outside the lock) before the packet is
 	// recorded, with the call's number from 1.
@@ -27,6 +30,11 @@ type arrivalSink struct {
 
 func (s *arrivalSink) WriteRTP(pkt []byte) error {
 	s.mu.Lock()
+	if rtcpsession.IsRTCP(pkt) {
+		s.rtcp++
+		s.mu.Unlock()
+		return nil
+	}
 	s.calls++
 	n := s.calls
 	s.mu.Unlock()
@@ -415,8 +423,11 @@ func (s *overlapSink) WriteRTP(pkt []byte) error {
 		s.overlaps.Add(1)
 	}
 	s.mu.Lock()
-	s.seq = append(s.seq, binary.BigEndian.Uint16(pkt[2:]))
 	n := len(s.seq)
+	if !rtcpsession.IsRTCP(pkt) {
+		s.seq = append(s.seq, binary.BigEndian.Uint16(pkt[2:]))
+		n = len(s.seq)
+	}
 	s.mu.Unlock()
 	if s.jitter && n%7 == 0 {
 		time.Sleep(3 * time.Millisecond)
@@ -485,4 +496,98 @@ func TestEngineDeliversToLateJoiner(t *testing.T) {
 	at, _ := s.snapshot()
 	n := len(at)
 	require.Eventually(t, func() bool { at, _ := s.snapshot(); return len(at) >= n+10 }, 5*time.Second, time.Millisecond)
+}
+
+// byeSink records, in order, whether each packet was RTP, RTCP or an RTCP
+// compound with a BYE, and can be held on its next call.
+type byeSink struct {
+	mu    sync.Mutex
+	kinds []string
+	hold  chan struct{} // when set, the next call waits for it to close
+}
+
+func (s *byeSink) WriteRTP(pkt []byte) error {
+	s.mu.Lock()
+	h := s.hold
+	s.hold = nil
+	s.mu.Unlock()
+	if h != nil {
+		<-h
+	}
+	kind := "rtp"
+	if rtcpsession.IsRTCP(pkt) {
+		kind = "rtcp"
+		for b := pkt; len(b) >= 4; {
+			if b[1] == 203 {
+				kind = "bye"
+			}
+			n := 4 * (int(binary.BigEndian.Uint16(b[2:])) + 1)
+			if n > len(b) {
+				break
+			}
+			b = b[n:]
+		}
+	}
+	s.mu.Lock()
+	s.kinds = append(s.kinds, kind)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *byeSink) last() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.kinds) == 0 {
+		return ""
+	}
+	return s.kinds[len(s.kinds)-1]
+}
+
+// TestEngineLeaveDone: in an Engine, a participant's BYE goes to its sink
+// through its queue, after its RTP, and Done closes only then — also when
+// its sink was stalled as it left, once the call returns.
+func TestEngineLeaveDone(t *testing.T) {
+	e := NewEngine(EngineConfig{Workers: 1, SinkBudget: 2 * time.Millisecond})
+	defer e.Close()
+	c, err := e.NewConference(ConferenceConfig{})
+	require.NoError(t, err)
+
+	t.Run("healthy", func(t *testing.T) {
+		s := &byeSink{}
+		p, err := c.Join(ParticipantConfig{In: pcmu, Out: pcmu, Sink: s})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return p.Stats().PacketsOut > 3 }, 5*time.Second, time.Millisecond)
+		p.Leave()
+		select {
+		case <-p.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("Done not closed")
+		}
+		assert.Equal(t, "bye", s.last(), "the BYE came last, before Done")
+		assert.EqualValues(t, 1, p.Stats().RTCP.PacketsOut)
+	})
+	t.Run("stalled", func(t *testing.T) {
+		s := &byeSink{}
+		p, err := c.Join(ParticipantConfig{In: pcmu, Out: pcmu, Sink: s})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return p.Stats().PacketsOut > 3 }, 5*time.Second, time.Millisecond)
+		hold := make(chan struct{})
+		s.mu.Lock()
+		s.hold = hold
+		s.mu.Unlock()
+		require.Eventually(t, func() bool { return p.Stats().SinkStalls == 1 }, 5*time.Second, time.Millisecond)
+		p.Leave()
+		select {
+		case <-p.Done():
+			t.Fatal("Done closed while a call is in progress")
+		case <-time.After(100 * time.Millisecond):
+		}
+		close(hold)
+		select {
+		case <-p.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("Done not closed once the call returned")
+		}
+		assert.Equal(t, "bye", s.last(), "the BYE came last, before Done")
+	})
 }

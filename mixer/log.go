@@ -293,7 +293,7 @@ func (p *Participant) failures(f int) uint64 {
 	case failSinkDropped:
 		return p.out.sinkDropped.Load()
 	}
-	return p.out.dl.sinkErrors.Load()
+	return p.out.dl.rtp.sinkErrors.Load()
 }
 
 // eventLevel is the level an event is logged at. Types this switch does

@@ -112,12 +112,31 @@ func (o *outStream) send(now time.Duration, payload []byte, ok, silent bool, lev
 	case slot && q.sync:
 		// Hand-driven: the tick is the consumer too, so the packet goes
 		// straight to the sink and the slot is free again at once.
-		q.call(o.sink, pkt)
+		call(o.sink, &q.rtp, pkt)
 	case slot:
-		q.ring.publish(len(pkt), o.sink)
+		q.ring.publish(len(pkt), o.sink, &q.rtp)
 	default:
 		inc(&o.sinkDropped)
 	}
+}
+
+// queue hands a packet built elsewhere (the participant's RTCP) to sink
+// through the participant's queue, after the RTP before it, accounted in
+// k: at once in a hand-driven tick, else copied into a slot (an RTCP
+// packet every few seconds: the copy costs nothing that matters), or
+// dropped and counted in sinkDropped when the queue is full. Tick only.
+func (o *outStream) queue(pkt []byte, sink Sink, k *sinkCounters) {
+	q := o.dl
+	if q.sync {
+		call(sink, k, pkt)
+		return
+	}
+	buf := q.ring.reserve()
+	if buf == nil || len(pkt) > cap(buf) {
+		inc(&o.sinkDropped)
+		return
+	}
+	q.ring.publish(copy(buf[:len(pkt)], pkt), sink, k)
 }
 
 // skip lets a tick pass without a packet: the timestamp advances, and the

@@ -25,7 +25,7 @@ func (s *recordSink) WriteRTP(p []byte) error {
 // conference does: at once.
 func newTestStream(sink Sink) *outStream {
 	return &outStream{ssrc: 0x1234, seq: 65534, ts: 1000, tsStep: 160, marker: true, pt: 96,
-		levelID: 1, csrcLevelsID: 2, sink: sink, dl: newDelivery(nil, 1, true), pkt: make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)}
+		levelID: 1, csrcLevelsID: 2, sink: sink, dl: newDelivery(nil, 1, true, nil), pkt: make([]byte, 0, maxHeaderSize+maxPayload+srtpOverhead)}
 }
 
 func parse(t *testing.T, b []byte) rtp.Packet {
@@ -69,12 +69,12 @@ func TestOutStreamNumbering(t *testing.T) {
 	p = parse(t, sink.pkts[2])
 	assert.Empty(t, p.CSRC)
 	assert.Equal(t, []byte{127}, p.GetExtension(1), "silence, no voice flag")
-	assert.Equal(t, uint64(5), o.dl.packets.Load())
+	assert.Equal(t, uint64(5), o.dl.rtp.packets.Load())
 	total := 0
 	for _, b := range sink.pkts {
 		total += len(b)
 	}
-	assert.Equal(t, uint64(total), o.dl.bytes.Load())
+	assert.Equal(t, uint64(total), o.dl.rtp.bytes.Load())
 }
 
 // TestOutStreamProtectsAndCounts: with SRTP keys the sink gets packets the
@@ -96,7 +96,7 @@ func TestOutStreamProtectsAndCounts(t *testing.T) {
 		require.NoError(t, err, i)
 		assert.Equal(t, payload, plain[h.MarshalSize():])
 	}
-	assert.Equal(t, uint64(3), o.dl.packets.Load())
-	assert.Equal(t, uint64(3), o.dl.sinkErrors.Load())
+	assert.Equal(t, uint64(3), o.dl.rtp.packets.Load())
+	assert.Equal(t, uint64(3), o.dl.rtp.sinkErrors.Load())
 	assert.Zero(t, o.protectErrors.Load())
 }

@@ -189,7 +189,8 @@ func gainQ16(db float64) (int32, error) {
 // is removed at the next tick, before the new one is added, so the events
 // say Left, then Joined); it stops being mixed at the next tick. It is
 // idempotent; WriteRTP, WriteRTCP and Update return ErrClosed afterwards.
-// The tick that removes it sends its RTCP BYE, then closes Done.
+// The tick that removes it queues its RTCP BYE; Done closes once that has
+// gone to the sink.
 func (p *Participant) Leave() { p.leave("") }
 
 // LeaveWithReason is Leave with the reason the application has ("hung
@@ -207,9 +208,14 @@ func (p *Participant) leave(reason string) {
 }
 
 // Done returns a channel closed once the tick has removed the participant
-// (after Leave, or the conference's Close): its BYE has gone to the sink
-// and neither of its sinks is called again, so a transport may close its
-// sockets then. A conference that is no longer ticked never closes it.
+// (after Leave, or the conference's Close) and its last packets, its BYE
+// last, have gone to the sink: neither of its sinks is called again, so a
+// transport may close its sockets then. Ticked by hand, that is within the
+// tick; in an Engine, when the delivery goroutine has sent them — later,
+// if the sink was stalled as the participant left, once its call returns
+// (when Engine.Close has stopped delivery meanwhile, nothing more is sent
+// and Done closes then). A conference that is no longer ticked never
+// closes it.
 func (p *Participant) Done() <-chan struct{} { return p.done }
 
 // WriteRTP takes one inbound RTP or SRTP packet, stamped with the
@@ -254,8 +260,8 @@ func (p *Participant) Stats() ParticipantStats {
 		ID:             p.id,
 		InCodec:        cfg.In.SDPName(),
 		OutCodec:       cfg.Out.SDPName(),
-		PacketsOut:     p.out.dl.packets.Load(),
-		BytesOut:       p.out.dl.bytes.Load(),
+		PacketsOut:     p.out.dl.rtp.packets.Load(),
+		BytesOut:       p.out.dl.rtp.bytes.Load(),
 		DecodeErrors:   p.dq.decodeErrors.Load(),
 		FECRecovered:   p.dq.fecRecovered.Load(),
 		Concealed:      p.dq.concealed.Load(),
@@ -275,7 +281,7 @@ func (p *Participant) Stats() ParticipantStats {
 		ListenOnly:     !cfg.Direction.Recv(),
 		Direction:      cfg.Direction,
 	}
-	st.SinkErrors, st.SinkStalls = p.out.dl.sinkErrors.Load(), p.out.dl.stall.Load()
+	st.SinkErrors, st.SinkStalls = p.out.dl.rtp.sinkErrors.Load(), p.out.dl.stall.Load()
 	st.PacketsIn, st.BytesIn, st.Refused = p.in.stats()
 	return st
 }

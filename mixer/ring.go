@@ -21,9 +21,8 @@ type pad [128]byte
 // indices are free-running and masked. Each side caches the other's index so
 // that its fast path reads only its own cache line.
 type packetRing struct {
-	data     []byte   // capacity × slotSize bytes
-	lens     []uint16 // length of the packet in each slot, written before it is published
-	sinks    []Sink   // the Sink each slot's packet is for, written likewise
+	data     []byte     // capacity × slotSize bytes
+	meta     []slotMeta // each slot's packet: length, sink, counters; written before it is published
 	mask     uint64
 	slotSize int
 
@@ -32,6 +31,15 @@ type packetRing struct {
 	_ pad
 	c ringConsumer
 	_ pad
+}
+
+// slotMeta says what a slot's packet is and where it goes: its length, the
+// Sink it is for and the counters it is accounted in (the participant's
+// RTP or RTCP).
+type slotMeta struct {
+	n    int
+	sink Sink
+	ctr  *sinkCounters
 }
 
 // ringProducer is the tick's side.
@@ -57,8 +65,7 @@ func newPacketRing(n, slotSize int) *packetRing {
 	n = 1 << bits.Len(uint(n-1))
 	return &packetRing{
 		data:     make([]byte, n*slotSize),
-		lens:     make([]uint16, n),
-		sinks:    make([]Sink, n),
+		meta:     make([]slotMeta, n),
 		mask:     uint64(n - 1),
 		slotSize: slotSize,
 	}
@@ -82,19 +89,18 @@ func (r *packetRing) reserve() []byte {
 	return r.data[i : i : i+r.slotSize]
 }
 
-// publish hands the reserved slot, holding an n-byte packet for sink, to
-// the consumer. Producer only.
-func (r *packetRing) publish(n int, sink Sink) {
+// publish hands the reserved slot, holding an n-byte packet for sink,
+// accounted in ctr, to the consumer. Producer only.
+func (r *packetRing) publish(n int, sink Sink, ctr *sinkCounters) {
 	h := r.p.next
-	r.lens[h&r.mask] = uint16(n)
-	r.sinks[h&r.mask] = sink
+	r.meta[h&r.mask] = slotMeta{n: n, sink: sink, ctr: ctr}
 	r.p.next = h + 1
 	r.p.head.Store(h + 1)
 }
 
-// peek returns the oldest packet not yet delivered and its sink, or nil
-// when there is none. Consumer only; the packet stays valid until release.
-func (r *packetRing) peek() ([]byte, Sink) {
+// peek returns the oldest packet not yet delivered and what it is, or nil
+// when there is none. Consumer only; both stay valid until release.
+func (r *packetRing) peek() ([]byte, *slotMeta) {
 	t := r.c.next
 	if t == r.c.headCache {
 		r.c.headCache = r.p.head.Load()
@@ -102,8 +108,9 @@ func (r *packetRing) peek() ([]byte, Sink) {
 			return nil, nil
 		}
 	}
+	m := &r.meta[t&r.mask]
 	i := int(t&r.mask) * r.slotSize
-	return r.data[i : i+int(r.lens[t&r.mask])], r.sinks[t&r.mask]
+	return r.data[i : i+m.n], m
 }
 
 // release gives the slot peek returned back to the producer. Consumer only.

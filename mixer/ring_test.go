@@ -17,9 +17,10 @@ func TestPacketRing(t *testing.T) {
 		assert.Equal(t, tc.want, newPacketRing(tc.ask, 16).capacity(), "ask %d", tc.ask)
 	}
 	r := newPacketRing(4, 16)
-	p, sink := r.peek()
+	var ctr sinkCounters
+	p, m := r.peek()
 	assert.Nil(t, p)
-	assert.Nil(t, sink)
+	assert.Nil(t, m)
 	next, want := uint32(0), uint32(0)
 	for round := range 100 {
 		burst := round%4 + 1
@@ -31,16 +32,17 @@ func TestPacketRing(t *testing.T) {
 			n := 4 + int(next%12)
 			b = b[:n]
 			binary.BigEndian.PutUint32(b, next)
-			r.publish(n, tagSink(next))
+			r.publish(n, tagSink(next), &ctr)
 			next++
 		}
 		assert.Equal(t, burst, r.pending())
 		if burst == 4 {
 			assert.Nil(t, r.reserve(), "full")
 		}
-		for p, sink := r.peek(); p != nil; p, sink = r.peek() {
+		for p, m := r.peek(); p != nil; p, m = r.peek() {
 			require.Equal(t, want, binary.BigEndian.Uint32(p))
-			require.Equal(t, tagSink(want), sink, "each packet with its sink")
+			require.Equal(t, tagSink(want), m.sink, "each packet with its sink")
+			require.Same(t, &ctr, m.ctr)
 			require.Len(t, p, 4+int(want%12))
 			r.release()
 			want++
@@ -86,7 +88,7 @@ func TestPacketRingConcurrent(t *testing.T) {
 		b = b[:8]
 		binary.BigEndian.PutUint32(b, i)
 		binary.BigEndian.PutUint32(b[4:], ^i)
-		r.publish(8, nil)
+		r.publish(8, nil, nil)
 		i++
 	}
 	<-done
@@ -107,7 +109,7 @@ func BenchmarkHandoff(b *testing.B) {
 		for range b.N {
 			s := r.reserve()[:size]
 			s[0] = 1
-			r.publish(len(s), nil)
+			r.publish(len(s), nil, nil)
 			p, _ := r.peek()
 			_ = p[0]
 			r.release()
@@ -148,7 +150,7 @@ func BenchmarkHandoff(b *testing.B) {
 			if s := r.reserve(); s != nil {
 				s = s[:size]
 				s[0] = 1
-				r.publish(len(s), nil)
+				r.publish(len(s), nil, nil)
 				i++
 			} else {
 				runtime.Gosched()

@@ -40,7 +40,8 @@ type RTCPConfig struct {
 	CNAME string
 	// Sink, when set, receives the participant's RTCP instead of Sink: a
 	// transport with a separate RTCP port (no rtcp-mux). Its contract is
-	// Sink's (called from the tick, the packet valid during the call).
+	// Sink's: in order with the participant's RTP, from the goroutine that
+	// delivers it, the packet valid during the call.
 	Sink Sink
 	// ReducedSize accepts reduced-size RTCP from the participant (RFC
 	// 5506, a=rtcp-rsize): packets that do not start with an SR or RR.
@@ -342,8 +343,10 @@ type rtcpOut struct {
 
 	requested atomic.Bool
 
-	packets, bytes            atomic.Uint64
-	protectErrors, sinkErrors atomic.Uint64
+	// out counts the reports handed to the sink (by whoever delivers them:
+	// delivery.go); protectErrors is the tick's.
+	out           sinkCounters
+	protectErrors atomic.Uint64
 }
 
 // checkRTCP refuses an RTCPConfig that cannot work (Join and Update).
@@ -515,7 +518,7 @@ func (p *Participant) sendReport(now time.Duration, bye bool) bool {
 	buf := c.rtcpBuf[:cap(c.rtcpBuf)]
 	n, err := r.MarshalTo(buf)
 	if err != nil { // cannot happen: the buffer holds the largest report
-		inc(&o.sinkErrors)
+		o.out.sinkErrors.Add(1) // a real read-modify-write: a delivering goroutine may count too
 		return true
 	}
 	o.sched.Sent(now, n, m, s, we)
@@ -530,11 +533,7 @@ func (p *Participant) sendReport(now time.Duration, bye bool) bool {
 			return true
 		}
 	}
-	inc(&o.packets)
-	add(&o.bytes, uint64(len(pkt)))
-	if err := o.sink.WriteRTP(pkt); err != nil {
-		inc(&o.sinkErrors)
-	}
+	p.out.queue(pkt, o.sink, &o.out)
 	return true
 }
 
@@ -609,7 +608,7 @@ func (p *Participant) rtcpStats() RTCPStats {
 	var st RTCPStats
 	p.in.rtcp.stats(&st)
 	o := &p.rtcpOut
-	st.PacketsOut, st.BytesOut = o.packets.Load(), o.bytes.Load()
-	st.ProtectErrors, st.SinkErrors = o.protectErrors.Load(), o.sinkErrors.Load()
+	st.PacketsOut, st.BytesOut = o.out.packets.Load(), o.out.bytes.Load()
+	st.ProtectErrors, st.SinkErrors = o.protectErrors.Load(), o.out.sinkErrors.Load()
 	return st
 }
