@@ -109,6 +109,38 @@
 // closes every conference and returns once the sinks are done. Calls on a
 // closed conference or engine return ErrClosed.
 //
+// # Embedding
+//
+// A server brings the sockets and the signalling; the mixer does the rest.
+// The whole of examples/minimal (one shared UDP socket, a participant per
+// sending address) is, trimmed of its error handling:
+//
+//	eng := mixer.NewEngine(mixer.EngineConfig{})
+//	room, _ := eng.NewConference(mixer.ConferenceConfig{Name: "room"})
+//	go func() {
+//		for ev := range room.Events() { // ends after Close, with everyone's Left
+//			log.Println(ev.Type, ev.Participant, ev.Detail)
+//		}
+//	}()
+//	context.AfterFunc(ctx, func() { eng.Close(); conn.Close() }) // BYEs out, sinks done, then the socket
+//	for {
+//		n, from, err := conn.ReadFrom(buf)
+//		if err != nil {
+//			return
+//		}
+//		p := room.Participant(from.String())
+//		if p == nil {
+//			p, _ = room.Join(mixer.ParticipantConfig{ID: from.String(), In: g711.PCMU, Out: g711.PCMU,
+//				Sink: mixer.SinkFunc(func(pkt []byte) error { _, err := conn.WriteTo(pkt, from); return err })})
+//		}
+//		_ = p.WriteRTP(buf[:n]) // RTP, or RTCP multiplexed on the port
+//	}
+//
+// A ParticipantConfig usually comes from an SDP offer (package negotiate);
+// Join defaults what it leaves out (payload types to the format's, RTCP
+// through the Sink). Example (Embedding) gives each participant a socket of
+// its own.
+//
 // # Concurrency
 //
 // Join, Leave, Update, SetMuted, SetDeaf, SetGainIn/Out and all Stats calls

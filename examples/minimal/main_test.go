@@ -35,8 +35,8 @@ type peer struct {
 	amp  float64 // 0: silence
 
 	mu    sync.Mutex
-	rtp   int     // RTP packets received from the server
-	loud  int     // of which with a payload louder than -30 dBov
+	rtp   int // RTP packets received from the server
+	loud  int // of which with a payload louder than -30 dBov
 	ssrcs map[uint32]bool
 	rtcp  int
 	bye   bool
@@ -258,4 +258,22 @@ func TestBinary(t *testing.T) {
 	assert.Positive(t, st.rtp, "the mix came back")
 	assert.Contains(t, rest.String(), "joined "+p.conn.LocalAddr().String())
 	assert.Contains(t, rest.String(), "left "+p.conn.LocalAddr().String())
+}
+
+// TestReadmeShowsServe: README.md's Embedding section shows serve exactly
+// as it is here, so the documented server is the tested one.
+func TestReadmeShowsServe(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "\n## Embedding\n")
+	require.True(t, ok, "README.md has an Embedding section")
+	_, block, ok := strings.Cut(section, "```go\n")
+	require.True(t, ok)
+	block, _, ok = strings.Cut(block, "```\n")
+	require.True(t, ok)
+	src, err := os.ReadFile("main.go")
+	require.NoError(t, err)
+	i := strings.Index(string(src), "func serve(")
+	require.GreaterOrEqual(t, i, 0)
+	assert.Equal(t, string(src[i:]), block, "README.md's Embedding code and main.go's serve differ")
 }
