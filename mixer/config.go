@@ -215,7 +215,9 @@ func isValidRate(r int) bool {
 //
 //   - In a conference ticked by hand (Conference.Tick), the goroutine
 //     calling Tick, during the tick, as soon as each packet is built:
-//     deterministic, and a sink that blocks blocks Tick.
+//     deterministic, and a sink that blocks blocks Tick. The BYEs of a
+//     Close go out from the goroutine calling Close, unless a Tick is
+//     running then (that Tick sends them).
 //   - In a conference an Engine runs, never the tick: a delivery goroutine
 //     of the worker that ticks it (EngineConfig describes them), so that
 //     sends run beside the ticks.

@@ -253,3 +253,45 @@ func TestCloseRacesJoinAndTick(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseConsistent: Close means the same on a Conference, ticked by hand
+// or by an Engine, and on an Engine: the first call closes and returns nil,
+// every later one returns ErrClosed; an Engine's Close closes the
+// conferences it runs (their own Close then returns ErrClosed, their Events
+// are closed), and one closed before it does not make it fail.
+func TestCloseConsistent(t *testing.T) {
+	hand, err := NewConference(ConferenceConfig{})
+	require.NoError(t, err)
+	require.NoError(t, hand.Close())
+	assert.ErrorIs(t, hand.Close(), ErrClosed)
+	_, open := <-hand.Events()
+	assert.False(t, open, "Events closed")
+
+	e := NewEngine(EngineConfig{Workers: 1})
+	first, err := e.NewConference(ConferenceConfig{Name: "first"})
+	require.NoError(t, err)
+	second, err := e.NewConference(ConferenceConfig{Name: "second"})
+	require.NoError(t, err)
+	p, err := second.Join(ParticipantConfig{In: pcmu, Out: pcmu})
+	require.NoError(t, err)
+	require.NoError(t, first.Close())
+	require.NoError(t, e.Close(), "a conference closed before does not make Engine.Close fail")
+	assert.ErrorIs(t, e.Close(), ErrClosed)
+	assert.ErrorIs(t, first.Close(), ErrClosed)
+	assert.ErrorIs(t, second.Close(), ErrClosed, "closed by Engine.Close")
+	select {
+	case <-p.Done():
+	default:
+		t.Fatal("Engine.Close returned before its participants were done")
+	}
+	var kinds []EventType
+	for ev := range second.Events() {
+		kinds = append(kinds, ev.Type)
+	}
+	assert.Equal(t, []EventType{Joined, Left}, kinds)
+	_, err = e.NewConference(ConferenceConfig{})
+	assert.ErrorIs(t, err, ErrClosed)
+	_, err = second.Join(ParticipantConfig{In: pcmu, Out: pcmu})
+	assert.ErrorIs(t, err, ErrClosed)
+	e.Remove(second) // deprecated, and a no-op on a closed conference
+}
