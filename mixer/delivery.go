@@ -37,8 +37,9 @@ import (
 // When a participant leaves, the tick queues its BYE and hands the
 // participant to the deliverer once more: whoever delivers it then sends
 // what is queued and closes Participant.Done, after which none of its
-// sinks is called again. Once Engine.Close has begun to stop the
-// deliverers, a call that returns from a stall sends nothing more.
+// sinks is called again. Engine.Close waits for all of that, except for
+// calls stalled past the budget: once it has returned, a call that
+// returns from a stall sends nothing more.
 
 // Delivery modes of a participant in an Engine.
 const (
@@ -219,6 +220,7 @@ type deliverer struct {
 	mu      sync.Mutex
 	pending []work
 	stopped bool        // the last shift has seen quit and drained: finish at once
+	ended   bool        // Engine.Close is returning: no Sink is called any more (runOwn)
 	busy    atomic.Bool // work pending or being delivered: the watchdog watches then
 	cur     atomic.Pointer[shift]
 	unwoken int      // participants queued since the deliverer was last woken; worker only
@@ -329,16 +331,6 @@ func (d *deliverer) finishLater(q *delivery) {
 	select {
 	case d.wake <- struct{}{}:
 	default:
-	}
-}
-
-// closing reports whether Engine.Close has begun to stop the deliverer.
-func (d *deliverer) closing() bool {
-	select {
-	case <-d.quit:
-		return true
-	default:
-		return false
 	}
 }
 
@@ -514,8 +506,11 @@ func (d *deliverer) watch() time.Duration {
 // goroutine, the abandoned shift s whose call stalled, until the
 // participant leaves (then it delivers what is queued and finishes), or
 // until its sink has kept within budget for recoverAfter calls and the
-// ring is empty: then the participant goes back to the shared shift. Once
-// Engine.Close is stopping the deliverer, it calls nothing more.
+// ring is empty: then the participant goes back to the shared shift.
+// Engine.Close closes the conferences before it stops the deliverers, so
+// every detached participant has left by then and its goroutine sends
+// what it has queued, BYE last, while Close waits for it — unless a call
+// stalls: then Close returns without it, and nothing more is called.
 func (d *deliverer) runOwn(q *delivery, s *shift) {
 	defer d.delist(s)
 	good := 0
@@ -527,8 +522,8 @@ func (d *deliverer) runOwn(q *delivery, s *shift) {
 			q.finish()
 			return
 		}
-		if d.closing() {
-			return // the participant is closed with its conference; it finishes then
+		if d.isEnded() {
+			return // Engine.Close returned (it closed the conference, so quit is set: not reached)
 		}
 		if good >= recoverAfter {
 			q.mode.Store(deliverShared)
@@ -545,9 +540,13 @@ func (d *deliverer) runOwn(q *delivery, s *shift) {
 }
 
 // drainOwn delivers what q has queued on its own goroutine and returns the
-// count of calls in a row within budget.
+// count of calls in a row within budget. It stops once Engine.Close has
+// ended delivery: each call begins under d.mu, where it checks ended and
+// marks itself in progress, so that Close (waitOwners) either waits for it
+// or has already ended delivery — never returns while a call it did not
+// see as stalled is under way.
 func (d *deliverer) drainOwn(q *delivery, s *shift, good int) int {
-	for pkt, m := q.ring.peek(); pkt != nil && !d.closing(); pkt, m = q.ring.peek() {
+	for pkt, m := q.ring.peek(); pkt != nil; pkt, m = q.ring.peek() {
 		if m.sink == nil {
 			m.ctr.sent(len(pkt), nil)
 			q.ring.release()
@@ -555,8 +554,14 @@ func (d *deliverer) drainOwn(q *delivery, s *shift, good int) int {
 		}
 		t := Monotonic()
 		v := s.call.Load() + 1
+		d.mu.Lock()
+		if d.ended {
+			d.mu.Unlock()
+			return good
+		}
 		s.since.Store(int64(t))
 		s.call.Store(v)
+		d.mu.Unlock()
 		err := m.sink.WriteRTP(pkt)
 		s.call.Store(v + 1)
 		if Monotonic()-t > d.budget {
@@ -583,21 +588,37 @@ func (d *deliverer) delist(s *shift) {
 }
 
 // waitOwners returns once the detached participants' goroutines have
-// exited, all but those in a stalled call, left to return in their own
-// time. Engine.Close only, after the conferences closed: every detached
-// participant has left, so its goroutine exits when its call returns.
+// delivered what their participants queued and exited, all but those in a
+// stalled call, left to return in their own time: delivery ends then, and
+// they call nothing more. Engine.Close only, after the conferences closed:
+// every detached participant has left, so its goroutine exits once its
+// queue is empty.
 func (d *deliverer) waitOwners() {
-	for d.ownersBusy() {
+	for {
+		d.mu.Lock()
+		busy := d.ownersBusy()
+		if !busy {
+			d.ended = true
+		}
+		d.mu.Unlock()
+		if !busy {
+			return
+		}
 		time.Sleep(d.budget / 4)
 	}
 }
 
-// ownersBusy reports whether a detached participant's goroutine is still
-// running, unless it is in a call older than the budget (stalled: not
-// waited for).
-func (d *deliverer) ownersBusy() bool {
+// isEnded reports whether Engine.Close has ended delivery.
+func (d *deliverer) isEnded() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.ended
+}
+
+// ownersBusy reports whether a detached participant's goroutine is still
+// running, unless it is in a call older than the budget (stalled: not
+// waited for). Under d.mu.
+func (d *deliverer) ownersBusy() bool {
 	now := Monotonic()
 	for _, s := range d.owned {
 		if s.call.Load()&1 == 0 || now-time.Duration(s.since.Load()) < d.budget {

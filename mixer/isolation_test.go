@@ -591,3 +591,34 @@ func TestEngineLeaveDone(t *testing.T) {
 		assert.Equal(t, "bye", s.last(), "the BYE came last, before Done")
 	})
 }
+
+// TestEngineCloseDeliversDetached: a participant whose sink stalled once
+// and is still on its own goroutine (not yet recovered) when Engine.Close
+// comes is sent what it has queued, its BYE last, before Close returns,
+// and its Done is closed by then.
+func TestEngineCloseDeliversDetached(t *testing.T) {
+	for range 5 {
+		e := NewEngine(EngineConfig{Workers: 1, SinkBudget: 2 * time.Millisecond})
+		c, err := e.NewConference(ConferenceConfig{})
+		require.NoError(t, err)
+		s := &byeSink{}
+		p, err := c.Join(ParticipantConfig{In: pcmu, Out: pcmu, Sink: s})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return p.Stats().PacketsOut > 3 }, 5*time.Second, time.Millisecond)
+		hold := make(chan struct{})
+		s.mu.Lock()
+		s.hold = hold
+		s.mu.Unlock()
+		require.Eventually(t, func() bool { return p.Stats().SinkStalls == 1 }, 5*time.Second, time.Millisecond)
+		close(hold) // fast again, but detached for recoverAfter calls (a second)
+		require.Eventually(t, func() bool { return p.out.dl.ring.pending() == 0 }, 5*time.Second, time.Millisecond)
+		require.Equal(t, deliverOwn, p.out.dl.mode.Load())
+		require.NoError(t, e.Close())
+		select {
+		case <-p.Done():
+		default:
+			t.Fatal("Done not closed when Engine.Close returned")
+		}
+		assert.Equal(t, "bye", s.last(), "the BYE went out before Close returned")
+	}
+}
