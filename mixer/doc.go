@@ -123,15 +123,17 @@
 //		}
 //	}()
 //	context.AfterFunc(ctx, func() { eng.Close(); conn.Close() }) // BYEs out, sinks done, then the socket
+//	parts := map[string]*mixer.Participant{}
 //	for {
 //		n, from, err := conn.ReadFrom(buf)
 //		if err != nil {
 //			return
 //		}
-//		p := room.Participant(from.String())
+//		p := parts[from.String()]
 //		if p == nil {
 //			p, _ = room.Join(mixer.ParticipantConfig{ID: from.String(), In: g711.PCMU, Out: g711.PCMU,
 //				Sink: mixer.SinkFunc(func(pkt []byte) error { _, err := conn.WriteTo(pkt, from); return err })})
+//			parts[from.String()] = p
 //		}
 //		_ = p.WriteRTP(buf[:n]) // RTP, or RTCP multiplexed on the port
 //	}

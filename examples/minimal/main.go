@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"log"
 	"net"
@@ -61,6 +62,7 @@ func serve(ctx context.Context, conn net.PacketConn) error {
 		_ = eng.Close()  // closes the room: BYEs and last packets sent, every Sink call returned
 		_ = conn.Close() // then the socket, which ends the read loop
 	})
+	parts := map[string]*mixer.Participant{} // by source address; this goroutine's
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := conn.ReadFrom(buf)
@@ -72,14 +74,19 @@ func serve(ctx context.Context, conn net.PacketConn) error {
 			}
 			return err
 		}
-		p := room.Participant(from.String())
+		id := from.String()
+		p := parts[id]
 		if p == nil { // a new sender: PCMU both ways, payload type 0 (the format's)
-			p, err = room.Join(mixer.ParticipantConfig{ID: from.String(), In: g711.PCMU, Out: g711.PCMU,
+			p, err = room.Join(mixer.ParticipantConfig{ID: id, In: g711.PCMU, Out: g711.PCMU,
 				Sink: mixer.SinkFunc(func(pkt []byte) error { _, err := conn.WriteTo(pkt, from); return err })})
 			if err != nil {
 				continue // the room is closing
 			}
+			parts[id] = p
 		}
-		_ = p.WriteRTP(buf[:n]) // RTP or muxed RTCP; a refused packet is counted in p.Stats()
+		// RTP or muxed RTCP; a refused packet is counted in p.Stats().
+		if err := p.WriteRTP(buf[:n]); errors.Is(err, mixer.ErrClosed) {
+			delete(parts, id) // it left (an RTCP BYE): its next packet joins it again
+		}
 	}
 }

@@ -147,8 +147,9 @@ func (s *syncBuffer) String() string {
 
 // TestServe: two peers on 127.0.0.1 send to the server for a second; the
 // silent one hears the other's tone, the talker hears silence (mix-minus);
-// cancelling the context sends each a BYE, logs everyone's Left, and
-// serve returns nil with no goroutine left behind.
+// the talker's RTCP BYE makes it leave (and be sent a BYE); cancelling the
+// context sends the other a BYE, logs everyone's Left, and serve returns
+// nil with no goroutine left behind.
 func TestServe(t *testing.T) {
 	var logs syncBuffer
 	log.SetOutput(&logs)
@@ -170,6 +171,15 @@ func TestServe(t *testing.T) {
 	}
 	wg.Wait()
 	time.Sleep(100 * time.Millisecond) // the jitter buffers' last packets played out
+
+	// The talker hangs up: an RTCP BYE (an empty RR, then the BYE), muxed.
+	bye := []byte{0x80, 201, 0, 1, 0, 0, 0x11, 0x11, 0x81, 203, 0, 1, 0, 0, 0x11, 0x11}
+	_, err = talker.conn.WriteTo(bye, conn.LocalAddr())
+	require.NoError(t, err)
+	talkerAddr := talker.conn.LocalAddr().String()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "left "+talkerAddr) },
+		5*time.Second, 10*time.Millisecond, "the talker left on its BYE")
+	assert.Contains(t, logs.String(), "bye-received "+talkerAddr)
 	cancel()
 	select {
 	case err := <-served:
