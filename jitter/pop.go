@@ -60,6 +60,9 @@ const (
 	// The caller's tick is learnt from the intervals between the times
 	// it pops at, at most maxTick; an interval off by more than a quarter
 	// is taken only when it repeats (one skipped tick does not change it).
+	// Intervals under minTick are a caller catching up after a stall (an
+	// Engine ticks back to back then), not its tick: no ptime is that short.
+	minTick   = int64(time.Millisecond)
 	maxTick   = int64(200 * time.Millisecond)
 	tickGrain = int64(100 * time.Microsecond)
 )
@@ -224,7 +227,7 @@ func (b *Buffer) clock(t int64) {
 	c := &b.c
 	iv := t - c.now
 	c.now = t
-	if iv <= 0 || iv > maxTick {
+	if iv < minTick || iv > maxTick {
 		return
 	}
 	if d := iv - c.tickAvg; d < c.tickAvg/4 && -d < c.tickAvg/4 {
