@@ -188,8 +188,12 @@ func RunNetCond(sc netsim.Scenario, dir string) (NetCondResult, error) {
 	js := st.Jitter
 	res.LatePct = 100 * float64(js.Late) / float64(res.Sent)
 	res.NetLossPct = 100 * float64(res.Sent-countArrived(tr)) / float64(res.Sent)
-	if talked := js.Played + js.Lost + js.Concealed; talked > 0 {
-		res.ConcealPct = 100 * float64(js.Lost+js.Concealed) / float64(talked)
+	// The frames the decoder concealed or rebuilt from FEC (the jitter
+	// buffer's KindLost and KindConceal frames): not js.Lost +
+	// js.Concealed, which counts a loss twice when the buffer concealed
+	// while it waited for the packet, and counts lost silence.
+	if talked := js.Played + st.Concealed + st.FECRecovered; talked > 0 {
+		res.ConcealPct = 100 * float64(st.Concealed+st.FECRecovered) / float64(talked)
 	}
 	res.ExcessConcealPct = res.ConcealPct - res.NetLossPct - res.LatePct
 	res.Dropped = js.Dropped

@@ -101,9 +101,17 @@ type Frame struct {
 // counters written by the producer and by the consumer are read one after
 // another, so a snapshot taken while both run may be a few packets apart.
 type Stats struct {
-	Received  uint64 // Push calls
-	Played    uint64 // packets returned as KindPacket
-	Lost      uint64 // sequence numbers never received in time (KindLost frames and gaps passed in an underrun)
+	Received uint64 // Push calls
+	Played   uint64 // packets returned as KindPacket
+	// Lost counts sequence numbers never received in time, as RTCP
+	// counts losses: those played as KindLost frames, and those whose
+	// stretch the buffer had already filled while it waited for them
+	// (KindConceal or KindGap frames, counted there) or passed in
+	// silence. So Lost + Concealed counts some stretches twice: the
+	// share of the audio concealed is that of the KindLost and
+	// KindConceal frames among the frames played, which a caller counts
+	// as it plays them.
+	Lost      uint64
 	Late      uint64 // packets that arrived after their playout time, dropped
 	Duplicate uint64 // packets received twice, dropped
 	Reordered uint64 // packets that arrived after a higher sequence number
