@@ -50,6 +50,7 @@ const (
 	stretchHyst   = int64(5 * time.Millisecond)
 	stretchHold   = int64(2 * time.Second)
 	stretchBurst  = int64(15 * time.Millisecond)
+	shrinkHystDiv = 8
 	// A source counts as bursty this long after its last burst.
 	burstyFor = int64(30 * time.Second)
 	// A caller that has left this many requests of lengthenMin or more
@@ -289,9 +290,7 @@ func (b *Buffer) adjust(slack, lead, durNs int64) int64 {
 	}
 	x := free - stretchMargin
 	if worst >= g {
-		if b.c.sinceGrow < stretchHold {
-			worst -= stretchHyst
-		}
+		worst -= b.shrinkHyst()
 		if worst >= 2*g {
 			x += g * (worst / g)
 		} else if worst >= g {
@@ -302,6 +301,16 @@ func (b *Buffer) adjust(slack, lead, durNs int64) int64 {
 		return 0
 	}
 	return -x
+}
+
+// shrinkHyst returns how much slack beyond a whole grid step a frame
+// must have before the delay is taken down by that step.
+func (b *Buffer) shrinkHyst() int64 {
+	h := b.target.Load() / shrinkHystDiv
+	if b.c.sinceGrow < stretchHold {
+		h = max(h, stretchHyst)
+	}
+	return h
 }
 
 // stretch returns the time-scaling request for a packet frame of durNs
