@@ -50,7 +50,6 @@ const (
 	stretchHyst   = int64(5 * time.Millisecond)
 	stretchHold   = int64(2 * time.Second)
 	stretchBurst  = int64(15 * time.Millisecond)
-	shrinkHystDiv = 8
 	// A source counts as bursty this long after its last burst.
 	burstyFor = int64(30 * time.Second)
 	// A caller that has left this many requests of lengthenMin or more
@@ -142,7 +141,7 @@ func (b *Buffer) Pop(now time.Duration) (f Frame) {
 	// of audible drops, which popSlow checks when it matters.
 	w := b.worst(slack, lead, durNs)
 	drop := w >= dropAt && c.held == 0 &&
-		(quiet || w-durNs >= c.forceMin && (w-durNs >= forceStretchMin || !b.stretching()) && !b.bursty(t) || slack+target+lead > b.maxDelay)
+		(quiet && b.mayDropQuiet(w-dropAt) || w-durNs >= c.forceMin && (w-durNs >= forceStretchMin || !b.stretching()) && !b.bursty(t) || slack+target+lead > b.maxDelay)
 	if drop || w < 0 && (quiet || !c.talking) {
 		return b.popSlow(t, start, target, minT)
 	}
@@ -301,16 +300,6 @@ func (b *Buffer) adjust(slack, lead, durNs int64) int64 {
 		return 0
 	}
 	return -x
-}
-
-// shrinkHyst returns how much slack beyond a whole grid step a frame
-// must have before the delay is taken down by that step.
-func (b *Buffer) shrinkHyst() int64 {
-	h := b.target.Load() / shrinkHystDiv
-	if b.c.sinceGrow < stretchHold {
-		h = max(h, stretchHyst)
-	}
-	return h
 }
 
 // stretch returns the time-scaling request for a packet frame of durNs
@@ -528,11 +517,12 @@ func (b *Buffer) popPacket(s *slot, t, start, slack, target int64) (Frame, bool)
 	w := b.worst(slack, lead, durNs)
 	// A quiet packet is dropped once its frame would still be in time
 	// without it, with a quarter of a packet to spare (which keeps a hold
-	// for a late packet from being undone at once); an audible one only
+	// for a late packet from being undone at once; for a caller that
+	// time-scales, the hysteresis too: see mayDropQuiet); an audible one only
 	// with more to spare, one at a time, spaced out, so that the delay
 	// comes down in small steps, never as a flush of speech. Never the
 	// packet the buffer just held the cursor for.
-	if c.held == 0 && w >= durNs+durNs/4 && (quiet || b.mayForce(start, w-durNs, slack+lead)) {
+	if c.held == 0 && w >= durNs+durNs/4 && (quiet && b.mayDropQuiet(w-durNs-durNs/4) || b.mayForce(start, w-durNs, slack+lead)) {
 		if !quiet {
 			c.forcedAt = start
 		}
@@ -573,6 +563,36 @@ func (b *Buffer) popPacket(s *slot, t, start, slack, target int64) (Frame, bool)
 	c.next++
 	inc(&b.cc.played)
 	return f, true
+}
+
+// mayDropQuiet reports whether a quiet packet may be dropped when its
+// frame would be in time without it with spare ns beyond the quarter
+// packet: for a caller that time-scales, only beyond the hysteresis of
+// its shortenings (shrinkHyst), or the drop would undo a delay the
+// time-scaling keeps on purpose.
+func (b *Buffer) mayDropQuiet(spare int64) bool {
+	return !b.stretching() || spare >= b.shrinkHyst()
+}
+
+// shrinkHyst returns how much slack beyond a whole grid step a frame must
+// have before the delay is taken down by that step: stretchHyst for
+// stretchHold after the delay grew, and an eighth of the target when that
+// is more. The reference transit is the least of a window of packets: it
+// falls by a fair part of the jitter when a fast packet comes and rises
+// again when that leaves the window, and the target follows within about
+// a second; with 30 ms of jitter (LTE) chasing that made the delay swing,
+// 0.9 s a minute of time-scaling that netted nothing. With a few ms of
+// jitter the reference is steady and an eighth of the target less than
+// stretchHyst: none is kept then, or the delay would stay a tick long.
+func (b *Buffer) shrinkHyst() int64 {
+	h := b.target.Load() / 8
+	if h < stretchHyst {
+		h = 0
+	}
+	if b.c.sinceGrow < stretchHold {
+		h = max(h, stretchHyst)
+	}
+	return h
 }
 
 // mayForce reports whether an audible packet may be dropped at output
