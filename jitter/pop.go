@@ -682,6 +682,21 @@ func (b *Buffer) popMissing(t, start, slack int64) (Frame, bool) {
 		// Silence (DTX) before the missing packets.
 		return b.gap(gap, slack, lead, c.learntNs)
 	}
+	if !c.talking && later.flags&flagQuiet != 0 {
+		// Lost in a pause: the talker was quiet before them and is
+		// after. Silence stands in for them, as for a DTX pause (and is
+		// skipped as that is when the delay allows), rather than
+		// concealment: the decoder's concealment of background noise
+		// is no better, and counts as concealment of speech.
+		for ; c.next < x; c.next++ {
+			if !b.bury(c.next) {
+				return Frame{}, false // it just arrived
+			}
+			inc(&b.cc.lost)
+			c.countLoss()
+		}
+		return b.gap(ahead, slack, lead, c.learntNs)
+	}
 	if c.talking && slack < 0 && c.run < b.nsToTicks(int64(concealRunMax)) {
 		// Not due yet by the target: wait a frame, the packet may still
 		// come.

@@ -68,8 +68,12 @@ type Result struct {
 	// ConcealPct is the share of the talker's audio (the time of packet,
 	// lost and concealed frames: silence left out) that was concealed
 	// (KindLost and KindConceal frames); ExcessConcealPct is what of it
-	// neither the network's losses nor the late packets explain:
-	// ConcealPct − NetLossPct − LatePct.
+	// neither the network's losses in speech (Trace.TalkLosses) nor the
+	// late packets explain, in the same measure: ConcealPct − the time of
+	// those packets as a share of the talker's audio. (Not ConcealPct −
+	// NetLossPct − LatePct: the network's losses in pauses are played as
+	// silence, and with talkspurts that difference is negative whatever
+	// the buffer conceals on its own.)
 	ConcealPct, ExcessConcealPct float64
 	// StretchedPct is the audio the consumer lengthened or shortened, as a
 	// share of the time played.
@@ -99,6 +103,17 @@ type Result struct {
 	// Oracle (0 when Oracle is 0).
 	Oracle      time.Duration
 	OracleRatio float64
+	// RealTimeOracle, for a Burst sender only, is the oracle of the same
+	// path carrying a real-time sender (Trace.RealTimeOracle), allowed
+	// RealTimeLate of the packets late: 1 − jitter.DefaultQuantile, the
+	// share the buffer's target lets be late. A burst source's own
+	// oracle rests on the dozen packets a minute it sends at its own
+	// pace, whose largest delay no player can know beforehand; a player
+	// that loses none of them must know the path's jitter, and this is
+	// the least delay that knowing it buys. RealTimeRatio is MeanDelay /
+	// RealTimeOracle.
+	RealTimeOracle time.Duration
+	RealTimeRatio  float64
 	// PerSecond is the mean playout delay of the packets played in each
 	// second of the run (0 for a second without any).
 	PerSecond []time.Duration
@@ -305,15 +320,16 @@ func RunTrace(tr *Trace, cfg jitter.Config, opt Options) (Result, error) {
 		res.GapPct = 100 * float64(kindTime[jitter.KindGap]) / float64(total)
 		res.StretchedPct = 100 * float64(stretched) / float64(total)
 	}
-	if talk := total - kindTime[jitter.KindGap]; talk > 0 {
-		res.ConcealPct = 100 * float64(kindTime[jitter.KindConceal]+kindTime[jitter.KindLost]) / float64(talk)
-	}
 	if res.Sent > 0 {
 		res.LatePct = 100 * float64(res.Late) / float64(res.Sent)
 		res.DroppedPct = 100 * float64(res.Dropped) / float64(res.Sent)
 		res.NetLossPct = 100 * float64(res.NetworkLost) / float64(res.Sent)
 	}
-	res.ExcessConcealPct = res.ConcealPct - res.NetLossPct - res.LatePct
+	if talk := total - kindTime[jitter.KindGap]; talk > 0 {
+		res.ConcealPct = 100 * float64(kindTime[jitter.KindConceal]+kindTime[jitter.KindLost]) / float64(talk)
+		explained := time.Duration(tr.TalkLosses()+res.Late) * sc.Ptime
+		res.ExcessConcealPct = res.ConcealPct - 100*float64(explained)/float64(talk)
+	}
 	if len(plays) > 0 {
 		delays := make([]time.Duration, len(plays))
 		var sum time.Duration
@@ -339,6 +355,12 @@ func RunTrace(tr *Trace, cfg jitter.Config, opt Options) (Result, error) {
 	res.Oracle = oracle(tr, arrived, arrival, minTransit, res.Late)
 	if res.Oracle > 0 {
 		res.OracleRatio = float64(res.MeanDelay) / float64(res.Oracle)
+	}
+	if sc.Burst != nil {
+		res.RealTimeOracle = tr.RealTimeOracle(int(float64(res.Sent) * (1 - jitter.DefaultQuantile)))
+		if res.RealTimeOracle > 0 {
+			res.RealTimeRatio = float64(res.MeanDelay) / float64(res.RealTimeOracle)
+		}
 	}
 	return res, nil
 }
