@@ -194,8 +194,12 @@ func RunNetCond(sc netsim.Scenario, dir string) (NetCondResult, error) {
 	// while it waited for the packet, and counts lost silence.
 	if talked := js.Played + st.Concealed + st.FECRecovered; talked > 0 {
 		res.ConcealPct = 100 * float64(st.Concealed+st.FECRecovered) / float64(talked)
+		// Beyond what the network's losses in speech and the late
+		// packets explain, in the same measure (netsim.Result's
+		// ExcessConcealPct): the buffer plays losses in a pause as
+		// silence.
+		res.ExcessConcealPct = res.ConcealPct - 100*float64(uint64(tr.TalkLosses())+js.Late)/float64(talked)
 	}
-	res.ExcessConcealPct = res.ConcealPct - res.NetLossPct - res.LatePct
 	res.Dropped = js.Dropped
 	res.StretchedPct = 100 * float64(st.TimeScale.Lengthened+st.TimeScale.Shortened) / float64(end-sc.TickPhase)
 	res.TargetDelay = js.TargetDelay

@@ -567,32 +567,44 @@ func (b *Buffer) popPacket(s *slot, t, start, slack, target int64) (Frame, bool)
 
 // mayDropQuiet reports whether a quiet packet may be dropped when its
 // frame would be in time without it with spare ns beyond the quarter
-// packet: for a caller that time-scales, only beyond the hysteresis of
-// its shortenings (shrinkHyst), or the drop would undo a delay the
-// time-scaling keeps on purpose.
+// packet: for a caller that time-scales, only beyond the hysteresis its
+// shortenings keep for the jitter (jitterHyst), or the drop would undo a
+// delay the time-scaling keeps on purpose.
 func (b *Buffer) mayDropQuiet(spare int64) bool {
-	return !b.stretching() || spare >= b.shrinkHyst()
+	return !b.stretching() || spare >= b.jitterHyst()
 }
 
 // shrinkHyst returns how much slack beyond a whole grid step a frame must
 // have before the delay is taken down by that step: stretchHyst for
-// stretchHold after the delay grew, and an eighth of the target when that
-// is more. The reference transit is the least of a window of packets: it
-// falls by a fair part of the jitter when a fast packet comes and rises
-// again when that leaves the window, and the target follows within about
-// a second; with 30 ms of jitter (LTE) chasing that made the delay swing,
-// 0.9 s a minute of time-scaling that netted nothing. With a few ms of
-// jitter the reference is steady and an eighth of the target less than
-// stretchHyst: none is kept then, or the delay would stay a tick long.
+// stretchHold after the delay grew, and jitterHyst when that is more.
 func (b *Buffer) shrinkHyst() int64 {
-	h := b.target.Load() / 8
-	if h < stretchHyst {
-		h = 0
-	}
+	h := b.jitterHyst()
 	if b.c.sinceGrow < stretchHold {
 		h = max(h, stretchHyst)
 	}
 	return h
+}
+
+// jitterHyst is shrinkHyst's part for the jitter: half the RFC 3550
+// jitter, where that is at least stretchHyst. The reference transit is
+// the least of a window of packets: it falls by a fair part of the jitter
+// when a fast packet comes and rises again when that leaves the window,
+// and the target follows within about a second. With 30 ms of normal
+// jitter (LTE) chasing that made the delay swing: 0.9 s a minute of
+// time-scaling that netted nothing, audibly (mixer's
+// TestPlayoutListening). With a few ms of jitter the reference is steady,
+// and a band would only keep the delay a tick long. (Not a share of the
+// target, which stays high for seconds after a delay spike, and would
+// hold the delay up with it.) Not for a bursty source, whose reference
+// is measured from the few packets it sends at its own pace.
+func (b *Buffer) jitterHyst() int64 {
+	if b.bursty(b.c.now) {
+		return 0 // its early packets make the RFC 3550 jitter meaningless
+	}
+	if h := int64(b.jitter.Load() / (16 * 2)); h >= stretchHyst {
+		return h
+	}
+	return 0
 }
 
 // mayForce reports whether an audible packet may be dropped at output

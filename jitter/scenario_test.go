@@ -48,15 +48,14 @@ func runPhases(t *testing.T, scs []netsim.Scenario, cons netsim.Consumer) []nets
 }
 
 // playoutTargets holds a result to issue 12's targets: late loss at most
-// 1%; concealment beyond what the network's losses and the late packets
-// explain at most 0.2% (excessConceal, for a sender that pauses without
-// saying so); a mean delay within 1.3 times the tick-aware fixed-delay
-// oracle's (where that is 10 ms or more: below, the 80 ms start delay
-// over the first second alone adds more than 30%); and for a source that
-// sends faster than real time, nothing lost at all and a delay below
-// MaxDelay (the oracle, which knows in hindsight the largest delay of the
-// dozen packets per minute such a source sends at its own pace, is not a
-// fair bar: see the TTS row).
+// 1%; concealment beyond what the network's losses in speech and the late
+// packets explain at most 0.2% (excessConceal, for a sender that pauses
+// without saying so); a mean delay within 1.3 times the tick-aware
+// fixed-delay oracle's (where that is 10 ms or more: below, the 80 ms
+// start delay over the first second alone adds more than 30%); and for a
+// source that sends faster than real time, nothing lost and nothing
+// concealed, a delay below MaxDelay, and a mean delay within
+// burstRealTimeRatio of the path's real-time oracle (see there).
 func playoutTargets(t *testing.T, r netsim.Result, sc netsim.Scenario, excessConceal float64) {
 	t.Helper()
 	what := fmt.Sprintf("%s at %v, %v", r.Name, r.Phase, r.Consumer)
@@ -66,12 +65,36 @@ func playoutTargets(t *testing.T, r netsim.Result, sc netsim.Scenario, excessCon
 		assert.Zero(t, r.Late+r.Dropped+r.Overflow, "a bursty source loses nothing: %s", what)
 		assert.Zero(t, r.ConcealPct, "nor is any of it concealed: %s", what)
 		assert.Less(t, r.P95Delay, sc.Buffer.MaxDelay, "%s", what)
+		assert.LessOrEqual(t, r.RealTimeRatio, burstRealTimeRatio, "mean delay against the path's real-time oracle: %s", what)
 		return
 	}
 	if r.Oracle >= 10*time.Millisecond {
 		assert.LessOrEqual(t, r.OracleRatio, 1.3, "mean delay against the oracle: %s", what)
 	}
 }
+
+// burstRealTimeRatio bounds the mean delay of a source that sends in
+// bursts (text-to-speech: 5 s of audio in 200 ms every 5 s) against
+// netsim.Result.RealTimeOracle: the least fixed delay that the same path
+// would need for a real-time sender with the late share the buffer's
+// quantile allows, 0.5%. Not the trace's own oracle, which the 1.3 of the
+// other scenarios holds to: that is the largest delay of the only packets
+// that matter, the first of each burst (the rest arrive seconds early), a
+// dozen a minute, known in hindsight. Learning a delay from a dozen
+// samples that loses none of the next ones costs margin. Measured over 20
+// traces at 4 phases, with a consumer that time-scales exactly (seeds
+// 100–119, as TestScenarioSeeds): a player whose target is the largest
+// delay seen so far, no margin at all, is already at 1.33 times the
+// trace's own oracle on average (2.04 at worst), and loses 34 packets;
+// one that plays the Student-t prediction bound of the next delay from
+// those measured (99.5%, 99.9%) is at 1.56 and 1.81 times the real-time
+// oracle and loses 6 and 3; ending the warm-up after 3–5 packets instead
+// of 8 (1.77–1.88 times) loses 2–3. The buffer's rule, twice the largest
+// delay once 8 packets over 4 s are measured (StartDelay before), loses
+// none, at 2.1 times the real-time oracle on average, 2.85 at worst.
+// Nothing lost is the issue's requirement for such a source; the bound
+// holds the delay to that rule.
+const burstRealTimeRatio = 3.0
 
 // TestScenarios replays the network scenarios through the buffer in
 // virtual time at four tick phases, with a consumer that time-scales as
@@ -167,7 +190,9 @@ func TestScenarioSeeds(t *testing.T) {
 			}
 		})
 	}
-	for _, base := range netsim.Playout() {
+	// Issue 12's scenarios, and the bursty loss of issue 3 for its
+	// concealment (against the losses in speech) with time-scaling.
+	for _, base := range append(netsim.Playout(), std[2]) {
 		t.Run(base.Name, func(t *testing.T) {
 			var worstLate, worstExcess, worstRatio float64
 			for seed := uint64(100); seed < 120; seed++ {
@@ -180,6 +205,10 @@ func TestScenarioSeeds(t *testing.T) {
 						assert.LessOrEqual(t, r.ExcessConcealPct, 0.3, "concealment beyond the losses: %s", what)
 						if sc.Burst != nil {
 							assert.Zero(t, r.Late+r.Dropped+r.Overflow, "a bursty source loses nothing: %s", what)
+							assert.Zero(t, r.ConcealPct, "nor is any of it concealed: %s", what)
+							assert.Less(t, r.P95Delay, sc.Buffer.MaxDelay, "%s", what)
+							assert.LessOrEqual(t, r.RealTimeRatio, burstRealTimeRatio, "mean delay against the path's real-time oracle: %s", what)
+							worstRatio = max(worstRatio, r.RealTimeRatio)
 						} else if r.Oracle >= 10*time.Millisecond {
 							assert.LessOrEqual(t, r.OracleRatio, 1.5, "mean delay against the oracle: %s", what)
 							worstRatio = max(worstRatio, r.OracleRatio)
@@ -192,7 +221,7 @@ func TestScenarioSeeds(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("over 20 seeds, 4 phases, 2 consumers: worst late %.2f%%, excess concealment %.2f%%, mean/oracle %.2f",
+			t.Logf("over 20 seeds, 4 phases, 2 consumers: worst late %.2f%%, excess concealment %.2f%%, mean/oracle %.2f (for a burst source: against the real-time oracle)",
 				worstLate, worstExcess, worstRatio)
 		})
 	}

@@ -472,15 +472,18 @@ func oracle(tr *Trace, arrived []bool, arrival []time.Duration, minTransit time.
 // WriteTable prints results as an aligned text table.
 func WriteTable(w io.Writer, rs []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tphase\tconsumer\tlate %\tnet loss %\tconcealed %\texcess %\tdropped %\tstretched %\tmean\tp95\ttrend/min\toracle\tmean/oracle\ttarget\t")
+	fmt.Fprintln(tw, "scenario\tphase\tconsumer\tlate %\tnet loss %\tconcealed %\texcess %\tdropped %\tstretched %\tmean\tp95\ttrend/min\toracle\tmean/oracle\treal-time oracle\tmean/rt\ttarget\t")
 	for _, r := range rs {
-		ratio := "-"
+		ratio, rt, rtRatio := "-", "-", "-"
 		if r.OracleRatio > 0 {
 			ratio = fmt.Sprintf("%.2f", r.OracleRatio)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%+.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+		if r.RealTimeRatio > 0 {
+			rt, rtRatio = ms(r.RealTimeOracle), fmt.Sprintf("%.2f", r.RealTimeRatio)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%+.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 			r.Name, ms(r.Phase), r.Consumer, r.LatePct, r.NetLossPct, r.ConcealPct, r.ExcessConcealPct, r.DroppedPct,
-			r.StretchedPct, ms(r.MeanDelay), ms(r.P95Delay), ms(r.Trend), ms(r.Oracle), ratio, ms(r.Stats.TargetDelay))
+			r.StretchedPct, ms(r.MeanDelay), ms(r.P95Delay), ms(r.Trend), ms(r.Oracle), ratio, rt, rtRatio, ms(r.Stats.TargetDelay))
 	}
 	return tw.Flush()
 }
