@@ -598,13 +598,13 @@ func (b *Buffer) shrinkHyst() int64 {
 // hold the delay up with it.) Not for a bursty source, whose reference
 // is measured from the few packets it sends at its own pace.
 func (b *Buffer) jitterHyst() int64 {
-	if b.bursty(b.c.now) {
-		return 0 // its early packets make the RFC 3550 jitter meaningless
+	h := int64(b.jitter.Load() / (16 * 2))
+	if h < stretchHyst || b.bursty(b.c.now) {
+		// (A bursty source's early packets make the RFC 3550 jitter
+		// meaningless.)
+		return 0
 	}
-	if h := int64(b.jitter.Load() / (16 * 2)); h >= stretchHyst {
-		return h
-	}
-	return 0
+	return h
 }
 
 // mayForce reports whether an audible packet may be dropped at output
