@@ -283,3 +283,47 @@ func TestReset(t *testing.T) {
 	assert.Equal(t, seq(0, 49), played(frames))
 	assert.Zero(t, s.b.Stats().Resyncs)
 }
+
+// TestLossInPause: packets lost while the talker is quiet (RFC 6464
+// levels say so before and after the loss) are played as silence, not
+// concealed: concealing background noise is no better than silence, and
+// would count as concealment of speech. A loss in speech is still
+// concealed, and every loss is counted.
+func TestLossInPause(t *testing.T) {
+	s := newStream(t, pinned)
+	m := &mixer{b: s.b}
+	lost := map[int]bool{100: true, 300: true, 301: true}
+	var frames []frame
+	next := 0
+	for now := time.Duration(0); now <= 13*time.Second; now += ptime {
+		for ; next < 600 && time.Duration(next)*ptime+50*time.Millisecond <= now; next++ {
+			if lost[next] {
+				continue
+			}
+			p := s.packet(next)
+			p.Voice = next < 200 || next >= 400
+			p.AudioLevel = 30
+			if !p.Voice {
+				p.AudioLevel = 90
+			}
+			require.NoError(t, s.b.Push(now, p))
+		}
+		frames = append(frames, m.tick(now, tick)...)
+	}
+	var pos int // packets played before the frame
+	concealedAt := map[int]int{}
+	for _, f := range frames {
+		switch f.kind {
+		case jitter.KindPacket:
+			pos = f.i + 1
+		case jitter.KindLost, jitter.KindConceal:
+			if pos < 600 { // (not the end of the stream)
+				concealedAt[pos]++
+			}
+		}
+	}
+	assert.Equal(t, map[int]int{100: 1}, concealedAt, "concealed where (the packet due), how many frames")
+	st := s.b.Stats()
+	assert.EqualValues(t, 3, st.Lost)
+	assert.Len(t, played(frames), 597)
+}

@@ -144,6 +144,12 @@ func TestScenarios(t *testing.T) {
 			if r.Name == "clean" {
 				assert.Zero(t, r.LatePct, "clean, %v", cons)
 			}
+			if r.Name == "LTE" && cons != netsim.Ignore {
+				// The delay does not swing with the reference transit
+				// (see jitter's shrink hysteresis): before, 1.2–1.7% of
+				// the audio was time-scaled, back and forth, for nothing.
+				assert.LessOrEqual(t, r.StretchedPct, 1.0, "LTE: audio time-scaled at %v, %v", r.Phase, cons)
+			}
 			if r.Name == "jitter 30ms normal" {
 				assert.LessOrEqual(t, r.OracleRatio, 1.5, "30 ms jitter against the oracle at %v, %v", r.Phase, cons)
 			}
