@@ -44,8 +44,10 @@ const (
 	// talking: the buffer ran dry, or it is stretching its delay. Run the
 	// decoder's packet loss concealment. Nothing is known to be lost.
 	KindConceal
-	// KindGap: silence: a DTX or voice-activity gap, or silence the buffer
-	// inserted to grow its delay. Play comfort noise or silence.
+	// KindGap: silence: a DTX or voice-activity gap, packets lost while
+	// the talker was quiet (quiet before the loss and after it: RFC 6464
+	// levels or DTX), or silence the buffer inserted to grow its delay.
+	// Play comfort noise or silence.
 	KindGap
 )
 
@@ -107,7 +109,7 @@ type Stats struct {
 	// counts losses: those played as KindLost frames, and those whose
 	// stretch the buffer had already filled while it waited for them
 	// (KindConceal or KindGap frames, counted there) or passed in
-	// silence. So Lost + Concealed counts some stretches twice: the
+	// silence (a loss in a pause plays as KindGap). So Lost + Concealed counts some stretches twice: the
 	// share of the audio concealed is that of the KindLost and
 	// KindConceal frames among the frames played, which a caller counts
 	// as it plays them.
