@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/internal/plc"
 )
 
 // Formats as RTP carries G.711 (RFC 3551): static payload types 0 and 8,
@@ -146,7 +147,7 @@ func (e *Encoder) Reset() {}
 type Decoder struct {
 	format codec.Format
 	alaw   bool
-	plc    plc
+	plc    plc.Concealer
 }
 
 // NewDecoder returns a decoder for f, which must be PCMU or PCMA, with the
@@ -164,7 +165,7 @@ func NewDecoder(f codec.Format, cfg codec.Config) (*Decoder, error) {
 	if err := checkPCM(cfg.Normalized(canon)); err != nil {
 		return nil, err
 	}
-	return &Decoder{format: canon, alaw: alaw}, nil
+	return &Decoder{format: canon, alaw: alaw, plc: plc.New(sampleRate)}, nil
 }
 
 // Format returns PCMU or PCMA.
@@ -191,7 +192,7 @@ func (d *Decoder) Decode(dst []int16, payload []byte) ([]int16, error) {
 	} else {
 		dst = DecodeUlaw(dst, payload)
 	}
-	d.plc.received(dst)
+	d.plc.Received(dst)
 	return dst, nil
 }
 
@@ -206,12 +207,12 @@ func (d *Decoder) Conceal(dst []int16, samples int) ([]int16, error) {
 		return dst[:0], fmt.Errorf("%w: %w, got %d", codec.ErrFrameSize, errConcealLength, samples)
 	}
 	dst = growInt16(dst, samples)
-	d.plc.conceal(dst)
+	d.plc.Conceal(dst)
 	return dst, nil
 }
 
 // Reset forgets the stream: the next Conceal before a Decode is silence.
-func (d *Decoder) Reset() { d.plc = plc{} }
+func (d *Decoder) Reset() { d.plc.Reset() }
 
 var (
 	_ codec.Encoder = (*Encoder)(nil)

@@ -71,22 +71,6 @@ func newDecoder(t *testing.T) *Decoder {
 	return dec
 }
 
-func TestFindPitch(t *testing.T) {
-	for _, period := range []int{plcPitchMin, 47, 73, 100, plcPitchMax} {
-		var h [plcHistLen]float32
-		for i := range h {
-			// A pulse with a decaying ring each period, like a glottal
-			// excitation through a resonance: periodic, not a pure tone.
-			ph := float64(i % period)
-			h[i] = float32(8000 * math.Exp(-ph/8) * math.Cos(ph*0.9))
-		}
-		assert.Equal(t, period, findPitch(&h), "period %d", period)
-	}
-	var silence [plcHistLen]float32
-	p := findPitch(&silence)
-	assert.True(t, p >= plcPitchMin && p <= plcPitchMax, "silence still yields a lag in range: %d", p)
-}
-
 func TestConcealBeforeAnyAudioIsSilence(t *testing.T) {
 	dec := newDecoder(t)
 	out, err := dec.Conceal(nil, 480)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/internal/plc"
 )
 
 // Format is G.722 as RTP carries it (RFC 3551 §4.5.2): static payload type
@@ -171,7 +172,7 @@ type Decoder struct {
 	// being filtered.
 	hist [qmfHist + 2*chunk]int16
 
-	plc plc
+	plc plc.Concealer
 }
 
 // NewDecoder returns a decoder. cfg is normalised as for [NewEncoder], with
@@ -186,7 +187,7 @@ func NewDecoder(cfg codec.Config) (*Decoder, error) {
 	if err := checkPCM(cfg); err != nil {
 		return nil, err
 	}
-	d := &Decoder{}
+	d := &Decoder{plc: plc.New(sampleRate)}
 	switch cfg.Bitrate {
 	case 0, 64000:
 		d.mode = 1
@@ -222,21 +223,12 @@ func (d *Decoder) Decode(dst []int16, payload []byte) ([]int16, error) {
 		return dst[:0], errEmptyPayload
 	}
 	dst = growInt16(dst, 2*len(payload))
-	if d.plc.lost > 0 {
+	if d.plc.Lost() {
 		d.resume()
 	}
 	d.decode(dst, payload)
-	d.plc.received(dst)
+	d.plc.Received(dst)
 	return dst, nil
-}
-
-// resume prepares the sub-band decoders for the first packet after a
-// loss: the sender's level moved on, so the scale factors follow the
-// concealment's (see plc.go).
-func (d *Decoder) resume() {
-	g := d.plc.level()
-	d.lo.attenuate(g, detLow[:])
-	d.hi.attenuate(g, detHigh[:])
 }
 
 // decode decodes payload into out (2 samples per byte), a chunk at a time.
@@ -283,7 +275,7 @@ func (d *Decoder) Conceal(dst []int16, samples int) ([]int16, error) {
 		return dst[:0], fmt.Errorf("%w: %w, got %d", codec.ErrFrameSize, errConcealLength, samples)
 	}
 	dst = growInt16(dst, samples)
-	d.plc.conceal(dst)
+	d.plc.Conceal(dst)
 	return dst, nil
 }
 
@@ -293,7 +285,7 @@ func (d *Decoder) Reset() {
 	d.lo.reset(detLowReset)
 	d.hi.reset(detHighReset)
 	clear(d.hist[:qmfHist])
-	d.plc = plc{}
+	d.plc.Reset()
 }
 
 func growBytes(b []byte, n int) []byte {

@@ -38,10 +38,10 @@ func decodeWithLoss(t testing.TB, payloads [][]byte, lost []bool, s lossStrategy
 	buf := make([]int16, 0, frame20)
 	for i, p := range payloads {
 		switch {
-		case !lost[i] && s == stale && dec.plc.lost > 0:
+		case !lost[i] && s == stale && dec.plc.Lost():
 			buf = growInt16(buf, 2*len(p))
 			dec.decode(buf, p)
-			dec.plc.received(buf)
+			dec.plc.Received(buf)
 		case !lost[i]:
 			buf, err = dec.Decode(buf, p)
 		case s == silence:
