@@ -1,15 +1,15 @@
 // Package opuspacket reads the framing of an Opus packet (RFC 6716 §3)
-// without decoding it and without cgo: how long the packet lasts, and
-// whether its framing is one libopus would accept.
+// without decoding it and without cgo: how many frames of what duration
+// it holds, where its first frame is, and whether its framing is one
+// libopus would accept.
 //
-// It exists so that packages which must build without libopus (package
-// record muxes a participant's Opus packets into Ogg without importing
-// codec/opus, which links libopus whenever cgo is on) get the same answer
-// as [github.com/rtpmix/rtpmix/codec/opus.PacketDuration]; its tests hold
-// the two to agreement on every input the fuzzer finds.
+// It is the one implementation of this: codec/opus (which links libopus
+// whenever cgo is on) builds PacketDuration and HasFEC on it, and packages
+// that must build without libopus (package record muxes a participant's
+// Opus packets into Ogg without importing codec/opus) call it directly.
 //
 // The functions are safe for concurrent use and allocate only to report
-// a malformed packet.
+// a malformed packet; [TryParse] and [Samples] never allocate.
 package opuspacket
 
 import (
@@ -28,35 +28,56 @@ const (
 
 var errEmpty = fmt.Errorf("%w: opus: empty packet", codec.ErrCorrupt)
 
-// failure describes a malformed packet without allocating; Duration
-// formats it, Samples only needs to know there was one.
+// failure describes a malformed packet without allocating, for Parse and
+// Duration to format; the parser writes one only when asked.
 type failure struct {
-	format string // "" for none
-	args   [3]int
-	nargs  int
+	format     string
+	a0, a1, a2 int // the arguments of format, as many as it takes
+	nargs      int
 }
 
-func fail(format string, args ...int) failure {
-	f := failure{format: format, nargs: len(args)}
-	copy(f.args[:], args)
-	return f
-}
-
-func (f failure) err() error {
-	args := []any{codec.ErrCorrupt}
-	for _, a := range f.args[:f.nargs] {
-		args = append(args, a)
+// set records the failure in f, unless f is nil, and returns what the
+// parser returns for a malformed packet: no frames.
+func (f *failure) set(format string, args ...int) (frames int, first []byte) {
+	if f != nil {
+		*f = failure{format: format, nargs: len(args)}
+		switch len(args) {
+		case 3:
+			f.a2 = args[2]
+			fallthrough
+		case 2:
+			f.a1 = args[1]
+			fallthrough
+		case 1:
+			f.a0 = args[0]
+		}
 	}
+	return 0, nil
+}
+
+func (f *failure) err() error {
+	args := []any{codec.ErrCorrupt, f.a0, f.a1, f.a2}[:1+f.nargs]
 	return fmt.Errorf("%w: opus: "+f.format, args...)
 }
 
 // FrameDuration48 returns the duration of one frame of the TOC byte's
 // configuration in samples at 48 kHz (RFC 6716 Table 2).
 //
+// The table-of-contents byte starts every Opus packet (RFC 6716 §3.1):
+//
 //	 0 1 2 3 4 5 6 7
 //	+-+-+-+-+-+-+-+-+
 //	| config  |s| c |
 //	+-+-+-+-+-+-+-+-+
+//
+// config selects mode (SILK 0–11, hybrid 12–15, CELT 16–31), bandwidth and
+// frame duration; s is stereo; c is the frame-count code:
+//
+//	0: one frame
+//	1: two frames of equal size
+//	2: two frames, the first one's length coded after the TOC
+//	3: a frame-count byte |v|p| M |, optional padding lengths, and
+//	   (when v is set) M-1 frame lengths
 func FrameDuration48(toc byte) int {
 	cfg := toc >> 3
 	switch {
@@ -69,71 +90,111 @@ func FrameDuration48(toc byte) int {
 	}
 }
 
+// Packet is what the framing of a packet says without decoding it.
+type Packet struct {
+	TOC          byte   // the table-of-contents byte
+	Frames       int    // 1..48
+	FrameSamples int    // samples per frame at 48 kHz (see [FrameDuration48])
+	First        []byte // the first frame's compressed data, aliasing the packet; empty for DTX
+}
+
+// Samples returns the packet's duration in samples per channel at 48 kHz.
+func (pk Packet) Samples() int { return pk.Frames * pk.FrameSamples }
+
+// Parse checks p as libopus does before decoding (rules R1–R7 of RFC 6716
+// §3.4) and returns its framing, or an error wrapping [codec.ErrCorrupt]
+// for an empty or malformed packet. A DTX packet (TOC only) holds one
+// empty frame. It allocates only for the error.
+func Parse(p []byte) (Packet, error) {
+	if len(p) == 0 {
+		return Packet{}, errEmpty
+	}
+	var why failure
+	frames, first := parse(p, &why)
+	if frames == 0 {
+		return Packet{}, why.err()
+	}
+	return Packet{TOC: p[0], Frames: frames, FrameSamples: FrameDuration48(p[0]), First: first}, nil
+}
+
+// TryParse is Parse without the explanation: ok is false when p is empty
+// or malformed. It never allocates, so that a flood of bad packets costs
+// no garbage.
+func TryParse(p []byte) (pk Packet, ok bool) {
+	if len(p) == 0 {
+		return Packet{}, false
+	}
+	frames, first := parse(p, nil)
+	if frames == 0 {
+		return Packet{}, false
+	}
+	return Packet{TOC: p[0], Frames: frames, FrameSamples: FrameDuration48(p[0]), First: first}, true
+}
+
 // Duration returns the audio duration of packet p in samples per channel at
-// 48 kHz, from its TOC byte and frame count. It checks the framing as
-// libopus does before decoding (rules R1–R7 of RFC 6716 §3.4) and returns
-// an error wrapping [codec.ErrCorrupt] for an empty or malformed packet. A
-// DTX packet (TOC only) lasts one frame. It allocates only for the error.
+// 48 kHz, from its TOC byte and frame count, with the checks and errors of
+// [Parse]. It allocates only for the error.
 func Duration(p []byte) (samples48 int, err error) {
 	if len(p) == 0 {
 		return 0, errEmpty
 	}
-	d, f := check(p)
-	if f.format != "" {
-		return 0, f.err()
+	var why failure
+	frames, _ := parse(p, &why)
+	if frames == 0 {
+		return 0, why.err()
 	}
-	return d, nil
+	return frames * FrameDuration48(p[0]), nil
 }
 
 // Samples is Duration without the explanation: the duration of p in
 // samples at 48 kHz, or 0 when p is empty or malformed. It never
-// allocates, so that a flood of bad packets costs no garbage.
+// allocates.
 func Samples(p []byte) int {
 	if len(p) == 0 {
 		return 0
 	}
-	d, f := check(p)
-	if f.format != "" {
-		return 0
-	}
-	return d
+	frames, _ := parse(p, nil)
+	return frames * FrameDuration48(p[0])
 }
 
-// check does the work of Duration on a packet of at least one byte.
-func check(p []byte) (int, failure) {
-	toc := p[0]
-	dur := FrameDuration48(toc)
+// parse does the work of Parse on a packet of at least one byte: it
+// returns the frame count and the first frame, or 0 frames for a
+// malformed packet, and then says why in why unless it is nil. (Returning
+// a Packet or a failure by value, on every packet, made it several times
+// slower: the few scalars travel in registers.)
+func parse(p []byte, why *failure) (frames int, first []byte) {
+	dur := FrameDuration48(p[0])
 	rest := p[1:]
-	switch toc & 3 {
+	switch p[0] & 3 {
 	case 0: // one frame
 		if len(rest) > MaxFrameBytes {
-			return 0, fail("code 0 frame of %d bytes exceeds %d", len(rest), MaxFrameBytes)
+			return why.set("code 0 frame of %d bytes exceeds %d", len(rest), MaxFrameBytes)
 		}
-		return dur, failure{}
+		return 1, rest
 	case 1: // two frames of equal size
 		if len(rest)&1 != 0 {
-			return 0, fail("code 1 packet has %d bytes of frame data, not two equal frames", len(rest))
+			return why.set("code 1 packet has %d bytes of frame data, not two equal frames", len(rest))
 		}
-		if len(rest)/2 > MaxFrameBytes {
-			return 0, fail("code 1 frames of %d bytes exceed %d", len(rest)/2, MaxFrameBytes)
+		half := len(rest) / 2
+		if half > MaxFrameBytes {
+			return why.set("code 1 frames of %d bytes exceed %d", half, MaxFrameBytes)
 		}
-		return 2 * dur, failure{}
+		return 2, rest[:half]
 	case 2: // two frames, the first one's length coded
 		size, used := frameLength(rest)
 		if used == 0 {
-			return 0, fail("code 2 packet of %d bytes ends inside the first frame's length", len(p))
+			return why.set("code 2 packet of %d bytes ends inside the first frame's length", len(p))
 		}
 		rest = rest[used:]
 		if size > len(rest) {
-			return 0, fail("code 2 first frame of %d bytes but %d bytes follow", size, len(rest))
+			return why.set("code 2 first frame of %d bytes but %d bytes follow", size, len(rest))
 		}
 		if last := len(rest) - size; last > MaxFrameBytes {
-			return 0, fail("code 2 second frame of %d bytes exceeds %d", last, MaxFrameBytes)
+			return why.set("code 2 second frame of %d bytes exceeds %d", last, MaxFrameBytes)
 		}
-		return 2 * dur, failure{}
+		return 2, rest[:size]
 	}
-	frames, f := checkCode3(dur, rest)
-	return frames * dur, f
+	return parseCode3(dur, rest, why)
 }
 
 // frameLength decodes the one- or two-byte frame length of RFC 6716
@@ -151,33 +212,32 @@ func frameLength(b []byte) (size, used int) {
 	return int(b[0]) + 4*int(b[1]), 2
 }
 
-// checkCode3 checks the frame-count byte, padding and VBR lengths of a code
-// 3 packet and returns its frame count; rest starts at the frame-count
-// byte.
+// parseCode3 handles the frame-count byte, padding and VBR lengths of a
+// code 3 packet; rest starts at the frame-count byte.
 //
 //	 0 1 2 3 4 5 6 7
 //	+-+-+-+-+-+-+-+-+
 //	|v|p|     M     |
 //	+-+-+-+-+-+-+-+-+
-func checkCode3(dur int, rest []byte) (int, failure) {
+func parseCode3(dur int, rest []byte, why *failure) (frames int, first []byte) {
 	if len(rest) < 1 {
-		return 0, fail("code 3 packet has no frame-count byte")
+		return why.set("code 3 packet has no frame-count byte")
 	}
 	fc := rest[0]
 	rest = rest[1:]
-	frames := int(fc & 0x3f)
+	frames = int(fc & 0x3f)
 	if frames == 0 {
-		return 0, fail("code 3 packet with 0 frames")
+		return why.set("code 3 packet with 0 frames")
 	}
 	if frames*dur > MaxSamples {
-		return 0, fail("code 3 packet of %d frames × %d samples exceeds 120 ms", frames, dur)
+		return why.set("code 3 packet of %d frames × %d samples exceeds 120 ms", frames, dur)
 	}
 	// n counts the bytes left for frame data; padding comes off its end.
 	n, off := len(rest), 0
 	if fc&0x40 != 0 {
 		for {
 			if n <= 0 {
-				return 0, fail("code 3 packet ends inside its padding length")
+				return why.set("code 3 packet ends inside its padding length")
 			}
 			b := rest[off]
 			off++
@@ -189,38 +249,45 @@ func checkCode3(dur int, rest []byte) (int, failure) {
 			n -= 254 // 255 means 254 bytes of padding and another length byte
 		}
 		if n < 0 {
-			return 0, fail("code 3 padding exceeds the packet by %d bytes", -n)
+			return why.set("code 3 padding exceeds the packet by %d bytes", -n)
 		}
 	}
 	data := rest[off : off+n]
 	if fc&0x80 == 0 { // CBR
 		if n%frames != 0 {
-			return 0, fail("code 3 CBR frame data of %d bytes does not split into %d frames", n, frames)
+			return why.set("code 3 CBR frame data of %d bytes does not split into %d frames", n, frames)
 		}
-		if n/frames > MaxFrameBytes {
-			return 0, fail("code 3 CBR frames of %d bytes exceed %d", n/frames, MaxFrameBytes)
+		size := n / frames
+		if size > MaxFrameBytes {
+			return why.set("code 3 CBR frames of %d bytes exceed %d", size, MaxFrameBytes)
 		}
-		return frames, failure{}
+		return frames, data[:size]
 	}
 	// VBR: M-1 lengths, then the frames back to back; the last frame takes
 	// what is left.
-	last := n
+	last, firstSize := n, -1
 	for i := 0; i < frames-1; i++ {
 		size, used := frameLength(data)
 		if used == 0 {
-			return 0, fail("code 3 VBR packet ends inside the length of frame %d", i)
+			return why.set("code 3 VBR packet ends inside the length of frame %d", i)
 		}
 		data = data[used:]
 		if size > len(data) {
-			return 0, fail("code 3 VBR frame %d of %d bytes but %d bytes follow", i, size, len(data))
+			return why.set("code 3 VBR frame %d of %d bytes but %d bytes follow", i, size, len(data))
+		}
+		if i == 0 {
+			firstSize = size
 		}
 		last -= used + size
 	}
 	if last < 0 {
-		return 0, fail("code 3 VBR frame lengths exceed the packet by %d bytes", -last)
+		return why.set("code 3 VBR frame lengths exceed the packet by %d bytes", -last)
 	}
 	if last > MaxFrameBytes {
-		return 0, fail("code 3 VBR last frame of %d bytes exceeds %d", last, MaxFrameBytes)
+		return why.set("code 3 VBR last frame of %d bytes exceeds %d", last, MaxFrameBytes)
 	}
-	return frames, failure{}
+	if firstSize < 0 {
+		firstSize = last
+	}
+	return frames, data[:firstSize]
 }
