@@ -432,7 +432,7 @@ func (c *comparer) transform(x []int16) {
 	for i, v := range x {
 		c.re[i] = float64(v) * c.hann[i]
 	}
-	fft(c.re, c.im)
+	FFT(c.re, c.im)
 }
 
 // power is bin k's power in dB.
@@ -440,8 +440,10 @@ func (c *comparer) power(k int) float64 {
 	return 10 * math.Log10(c.re[k]*c.re[k]+c.im[k]*c.im[k]+c.specFloor)
 }
 
-// fft is an in-place radix-2 transform of len(re) = a power of two.
-func fft(re, im []float64) {
+// FFT is an in-place radix-2 discrete Fourier transform of the complex
+// signal re + i·im; len(re) == len(im) must be a power of two. It is here
+// for other tests' spectral checks too (internal/tsm's), not only Compare.
+func FFT(re, im []float64) {
 	n := len(re)
 	for i, j := 1, 0; i < n; i++ {
 		bit := n >> 1

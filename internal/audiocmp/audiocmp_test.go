@@ -1,6 +1,8 @@
 package audiocmp
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -155,4 +157,26 @@ func TestSilenceScored(t *testing.T) {
 		}
 	}
 	assert.Greater(t, r.Heard.SegSNR, 34.0, "only the windows across the edges of the hole")
+}
+
+// TestFFT holds FFT to the textbook DFT on random complex signals.
+func TestFFT(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 4, 8, 64, 256} {
+		re, im := make([]float64, n), make([]float64, n)
+		for i := range re {
+			re[i], im[i] = rng.NormFloat64(), rng.NormFloat64()
+		}
+		wantRe, wantIm := make([]float64, n), make([]float64, n)
+		for k := range n {
+			for j := range n {
+				s, c := math.Sincos(-2 * math.Pi * float64(j*k) / float64(n))
+				wantRe[k] += re[j]*c - im[j]*s
+				wantIm[k] += re[j]*s + im[j]*c
+			}
+		}
+		FFT(re, im)
+		assert.InDeltaSlice(t, wantRe, re, 1e-9, "n=%d real", n)
+		assert.InDeltaSlice(t, wantIm, im, 1e-9, "n=%d imaginary", n)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rtpmix/rtpmix/codec/resample"
+	"github.com/rtpmix/rtpmix/internal/audiocmp"
 	"github.com/rtpmix/rtpmix/internal/wav"
 	"github.com/stretchr/testify/require"
 )
@@ -147,38 +148,6 @@ func hardCuts(x []int16, n, every int) ([]int16, []edit) {
 	return out, edits
 }
 
-// fft is an in-place radix-2 transform of len(re) = a power of two.
-func fft(re, im []float64) {
-	n := len(re)
-	for i, j := 1, 0; i < n; i++ {
-		bit := n >> 1
-		for ; j&bit != 0; bit >>= 1 {
-			j ^= bit
-		}
-		j ^= bit
-		if i < j {
-			re[i], re[j] = re[j], re[i]
-			im[i], im[j] = im[j], im[i]
-		}
-	}
-	for size := 2; size <= n; size <<= 1 {
-		ang := -2 * math.Pi / float64(size)
-		wr, wi := math.Cos(ang), math.Sin(ang)
-		for s := 0; s < n; s += size {
-			cr, ci := 1.0, 0.0
-			for k := 0; k < size/2; k++ {
-				a, b := s+k, s+k+size/2
-				tr := re[b]*cr - im[b]*ci
-				ti := re[b]*ci + im[b]*cr
-				re[b], im[b] = re[a]-tr, im[a]-ti
-				re[a] += tr
-				im[a] += ti
-				cr, ci = cr*wr-ci*wi, cr*wi+ci*wr
-			}
-		}
-	}
-}
-
 // spectrogram holds log power spectra (dB, floored at -100 dB below full
 // scale) of 10 ms Hann windows of x starting every hop samples, and each
 // window's level.
@@ -210,7 +179,7 @@ func newSpectrogram(x []int16, rate, hop int) *spectrogram {
 			e += v * v
 			re[i] = v * win[i]
 		}
-		fft(re, im)
+		audiocmp.FFT(re, im)
 		p := make([]float64, n/2)
 		for k := range p {
 			p[k] = 10 * math.Log10(re[k+1]*re[k+1]+im[k+1]*im[k+1]+floor)
