@@ -1,9 +1,10 @@
 package record
 
 import (
-	"runtime"
 	"testing"
 	"time"
+
+	"github.com/rtpmix/rtpmix/internal/cputime"
 )
 
 // The benchmarks count what recording costs per recorded room-second:
@@ -38,7 +39,7 @@ func benchFrames(b testing.TB, silent bool) [][]int16 {
 // perRoomSecond reports the metrics; cpu is the CPU time the loop took.
 func perRoomSecond(b *testing.B, cpu time.Duration) {
 	n := float64(b.N)
-	if haveCPUTime {
+	if cputime.Available {
 		ms := float64(cpu.Nanoseconds()) / 1e6 / n
 		b.ReportMetric(ms, "cpu-ms/room-s")
 		b.ReportMetric(ms/10, "%core")
@@ -48,15 +49,9 @@ func perRoomSecond(b *testing.B, cpu time.Duration) {
 // threadMeasure pins the benchmark to its thread and returns the func
 // that reports, after the loop.
 func threadMeasure(b *testing.B) func() {
-	runtime.LockOSThread()
 	b.ReportAllocs()
-	b.ResetTimer()
-	c0 := threadCPU()
-	return func() {
-		c1 := threadCPU()
-		runtime.UnlockOSThread()
-		perRoomSecond(b, c1-c0)
-	}
+	stop := cputime.Bench(b)
+	return func() { perRoomSecond(b, stop()) }
 }
 
 // BenchmarkRoomSecond: the writers alone, on the goroutine that calls
@@ -149,7 +144,7 @@ func BenchmarkRecorderRoomSecond(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			c0 := processCPU()
+			c0 := cputime.Process()
 			at := time.Duration(0)
 			for range b.N {
 				for _, f := range frames {
@@ -162,7 +157,7 @@ func BenchmarkRecorderRoomSecond(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			perRoomSecond(b, processCPU()-c0)
+			perRoomSecond(b, cputime.Process()-c0)
 			b.StopTimer()
 			if err := r.Close(); err != nil {
 				b.Fatal(err)

@@ -1,11 +1,11 @@
 package g722
 
 import (
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/internal/cputime"
 )
 
 const benchFrame = 320 // 20 ms at 16 kHz
@@ -32,18 +32,10 @@ func reportFrame(b *testing.B) {
 // still shared).
 type cpuClock struct{ start time.Duration }
 
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func startCPU() cpuClock { return cpuClock{cpuNow()} }
+func startCPU() cpuClock { return cpuClock{cputime.Process()} }
 
 func (c cpuClock) report(b *testing.B) {
-	if d := cpuNow() - c.start; d > 0 {
+	if d := cputime.Process() - c.start; d > 0 {
 		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/frame")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/internal/cputime"
 	hraban "gopkg.in/hraban/opus.v2"
 )
 
@@ -47,16 +48,13 @@ func benchPackets(b *testing.B, rate int) [][]byte {
 // thread's CPU time, which load from other processes does not inflate.
 // Call it after setup; call the result after the loop.
 func measure(b *testing.B) func() {
-	runtime.LockOSThread()
-	b.ResetTimer()
-	c0 := threadCPU()
+	stop := cputime.Bench(b)
 	return func() {
-		c1 := threadCPU()
-		runtime.UnlockOSThread()
+		cpu := stop()
 		n := float64(b.N)
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/n, "µs/frame")
-		if haveThreadCPU {
-			b.ReportMetric(float64((c1-c0).Nanoseconds())/1e3/n, "cpu-µs/frame")
+		if cputime.Available {
+			b.ReportMetric(float64(cpu.Nanoseconds())/1e3/n, "cpu-µs/frame")
 		}
 	}
 }
@@ -213,8 +211,8 @@ func pair(i int, a, b func()) (ta, tb time.Duration) {
 // clock is the thread's CPU time where available (see measure), else the
 // monotonic wall clock.
 func clock() time.Duration {
-	if haveThreadCPU {
-		return threadCPU()
+	if cputime.Available {
+		return cputime.Thread()
 	}
 	return time.Since(epoch)
 }

@@ -1,9 +1,10 @@
 package tsm
 
 import (
-	"runtime"
 	"strconv"
 	"testing"
+
+	"github.com/rtpmix/rtpmix/internal/cputime"
 )
 
 // measure starts timing the loop and returns the function that ends it,
@@ -11,16 +12,12 @@ import (
 // 20 ms frame in BenchmarkFrame): what the work costs when other
 // processes share the cores, beside ns/op's wall time.
 func measure(b *testing.B) func() {
-	runtime.LockOSThread()
-	b.ResetTimer()
-	c0 := threadCPU()
+	stop := cputime.Bench(b)
 	return func() {
-		c1 := threadCPU()
+		cpu := stop()
 		b.StopTimer()
-		runtime.UnlockOSThread()
-		n := float64(b.N)
-		if haveThreadCPU {
-			b.ReportMetric(float64((c1-c0).Nanoseconds())/1e3/n, "cpu-µs/op")
+		if cputime.Available {
+			b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
 		}
 	}
 }

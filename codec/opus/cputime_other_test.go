@@ -1,9 +1,0 @@
-//go:build cgo && !linux
-
-package opus
-
-import "time"
-
-func threadCPU() time.Duration { return 0 }
-
-const haveThreadCPU = false

@@ -1,9 +1,0 @@
-//go:build !linux
-
-package tsm
-
-import "time"
-
-func threadCPU() time.Duration { return 0 }
-
-const haveThreadCPU = false
