@@ -73,13 +73,38 @@ func (c *OggOpusConfig) checkContainer() error {
 
 // oggOpus is the Ogg/Opus mapping shared by both writers: the two header
 // packets, then audio packets with their granule positions (48 kHz
-// samples decoded so far, pre-skip included, RFC 7845 §4).
+// samples decoded so far, pre-skip included, RFC 7845 §4), and the
+// writer's end state.
 type oggOpus struct {
 	ogg       *ogg.Writer
 	pageDur   int64 // granule span after which a page is written
 	granule   int64 // after the last packet written
 	pageStart int64 // granule at the start of the page being built
 	packets   int64 // audio packets written
+
+	writerState
+}
+
+// fail stops the writer with err, from the Ogg layer or the encoder.
+func (m *oggOpus) fail(err error) error {
+	return m.stop(fmt.Errorf("record: Ogg/Opus: %w", err))
+}
+
+// closing marks the writer closed and reports whether Close has work to
+// do: not when it was closed before or has failed (Close returns m.err).
+func (m *oggOpus) closing() bool {
+	done := m.closed || m.err != nil
+	m.closed = true
+	return !done
+}
+
+// finish ends the stream with its EOS page, for Close once the last
+// packet is in.
+func (m *oggOpus) finish() error {
+	if err := m.ogg.Close(); err != nil {
+		return m.fail(err)
+	}
+	return nil
 }
 
 // newOggOpus writes the OpusHead page and the OpusTags page(s) to w.
@@ -142,11 +167,12 @@ func opusTags(tags []string) []byte {
 // built is written first when it spans PageDuration, so that the page
 // being built always holds the newest packet: the one Close marks EOS.
 // granule, when not negative, overrides the packet's granule position (the
-// end trimming of the last packet, RFC 7845 §4.4).
+// end trimming of the last packet, RFC 7845 §4.4). An error stops the
+// writer.
 func (m *oggOpus) packet(p []byte, dur int, granule int64) error {
 	if n, _ := m.ogg.Buffered(); n > 0 && m.granule-m.pageStart >= m.pageDur {
 		if err := m.ogg.Flush(); err != nil {
-			return err
+			return m.fail(err)
 		}
 	}
 	m.granule += int64(dur)
@@ -155,7 +181,7 @@ func (m *oggOpus) packet(p []byte, dur int, granule int64) error {
 		granule = m.granule
 	}
 	if err := m.ogg.WritePacket(p, granule); err != nil {
-		return err
+		return m.fail(err)
 	}
 	if n, _ := m.ogg.Buffered(); n == 1 {
 		m.pageStart = m.granule - int64(dur)
@@ -229,9 +255,6 @@ type OggOpusWriter struct {
 	quiet   int    // all-zero frames encoded in a row
 	quietOK int    // how many make the encoder's output silent too
 	in      int64  // samples per channel taken, silence included
-
-	closed bool
-	err    error
 }
 
 // lookaheader is what an encoder may implement to report its delay in
@@ -333,7 +356,7 @@ func (w *OggOpusWriter) Position() int64 { return w.in }
 // WritePCM appends pcm, interleaved when stereo, whose length must be a
 // multiple of the channel count. Whole frames are encoded as they fill.
 func (w *OggOpusWriter) WritePCM(pcm []int16) error {
-	if err := w.usable(); err != nil {
+	if err := w.m.usable(); err != nil {
 		return err
 	}
 	if len(pcm)%w.f.Channels != 0 {
@@ -365,7 +388,7 @@ func (w *OggOpusWriter) WritePCM(pcm []int16) error {
 
 // WriteSilence appends samples (per channel) of digital silence.
 func (w *OggOpusWriter) WriteSilence(samples int) error {
-	if err := w.usable(); err != nil {
+	if err := w.m.usable(); err != nil {
 		return err
 	}
 	if samples <= 0 {
@@ -404,7 +427,7 @@ func (w *OggOpusWriter) encode(pcm []int16) error {
 	if err != nil {
 		return err
 	}
-	return w.packet(pkt, -1)
+	return w.m.packet(pkt, w.frame48, -1)
 }
 
 // code returns the packet for one whole frame.
@@ -415,8 +438,7 @@ func (w *OggOpusWriter) code(pcm []int16) ([]byte, error) {
 	}
 	pkt, err := w.enc.Encode(w.pkt[:0], pcm)
 	if err != nil {
-		w.err = fmt.Errorf("record: Ogg/Opus: %w", err)
-		return nil, w.err
+		return nil, w.m.fail(err)
 	}
 	if zero {
 		w.quiet++
@@ -424,14 +446,6 @@ func (w *OggOpusWriter) code(pcm []int16) ([]byte, error) {
 		w.quiet = 0
 	}
 	return pkt, nil
-}
-
-func (w *OggOpusWriter) packet(p []byte, granule int64) error {
-	if err := w.m.packet(p, w.frame48, granule); err != nil {
-		w.err = fmt.Errorf("record: Ogg/Opus: %w", err)
-		return w.err
-	}
-	return nil
 }
 
 func allZero(pcm []int16) bool {
@@ -448,12 +462,8 @@ func allZero(pcm []int16) bool {
 // Position() samples, and writes it. It does not close the destination.
 // Calling it again returns nil, or the error that stopped the writer.
 func (w *OggOpusWriter) Close() error {
-	if w.closed {
-		return w.err
-	}
-	w.closed = true
-	if w.err != nil {
-		return w.err
+	if !w.m.closing() {
+		return w.m.err
 	}
 	end := int64(w.preSkip) + w.in*int64(w.scale)
 	for {
@@ -470,23 +480,10 @@ func (w *OggOpusWriter) Close() error {
 		if err != nil {
 			return err
 		}
-		if err := w.packet(pkt, end); err != nil {
+		if err := w.m.packet(pkt, w.frame48, end); err != nil {
 			return err
 		}
 		break
 	}
-	if err := w.m.ogg.Close(); err != nil {
-		w.err = fmt.Errorf("record: Ogg/Opus: %w", err)
-	}
-	return w.err
-}
-
-func (w *OggOpusWriter) usable() error {
-	switch {
-	case w.err != nil:
-		return w.err
-	case w.closed:
-		return ErrClosed
-	}
-	return nil
+	return w.m.finish()
 }

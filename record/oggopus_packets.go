@@ -23,8 +23,6 @@ type OggOpusPacketWriter struct {
 	f       Format
 	preSkip int
 	silence [7][]byte // silence packets: 2.5, 5, 10, 20, 40, 60, 120 ms
-	closed  bool
-	err     error
 }
 
 // silenceDurs are the durations of OggOpusPacketWriter.silence, largest
@@ -66,38 +64,30 @@ func (w *OggOpusPacketWriter) Position() int64 { return w.m.granule - int64(w.pr
 // (RFC 6716 §3.4) is not written: the error wraps ErrFrame and
 // codec.ErrCorrupt, and the writer stays usable. p is copied.
 func (w *OggOpusPacketWriter) WritePacket(p []byte) error {
-	if err := w.usable(); err != nil {
+	if err := w.m.usable(); err != nil {
 		return err
 	}
 	dur, err := opuspacket.Duration(p)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFrame, err)
 	}
-	return w.packet(p, dur)
+	return w.m.packet(p, dur, -1)
 }
 
 // WriteSilence appends samples48 (48 kHz samples) of silence, as Opus
 // silence frames; Opus frames come in steps of 2.5 ms, so the duration is
 // rounded to the nearest 120 samples (Position tells what was written).
 func (w *OggOpusPacketWriter) WriteSilence(samples48 int) error {
-	if err := w.usable(); err != nil {
+	if err := w.m.usable(); err != nil {
 		return err
 	}
 	left := (samples48 + 60) / 120 * 120
 	for i := len(silenceDurs) - 1; i >= 0 && left > 0; i-- {
 		for d := silenceDurs[i]; left >= d; left -= d {
-			if err := w.packet(w.silence[i], d); err != nil {
+			if err := w.m.packet(w.silence[i], d, -1); err != nil {
 				return err
 			}
 		}
-	}
-	return nil
-}
-
-func (w *OggOpusPacketWriter) packet(p []byte, dur int) error {
-	if err := w.m.packet(p, dur, -1); err != nil {
-		w.err = fmt.Errorf("record: Ogg/Opus: %w", err)
-		return w.err
 	}
 	return nil
 }
@@ -107,34 +97,16 @@ func (w *OggOpusPacketWriter) packet(p []byte, dur int) error {
 // an empty recording). It does not close the destination. Calling it again returns nil, or the error that
 // stopped the writer.
 func (w *OggOpusPacketWriter) Close() error {
-	if w.closed {
-		return w.err
-	}
-	w.closed = true
-	if w.err != nil {
-		return w.err
+	if !w.m.closing() {
+		return w.m.err
 	}
 	// A stream without audio is not one that players open: give it a
 	// silence packet, trimmed to nothing (RFC 7845 §4.4 lets the only
 	// page end-trim).
 	if w.m.packets == 0 {
 		if err := w.m.packet(w.silence[0], silenceDurs[0], int64(w.preSkip)); err != nil {
-			w.err = fmt.Errorf("record: Ogg/Opus: %w", err)
-			return w.err
+			return err
 		}
 	}
-	if err := w.m.ogg.Close(); err != nil {
-		w.err = fmt.Errorf("record: Ogg/Opus: %w", err)
-	}
-	return w.err
-}
-
-func (w *OggOpusPacketWriter) usable() error {
-	switch {
-	case w.err != nil:
-		return w.err
-	case w.closed:
-		return ErrClosed
-	}
-	return nil
+	return w.m.finish()
 }

@@ -68,8 +68,7 @@ type WAVWriter struct {
 	patchedAt  int64  // data when the header was last updated
 	hdr        [wavHeaderSize]byte
 
-	closed bool
-	err    error
+	writerState
 }
 
 // NewWAVWriter writes the header of a WAV file of format f to w and returns
@@ -188,16 +187,6 @@ func (w *WAVWriter) Close() error {
 	return err
 }
 
-func (w *WAVWriter) usable() error {
-	switch {
-	case w.err != nil:
-		return w.err
-	case w.closed:
-		return ErrClosed
-	}
-	return nil
-}
-
 func (w *WAVWriter) writeBuf() error {
 	if len(w.buf) == 0 {
 		return nil
@@ -210,8 +199,7 @@ func (w *WAVWriter) writeBuf() error {
 }
 
 func (w *WAVWriter) fail(what string, err error) error {
-	w.err = fmt.Errorf("record: WAV: %s: %w", what, err)
-	return w.err
+	return w.stop(fmt.Errorf("record: WAV: %s: %w", what, err))
 }
 
 // patch rewrites the header with the sizes of the data written so far.
