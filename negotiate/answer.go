@@ -246,33 +246,25 @@ func (p *Policy) chooseCodec(formats []format, prev *Leg) (chosen, error) {
 // generates this end's key for it.
 func (p *Policy) chooseCrypto(lines []string) (*SDES, error) {
 	allowed := p.profiles()
-	var reasons []string
-	for _, line := range lines {
-		c, err := srtp.ParseSDES(line)
-		if err != nil {
-			if !errors.Is(err, srtp.ErrUnsupported) {
-				return nil, fmt.Errorf("%w: a=crypto:%.80s: %v", ErrMalformed, line, err)
-			}
-			reasons = append(reasons, err.Error())
-			continue
-		}
-		suite := strings.Fields(line)[1] // ParseSDES checked there are three
+	sdes, reasons, err := firstCrypto(lines, func(c srtp.Crypto, suite string) (*SDES, string, error) {
 		switch {
 		case !slices.Contains(allowed, c.Keys.Profile):
-			reasons = append(reasons, fmt.Sprintf("%s not allowed by the policy", suite))
+			return nil, fmt.Sprintf("%s not allowed by the policy", suite), nil
 		case len(c.ExtraKeys) > 0:
 			// Each direction's context takes one master key here; a line
 			// with several (RFC 4568 §6.1, MKIs) would fail on the switch.
-			reasons = append(reasons, fmt.Sprintf("%s with %d master keys (one per line is supported)", suite, 1+len(c.ExtraKeys)))
-		default:
-			ours, err := srtp.GenerateKeys(c.Keys.Profile)
-			if err != nil { // only for a profile srtp does not know, which ParseSDES excludes
-				return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
-			}
-			return &SDES{Tag: c.Tag, Suite: suite, Remote: c, Local: srtp.Crypto{Tag: c.Tag, Keys: ours}}, nil
+			return nil, fmt.Sprintf("%s with %d master keys (one per line is supported)", suite, 1+len(c.ExtraKeys)), nil
 		}
+		ours, err := srtp.GenerateKeys(c.Keys.Profile)
+		if err != nil { // only for a profile srtp does not know, which ParseSDES excludes
+			return nil, "", fmt.Errorf("%w: %w", ErrPolicy, err)
+		}
+		return &SDES{Tag: c.Tag, Suite: suite, Remote: c, Local: srtp.Crypto{Tag: c.Tag, Keys: ours}}, "", nil
+	})
+	if sdes == nil && err == nil {
+		err = fmt.Errorf("%w: no supported crypto suite: %s", ErrNotAcceptable, strings.Join(reasons, "; "))
 	}
-	return nil, fmt.Errorf("%w: no supported crypto suite: %s", ErrNotAcceptable, strings.Join(reasons, "; "))
+	return sdes, err
 }
 
 // pickByClock returns the payload type and clock of the first format named

@@ -1,7 +1,6 @@
 package negotiate
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -209,30 +208,22 @@ func (o *Offer) answeredCodec(formats []format) (codec.Format, string, error) {
 
 // answeredCrypto finds the answer's a=crypto line that accepts one of o's.
 func (o *Offer) answeredCrypto(lines []string) (*SDES, error) {
-	var reasons []string
-	for _, line := range lines {
-		c, err := srtp.ParseSDES(line)
-		if err != nil {
-			if !errors.Is(err, srtp.ErrUnsupported) {
-				return nil, fmt.Errorf("%w: a=crypto:%.80s: %v", ErrMalformed, line, err)
-			}
-			reasons = append(reasons, err.Error())
-			continue
-		}
-		suite := strings.Fields(line)[1]
+	sdes, reasons, err := firstCrypto(lines, func(c srtp.Crypto, suite string) (*SDES, string, error) {
 		i := slices.IndexFunc(o.cryptos, func(ours srtp.Crypto) bool { return ours.Tag == c.Tag })
 		switch {
 		case i < 0:
-			reasons = append(reasons, fmt.Sprintf("tag %d was not offered", c.Tag))
+			return nil, fmt.Sprintf("tag %d was not offered", c.Tag), nil
 		case o.cryptos[i].Keys.Profile != c.Keys.Profile:
-			reasons = append(reasons, fmt.Sprintf("tag %d answered with %s, offered with %s", c.Tag, suite, o.cryptos[i].Keys.Profile))
+			return nil, fmt.Sprintf("tag %d answered with %s, offered with %s", c.Tag, suite, o.cryptos[i].Keys.Profile), nil
 		case len(c.ExtraKeys) > 0:
-			reasons = append(reasons, fmt.Sprintf("tag %d answered with %d master keys (one per line is supported)", c.Tag, 1+len(c.ExtraKeys)))
-		default:
-			return &SDES{Tag: c.Tag, Suite: suite, Remote: c, Local: o.cryptos[i]}, nil
+			return nil, fmt.Sprintf("tag %d answered with %d master keys (one per line is supported)", c.Tag, 1+len(c.ExtraKeys)), nil
 		}
+		return &SDES{Tag: c.Tag, Suite: suite, Remote: c, Local: o.cryptos[i]}, "", nil
+	})
+	if sdes == nil && err == nil {
+		err = fmt.Errorf("%w: no a=crypto line of the answer accepts one of the offer's: %s", ErrNotAcceptable, strings.Join(reasons, "; "))
 	}
-	return nil, fmt.Errorf("%w: no a=crypto line of the answer accepts one of the offer's: %s", ErrNotAcceptable, strings.Join(reasons, "; "))
+	return sdes, err
 }
 
 // offeredOnly returns the formats whose payload type is one of offered.
