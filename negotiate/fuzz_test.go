@@ -54,10 +54,7 @@ func FuzzAnswer(f *testing.F) {
 		p := fuzzPolicy(knobs)
 		leg, err := Answer([]byte(body), p)
 		if err != nil {
-			malformed, refused := errors.Is(err, ErrMalformed), errors.Is(err, ErrNotAcceptable)
-			if malformed == refused || errors.Is(err, ErrPolicy) {
-				t.Fatalf("error not classified once: %v", err)
-			}
+			checkRefusal(t, err)
 			return
 		}
 		checkLeg(t, leg, p)
@@ -162,10 +159,7 @@ func FuzzAccept(f *testing.F) {
 	f.Fuzz(func(t *testing.T, answer string) {
 		leg, err := o.Accept([]byte(answer))
 		if err != nil {
-			malformed, refused := errors.Is(err, ErrMalformed), errors.Is(err, ErrNotAcceptable)
-			if malformed == refused || errors.Is(err, ErrPolicy) {
-				t.Fatalf("error not classified once: %v", err)
-			}
+			checkRefusal(t, err)
 			return
 		}
 		checkLeg(t, leg, p)
@@ -186,4 +180,14 @@ func FuzzAccept(f *testing.F) {
 			t.Fatalf("CN %d was not offered", leg.CNPayloadType)
 		}
 	})
+}
+
+// checkRefusal fails t unless err is exactly one of ErrMalformed and
+// ErrNotAcceptable: input from the peer is never this end's ErrPolicy.
+func checkRefusal(t *testing.T, err error) {
+	t.Helper()
+	malformed, refused := errors.Is(err, ErrMalformed), errors.Is(err, ErrNotAcceptable)
+	if malformed == refused || errors.Is(err, ErrPolicy) {
+		t.Fatalf("error not classified once: %v", err)
+	}
 }
