@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -304,24 +303,7 @@ func newTalkTrace(tr *netsim.Trace, src []int16) (*talkTrace, error) {
 			}
 			copy(tt.ref[k*160:], clean)
 		}
-		payload = payload[:min(p.Size, len(payload))]
-		b := make([]byte, 12, 20+len(payload))
-		b[0], b[1] = 0x80, 0
-		if p.Marker {
-			b[1] |= 0x80
-		}
-		binary.BigEndian.PutUint16(b[2:], p.SequenceNumber)
-		binary.BigEndian.PutUint32(b[4:], p.Timestamp)
-		binary.BigEndian.PutUint32(b[8:], p.SSRC)
-		if p.AudioLevel >= 0 {
-			lvl := byte(p.AudioLevel)
-			if p.Voice {
-				lvl |= 0x80
-			}
-			b[0] |= 0x10
-			b = append(b, 0xBE, 0xDE, 0, 1, levelExtID<<4, lvl, 0, 0)
-		}
-		tt.packets[i] = append(b, payload...)
+		tt.packets[i] = p.RTP(0, levelExtID, payload) // PCMU
 	}
 	return tt, nil
 }
