@@ -36,6 +36,19 @@ type endStateWriter struct {
 	needs  func(t testing.TB)
 }
 
+// open skips the test if the writer needs what the build lacks, and
+// makes one on a working destination.
+func (tc endStateWriter) open(t *testing.T) (io.Closer, *failingDest) {
+	t.Helper()
+	if tc.needs != nil {
+		tc.needs(t)
+	}
+	d := &failingDest{}
+	w, err := tc.make(d)
+	require.NoError(t, err)
+	return w, d
+}
+
 func endStateWriters() []endStateWriter {
 	return []endStateWriter{
 		{
@@ -72,21 +85,15 @@ func endStateWriters() []endStateWriter {
 func TestWriterEndStates(t *testing.T) {
 	for _, tc := range endStateWriters() {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.needs != nil {
-				tc.needs(t)
-			}
-			var d failingDest
-			w, err := tc.make(&d)
-			require.NoError(t, err)
+			w, _ := tc.open(t)
 			require.NoError(t, tc.write(w))
 			require.NoError(t, w.Close())
 			assert.ErrorIs(t, tc.write(w), ErrClosed)
 			assert.NoError(t, w.Close(), "Close again")
 
-			d = failingDest{}
-			w, err = tc.make(&d)
-			require.NoError(t, err)
+			w, d := tc.open(t)
 			d.broken = true
+			var err error
 			for i := 0; err == nil; i++ {
 				require.Less(t, i, 100, "the destination is never written")
 				err = tc.write(w)
@@ -108,17 +115,12 @@ func TestWriterEndStates(t *testing.T) {
 func TestWriterCloseFails(t *testing.T) {
 	for _, tc := range endStateWriters() {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.needs != nil {
-				tc.needs(t)
-			}
-			var d failingDest
-			w, err := tc.make(&d)
-			require.NoError(t, err)
+			w, d := tc.open(t)
 			if ww, ok := w.(*WAVWriter); ok {
 				require.NoError(t, ww.WritePCM(make([]int16, 160)), "buffered, not written")
 			}
 			d.broken = true
-			err = w.Close()
+			err := w.Close()
 			require.ErrorIs(t, err, errDest)
 			assert.Equal(t, 1, strings.Count(err.Error(), tc.prefix), err.Error())
 			assert.Equal(t, err, w.Close())
