@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -111,7 +112,7 @@ func FuzzRecorderTimeline(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !equal(a.Samples, model) {
+		if !slices.Equal(a.Samples, model) {
 			for i := range model {
 				if a.Samples[i] != model[i] {
 					t.Logf("first difference at %d: %d, model %d; around: %v vs %v", i, a.Samples[i], model[i], a.Samples[max(0, i-3):min(len(model), i+5)], model[max(0, i-3):min(len(model), i+5)])
@@ -124,18 +125,6 @@ func FuzzRecorderTimeline(f *testing.F) {
 			t.Fatalf("Stats.Written %v for %d samples", got, len(model)/ch)
 		}
 	})
-}
-
-func equal(a, b []int16) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // FuzzOggOpusPacketWriter writes whatever packets the input holds (length-

@@ -4,6 +4,7 @@ package opus
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -224,7 +225,7 @@ func TestHasFECMatchesLibopus(t *testing.T) {
 				}
 				has := HasFEC(pkts[k+1])
 				seen[has]++
-				assert.Equal(t, has, !equal16(viaFEC, viaPLC), "packet %d", k+1)
+				assert.Equal(t, has, !slices.Equal(viaFEC, viaPLC), "packet %d", k+1)
 			}
 			t.Logf("packets with FEC flag: %d, without: %d", seen[true], seen[false])
 			if tc.cfg.FEC {
@@ -234,18 +235,6 @@ func TestHasFECMatchesLibopus(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equal16(a, b []int16) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestDTX(t *testing.T) {
@@ -581,7 +570,7 @@ func TestDecodeRejectsCorruptPackets(t *testing.T) {
 	require.NoError(t, err)
 	b, err := fresh.Decode(nil, good)
 	require.NoError(t, err)
-	assert.True(t, equal16(a, b), "corrupt packets left a trace in the decoder state")
+	assert.True(t, slices.Equal(a, b), "corrupt packets left a trace in the decoder state")
 }
 
 func TestLostFrameArguments(t *testing.T) {
