@@ -63,7 +63,7 @@ func FuzzDecode(f *testing.F) {
 		if out, err := dec.DecodeFEC(buf, p, 960); err != nil || len(out) != 960 {
 			t.Fatalf("DecodeFEC: %d samples, %v", len(out), err)
 		}
-		if out, err := dec.Decode(buf, good.data); err != nil || len(out) != good.dur {
+		if out, err := dec.Decode(buf, good.Data); err != nil || len(out) != good.Samples48 {
 			t.Fatalf("good packet after it: %d samples, %v", len(out), err)
 		}
 	})

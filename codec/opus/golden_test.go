@@ -93,8 +93,8 @@ func TestGoldenPackets(t *testing.T) {
 	require.NotEmpty(t, seeds)
 	dec := mustDecoder(t, codec.Config{Channels: 2})
 	for _, sp := range seeds {
-		out, err := dec.Decode(nil, sp.data)
-		require.NoError(t, err, sp.name)
-		assert.Len(t, out, 2*sp.dur, sp.name)
+		out, err := dec.Decode(nil, sp.Data)
+		require.NoError(t, err, sp.Name)
+		assert.Len(t, out, 2*sp.Samples48, sp.Name)
 	}
 }

@@ -1,51 +1,21 @@
 package opus
 
 import (
-	"bufio"
-	"encoding/hex"
 	"errors"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 const seedPath = "testdata/packets.txt"
 
-type seedPacket struct {
-	name string
-	dur  int // samples at 48 kHz
-	data []byte
-}
-
 // seedPackets reads the real libopus packets recorded in testdata (see
 // TestGoldenPackets), so that pure-Go tests run on real input without cgo.
-func seedPackets(tb testing.TB) []seedPacket {
-	tb.Helper()
-	f, err := os.Open(seedPath)
-	require.NoError(tb, err)
-	defer f.Close()
-	var out []seedPacket
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		require.Len(tb, fields, 3, line)
-		dur, err := strconv.Atoi(fields[1])
-		require.NoError(tb, err, line)
-		data, err := hex.DecodeString(fields[2])
-		require.NoError(tb, err, line)
-		out = append(out, seedPacket{name: fields[0], dur: dur, data: data})
-	}
-	require.NoError(tb, sc.Err())
-	return out
+func seedPackets(tb testing.TB) []mediatest.OpusPacket {
+	return mediatest.OpusPackets(tb, seedPath)
 }
 
 // fuzzSeeds are the real packets of at most 64 bytes: still every mode and
@@ -53,8 +23,8 @@ func seedPackets(tb testing.TB) []seedPacket {
 // input in time that grows with the square of its length.
 func fuzzSeeds(f *testing.F) {
 	for _, sp := range seedPackets(f) {
-		if len(sp.data) <= 64 {
-			f.Add(sp.data)
+		if len(sp.Data) <= 64 {
+			f.Add(sp.Data)
 		}
 	}
 }
@@ -72,9 +42,9 @@ func TestPacketBandwidthOfEveryConfig(t *testing.T) {
 // the framing rules.
 func TestPacketDuration(t *testing.T) {
 	for _, sp := range seedPackets(t) {
-		d, err := PacketDuration(sp.data)
-		require.NoError(t, err, sp.name)
-		assert.Equal(t, sp.dur, d, sp.name)
+		d, err := PacketDuration(sp.Data)
+		require.NoError(t, err, sp.Name)
+		assert.Equal(t, sp.Samples48, d, sp.Name)
 	}
 	d, err := PacketDuration(nil)
 	require.ErrorIs(t, err, codec.ErrCorrupt)
@@ -119,9 +89,9 @@ func TestHasFEC(t *testing.T) {
 	}
 	withFEC := 0
 	for _, sp := range seedPackets(t) {
-		if HasFEC(sp.data) {
+		if HasFEC(sp.Data) {
 			withFEC++
-			assert.Contains(t, sp.name, "fec", "only FEC streams carry LBRR")
+			assert.Contains(t, sp.Name, "fec", "only FEC streams carry LBRR")
 		}
 	}
 	assert.NotZero(t, withFEC)
@@ -148,7 +118,7 @@ func TestPacketHelpersDoNotAllocate(t *testing.T) {
 	seeds := seedPackets(t)
 	i := 0
 	n := testing.AllocsPerRun(100, func() {
-		p := seeds[i%len(seeds)].data
+		p := seeds[i%len(seeds)].Data
 		i++
 		_, _ = PacketDuration(p)
 		_ = HasFEC(p)
@@ -165,7 +135,7 @@ func BenchmarkPacketDuration(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		_, _ = PacketDuration(seeds[i%len(seeds)].data)
+		_, _ = PacketDuration(seeds[i%len(seeds)].Data)
 	}
 }
 
@@ -174,7 +144,7 @@ func BenchmarkHasFEC(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		_ = HasFEC(seeds[i%len(seeds)].data)
+		_ = HasFEC(seeds[i%len(seeds)].Data)
 	}
 }
 

@@ -2,9 +2,10 @@
 // audio or talk to a real peer: finding ffmpeg (or failing, under make
 // test), a private corner of the loopback network for each interop test
 // ([Loopback]: its own addresses, ports a peer can bind, a source filter
-// for ffmpeg, and a spray of stray traffic that proves the isolation), and
-// the power of a tone in a recording. It is a test-only helper, imported
-// only by tests.
+// for ffmpeg, and a spray of stray traffic that proves the isolation),
+// the power of a tone in a recording, and the real Opus packets that
+// codec/opus records for framing tests ([OpusPackets]). It is a test-only
+// helper, imported only by tests.
 package mediatest
 
 import (

@@ -1,53 +1,27 @@
 package opuspacket
 
 import (
-	"bufio"
-	"encoding/hex"
 	"errors"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/internal/mediatest"
 )
 
 // realPackets reads the libopus packets codec/opus keeps in its testdata:
 // every mode, bandwidth, frame duration and frame-count code.
-func realPackets(tb testing.TB) (durs []int, pkts [][]byte) {
-	tb.Helper()
-	f, err := os.Open("../../codec/opus/testdata/packets.txt")
-	require.NoError(tb, err)
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		require.Len(tb, fields, 3, line)
-		d, err := strconv.Atoi(fields[1])
-		require.NoError(tb, err)
-		p, err := hex.DecodeString(fields[2])
-		require.NoError(tb, err)
-		durs, pkts = append(durs, d), append(pkts, p)
-	}
-	require.NoError(tb, sc.Err())
-	require.NotEmpty(tb, pkts)
-	return durs, pkts
+func realPackets(tb testing.TB) []mediatest.OpusPacket {
+	return mediatest.OpusPackets(tb, "../../codec/opus/testdata/packets.txt")
 }
 
 func TestDurationOfRealPackets(t *testing.T) {
-	durs, pkts := realPackets(t)
-	for i, p := range pkts {
-		d, err := Duration(p)
-		require.NoError(t, err, "packet %d %x", i, p)
-		assert.Equal(t, durs[i], d, "packet %d", i)
+	for _, p := range realPackets(t) {
+		d, err := Duration(p.Data)
+		require.NoError(t, err, "%s %x", p.Name, p.Data)
+		assert.Equal(t, p.Samples48, d, p.Name)
 	}
 }
 
@@ -157,12 +131,12 @@ func TestParseFraming(t *testing.T) {
 }
 
 func TestDurationDoesNotAllocate(t *testing.T) {
-	_, pkts := realPackets(t)
+	pkts := realPackets(t)
 	var sink int
 	allocs := testing.AllocsPerRun(100, func() {
 		for _, p := range pkts {
-			d, _ := Duration(p)
-			pk, _ := Parse(p)
+			d, _ := Duration(p.Data)
+			pk, _ := Parse(p.Data)
 			sink += d + len(pk.First)
 		}
 	})
@@ -189,10 +163,9 @@ func TestSamplesDoesNotAllocateOnBadPackets(t *testing.T) {
 // comparisons, not testify, in the body: testify's reflection adds
 // coverage of its own that the fuzzer would chase.
 func FuzzParse(f *testing.F) {
-	_, pkts := realPackets(f)
-	for _, p := range pkts {
-		if len(p) <= 64 {
-			f.Add(p)
+	for _, p := range realPackets(f) {
+		if len(p.Data) <= 64 {
+			f.Add(p.Data)
 		}
 	}
 	for _, p := range [][]byte{{}, {0x7b}, {0x03, 0x41, 255, 0}, {0x7a, 252}, {0x7b, 0xC3, 1, 2}, {0x7b, 0xc3, 255, 10, 1, 2, 3, 4}} {
