@@ -209,24 +209,24 @@ func RunNetCond(sc netsim.Scenario, dir string) (NetCondResult, error) {
 	res.TickMean, res.TickP99 = tk.Mean, tk.P99
 
 	h := hear(tr, talk.ref, rec.got, sc.TickPhase)
-	if len(h.delays) == 0 {
+	if len(h.Delay) == 0 {
 		return res, fmt.Errorf("bench: %s: none of the talker's speech found in the mix", sc.Name)
 	}
 	res.LSD, res.Found = h.cmp.Heard.LSD, h.cmp.Sent.Found
-	sorted := slices.Clone(h.delays)
+	sorted := slices.Clone(h.Delay)
 	slices.Sort(sorted)
 	var sum time.Duration
-	for _, d := range h.delays {
+	for _, d := range h.Delay {
 		sum += d
 	}
-	res.Mean, res.P95 = sum/time.Duration(len(h.delays)), sorted[len(sorted)*95/100]
+	res.Mean, res.P95 = sum/time.Duration(len(h.Delay)), sorted[len(sorted)*95/100]
 	res.Oracle = tr.Oracle(int(js.Late))
 	if res.Oracle > 0 {
 		res.OracleRatio = float64(res.Mean) / float64(res.Oracle)
 	}
 	const warm, window = 5 * time.Second, 2 * time.Second
-	t0, t1 := h.at[0]+warm, h.at[len(h.at)-1]-window
-	res.Creep = h.meanBetween(t1, t1+window+1) - h.meanBetween(t0, t0+window)
+	t0, t1 := h.At[0]+warm, h.At[len(h.At)-1]-window
+	res.Creep = h.MeanBetween(t1, t1+window+1) - h.MeanBetween(t0, t0+window)
 	return res, nil
 }
 
@@ -308,11 +308,11 @@ func newTalkTrace(tr *netsim.Trace, src []int16) (*talkTrace, error) {
 	return tt, nil
 }
 
-// hearing is the talker's speech found in what the listener heard.
+// hearing is the talker's speech found in what the listener heard, and
+// the delays of the speech windows heard, beyond the smallest transit.
 type hearing struct {
-	cmp    audiocmp.Result
-	delays []time.Duration // of the speech windows heard, beyond the smallest transit
-	at     []time.Duration // when each was heard
+	cmp audiocmp.Result
+	audiocmp.Playout
 }
 
 // hear aligns what the listener got (one 20 ms frame per tick from
@@ -326,33 +326,8 @@ func hear(tr *netsim.Trace, ref, got []int16, phase time.Duration) hearing {
 	maxDelay := max(sc.Buffer.MaxDelay, jitter.DefaultMaxDelay) + time.Second
 	var h hearing
 	h.cmp = audiocmp.Compare(ref, got, 8000, audiocmp.Options{MinDelay: -drift, MaxDelay: maxDelay + drift})
-	mt := tr.MinTransit()
-	for _, w := range h.cmp.Heard.Windows {
-		if !w.Active || !w.Found {
-			continue
-		}
-		heard := phase + time.Duration(w.Got)*time.Second/8000
-		sent := time.Duration(float64(time.Duration(w.Ref)*time.Second/8000) / (1 + sc.Drift))
-		h.delays = append(h.delays, heard-sent-mt)
-		h.at = append(h.at, heard)
-	}
+	h.Playout = h.cmp.Playout(8000, phase, sc.Drift, tr.MinTransit())
 	return h
-}
-
-// meanBetween is the mean of the delays heard in [from, to).
-func (h hearing) meanBetween(from, to time.Duration) time.Duration {
-	var sum time.Duration
-	n := 0
-	for i, at := range h.at {
-		if at >= from && at < to {
-			sum += h.delays[i]
-			n++
-		}
-	}
-	if n == 0 {
-		return 0
-	}
-	return sum / time.Duration(n)
 }
 
 // recorder is the listener's far end: it unprotects and decodes the mixed

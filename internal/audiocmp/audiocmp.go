@@ -128,6 +128,52 @@ type Result struct {
 	Heard, Sent Direction
 }
 
+// Playout is when each window of heard speech was played and how late:
+// what a playout-delay measurement takes from a comparison.
+type Playout struct {
+	At    []time.Duration // when each window was heard
+	Delay []time.Duration // how long after it was sent, less the base
+}
+
+// Playout maps the windows of r.Heard that hold active speech and were
+// found to when they were heard and their delay, for received audio that
+// starts at phase on the listener's clock and sent audio from a sender
+// whose clock runs drift fast (0.0001 is 100 ppm): the window at sample
+// Got of what was received was heard at phase + Got/rate, its speech at
+// sample Ref of what was sent left the sender at Ref/rate/(1+drift), and
+// its delay is the difference less base (the network's smallest transit,
+// say, to leave what a jitter buffer adds).
+func (r Result) Playout(rate int, phase time.Duration, drift float64, base time.Duration) Playout {
+	var p Playout
+	for _, w := range r.Heard.Windows {
+		if !w.Active || !w.Found {
+			continue
+		}
+		heard := phase + time.Duration(w.Got)*time.Second/time.Duration(rate)
+		sent := time.Duration(float64(time.Duration(w.Ref)*time.Second/time.Duration(rate)) / (1 + drift))
+		p.At = append(p.At, heard)
+		p.Delay = append(p.Delay, heard-sent-base)
+	}
+	return p
+}
+
+// MeanBetween is the mean delay of the windows heard in [from, to), 0 if
+// there are none.
+func (p Playout) MeanBetween(from, to time.Duration) time.Duration {
+	var sum time.Duration
+	n := 0
+	for i, at := range p.At {
+		if at >= from && at < to {
+			sum += p.Delay[i]
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / time.Duration(n)
+}
+
 // Compare aligns got (received) with ref (sent), both mono at rate Hz,
 // window by window, both ways, and scores each window of active speech.
 func Compare(ref, got []int16, rate int, opt Options) Result {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -179,4 +180,26 @@ func TestFFT(t *testing.T) {
 		assert.InDeltaSlice(t, wantRe, re, 1e-9, "n=%d real", n)
 		assert.InDeltaSlice(t, wantIm, im, 1e-9, "n=%d imaginary", n)
 	}
+}
+
+// TestPlayout maps windows to times by hand: only active, found windows
+// count; a fast sender's clock is stretched back to real time.
+func TestPlayout(t *testing.T) {
+	r := Result{Heard: Direction{Windows: []Window{
+		{Got: 8000, Ref: 4000, Active: true, Found: true},   // heard at 1 s + 1 s, sent at 0.5 s
+		{Got: 16000, Ref: 4000, Active: false, Found: true}, // a pause: not counted
+		{Got: 16000, Ref: 4000, Active: true, Found: false}, // not found: not counted
+		{Got: 24000, Ref: 20000, Active: true, Found: true}, // heard at 4 s, sent at 2.5 s
+	}}}
+	p := r.Playout(8000, time.Second, 0, 100*time.Millisecond)
+	assert.Equal(t, []time.Duration{2 * time.Second, 4 * time.Second}, p.At)
+	assert.Equal(t, []time.Duration{1400 * time.Millisecond, 1400 * time.Millisecond}, p.Delay)
+	assert.Equal(t, 1400*time.Millisecond, p.MeanBetween(0, 5*time.Second))
+	assert.Equal(t, 1400*time.Millisecond, p.MeanBetween(3*time.Second, 5*time.Second))
+	assert.Zero(t, p.MeanBetween(5*time.Second, 6*time.Second), "no window there")
+
+	// 1 % fast: its 2.5 s of samples took 2.5/1.01 s of real time.
+	fast := r.Playout(8000, time.Second, 0.01, 0)
+	sent := 2500 * time.Millisecond
+	assert.Equal(t, 4*time.Second-time.Duration(float64(sent)/1.01), fast.Delay[1])
 }
