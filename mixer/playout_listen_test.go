@@ -82,7 +82,7 @@ func TestPlayoutListening(t *testing.T) {
 			c, js := r.h.cmp, r.st.Jitter
 			fmt.Fprintf(&sb, "%-28s %-4s %7.2f %7.2f %6.2f %6.2f %7d %7d %6.3f %6.3f %8.1fms %8.1fms %5d %5d %5d %8d %8d\n",
 				sc.Name, map[bool]string{false: "on", true: "off"}[off], c.Heard.SegSNR, c.Sent.SegSNR, c.Heard.LSD, c.Sent.LSD,
-				severe(c.Heard), severe(c.Sent), c.Heard.Found, c.Sent.Found, ms(r.h.meanDelay), ms(p95(r.h.delays)),
+				severe(c.Heard), severe(c.Sent), c.Heard.Found, c.Sent.Found, ms(r.h.meanDelay), ms(p95(r.h.Delay)),
 				js.Concealed, js.Dropped, js.Late, r.st.TimeScale.Splices, r.st.TimeScale.Declined)
 		}
 		on, off := runs[0], runs[1]

@@ -85,25 +85,10 @@ func newNetTalker(t testing.TB, c *Conference, id string, tr *netsim.Trace, src 
 			require.NoError(t, err)
 			copy(nt.ref[k*160:], clean)
 		}
-		payload = payload[:min(p.Size, len(payload))]
-		b := make([]byte, 12, 20+len(payload))
-		b[0], b[1] = 0x80, 0
-		if p.Marker {
-			b[1] |= 0x80
-		}
-		binary.BigEndian.PutUint16(b[2:], p.SequenceNumber)
-		binary.BigEndian.PutUint32(b[4:], p.Timestamp)
-		binary.BigEndian.PutUint32(b[8:], p.SSRC)
 		if p.AudioLevel >= 0 {
-			lvl := byte(p.AudioLevel)
-			if p.Voice {
-				lvl |= 0x80
-			}
-			b[0] |= 0x10
-			b = append(b, 0xBE, 0xDE, 0, 1, levelExtID<<4, lvl, 0, 0)
 			cfg.InAudioLevelID = levelExtID
 		}
-		nt.wire[i] = append(b, payload...)
+		nt.wire[i] = p.RTP(0, levelExtID, payload)
 	}
 	cfg.ID, cfg.In, cfg.Out = id, pcmu, pcmu
 	cfg.Jitter = cfg.Jitter.Merge(sc.Buffer)
@@ -219,9 +204,8 @@ func (nc *netConference) run(t testing.TB) {
 // what it sent, and the delay (beyond the trace's smallest transit) of
 // each window found.
 type hearing struct {
-	cmp       audiocmp.Result
-	delays    []time.Duration // of windows found, beyond the smallest transit
-	at        []time.Duration // when each was heard
+	cmp audiocmp.Result
+	audiocmp.Playout
 	meanDelay time.Duration
 }
 
@@ -233,39 +217,10 @@ func (nc *netConference) hear(nt *netTalker) hearing {
 	// listener's by Drift of the run.
 	drift := time.Duration(math.Abs(sc.Drift)*float64(sc.Duration)) + time.Second
 	h.cmp = audiocmp.Compare(nt.ref, nc.rec.got, 8000, audiocmp.Options{MinDelay: -drift, MaxDelay: 7*time.Second + drift})
-	mt := nt.tr.MinTransit() // netsim measures the delay a buffer adds beyond it
-	var sum time.Duration
-	for _, w := range h.cmp.Heard.Windows {
-		if !w.Active || !w.Found {
-			continue
-		}
-		heard := nc.phase + time.Duration(w.Got)*time.Second/8000
-		sent := time.Duration(float64(time.Duration(w.Ref)*time.Second/8000) / (1 + sc.Drift))
-		d := heard - sent - mt
-		h.delays = append(h.delays, d)
-		h.at = append(h.at, heard)
-		sum += d
-	}
-	if len(h.delays) > 0 {
-		h.meanDelay = sum / time.Duration(len(h.delays))
-	}
+	// netsim measures the delay a buffer adds beyond the smallest transit.
+	h.Playout = h.cmp.Playout(8000, nc.phase, sc.Drift, nt.tr.MinTransit())
+	h.meanDelay = h.MeanBetween(math.MinInt64, math.MaxInt64)
 	return h
-}
-
-// meanBetween is the mean of the delays heard in [from, to).
-func (h hearing) meanBetween(from, to time.Duration) time.Duration {
-	var sum time.Duration
-	n := 0
-	for i, at := range h.at {
-		if at >= from && at < to {
-			sum += h.delays[i]
-			n++
-		}
-	}
-	if n == 0 {
-		return 0
-	}
-	return sum / time.Duration(n)
 }
 
 // p95 returns the 95th percentile of xs.

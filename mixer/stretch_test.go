@@ -137,7 +137,7 @@ func TestPlayoutDelayStepDown(t *testing.T) {
 		runs[i].h, runs[i].st = nc.hear(nt), nt.p.Stats()
 		fmt.Fprintf(&sb, "time-scaling %v: delay heard per second:", !off)
 		for s := time.Duration(0); s < sc.Duration; s += time.Second {
-			fmt.Fprintf(&sb, " %.0f", ms(runs[i].h.meanBetween(s, s+time.Second)))
+			fmt.Fprintf(&sb, " %.0f", ms(runs[i].h.MeanBetween(s, s+time.Second)))
 		}
 		js := runs[i].st.Jitter
 		fmt.Fprintf(&sb, " ms\n  dropped %d, concealed %d, late %d, shortened %v, lengthened %v, severe windows heard/sent %d/%d\n",
@@ -152,17 +152,17 @@ func TestPlayoutDelayStepDown(t *testing.T) {
 	assert.Greater(t, js.Shortened, step/2, "the excess went by time-scaling")
 	assert.NotZero(t, off.st.Jitter.Dropped, "without time-scaling, whole frames go")
 
-	before := on.h.meanBetween(at-5*time.Second, at)
-	final := on.h.meanBetween(at+8*time.Second, sc.Duration)
+	before := on.h.MeanBetween(at-5*time.Second, at)
+	final := on.h.MeanBetween(at+8*time.Second, sc.Duration)
 	assert.Less(t, final, before-step+20*time.Millisecond, "the delay came down by the step")
 	// Converged: every 2 s from 6 s after the step on are within 10 ms
 	// of the final delay. (On the way, for a second at 15 s, the delay is
 	// 20 ms below it: the buffer's target, relearning the path, is
 	// lower for a while; its requests are followed either way.)
 	for s := at + 6*time.Second; s < sc.Duration-2*time.Second; s += 2 * time.Second {
-		assert.InDelta(t, ms(final), ms(on.h.meanBetween(s, s+2*time.Second)), 10, "from %v", s)
+		assert.InDelta(t, ms(final), ms(on.h.MeanBetween(s, s+2*time.Second)), 10, "from %v", s)
 	}
-	assert.LessOrEqual(t, final, off.h.meanBetween(at+8*time.Second, sc.Duration)+5*time.Millisecond)
+	assert.LessOrEqual(t, final, off.h.MeanBetween(at+8*time.Second, sc.Duration)+5*time.Millisecond)
 	assert.LessOrEqual(t, severe(on.h.cmp.Sent), severe(off.h.cmp.Sent), "speech lost")
 	assert.Greater(t, on.h.cmp.Sent.Found, 0.99)
 }
@@ -186,8 +186,8 @@ func TestPlayoutFastSender(t *testing.T) {
 	assert.GreaterOrEqual(t, on.st.Jitter.Shortened, 300*time.Millisecond)
 	assert.Less(t, on.st.Jitter.Shortened, 420*time.Millisecond)
 	assert.Less(t, on.h.meanDelay, off.h.meanDelay)
-	first := on.h.meanBetween(5*time.Second, 7*time.Second)
-	last := on.h.meanBetween(sc.Duration-4*time.Second, sc.Duration-2*time.Second)
+	first := on.h.MeanBetween(5*time.Second, 7*time.Second)
+	last := on.h.MeanBetween(sc.Duration-4*time.Second, sc.Duration-2*time.Second)
 	assert.InDelta(t, ms(first), ms(last), 20, "creep")
 }
 
@@ -246,12 +246,12 @@ func TestPlayoutAccounting(t *testing.T) {
 		st := nt.p.Stats()
 		require.Greater(t, st.TimeScale.Splices, uint64(10))
 		var diffs []time.Duration
-		for k, at := range h.at {
+		for k, at := range h.At {
 			if at < 3*time.Second {
 				continue // the buffer's reference is its first packet
 			}
 			tick := int((at - nc.phase) / (20 * time.Millisecond))
-			diffs = append(diffs, (h.delays[k] - nt.delays[tick]).Abs())
+			diffs = append(diffs, (h.Delay[k] - nt.delays[tick]).Abs())
 		}
 		slices.Sort(diffs)
 		t.Logf("%d windows: |heard − buffer delay| median %v, p90 %v, max %v; splices %d",
