@@ -53,6 +53,7 @@ func (c *Conference) tick(now time.Duration) {
 		c.pull(p, now)
 	}
 	c.selectSpeakers()
+	c.trunkTick(now)
 	c.mixSpeakers()
 	c.output()
 	for _, p := range c.mixSet {
@@ -129,7 +130,7 @@ func (c *Conference) selectSpeakers() {
 		if best := c.loudestCandidate(); best != nil {
 			qi := 0
 			for i, s := range c.speakers {
-				if s.talk.smooth > c.speakers[qi].talk.smooth {
+				if louder(c.speakers[qi], s) {
 					qi = i
 				}
 			}
@@ -167,7 +168,7 @@ func (c *Conference) loudestCandidate() *Participant {
 		if p.spk.speaker || p.spk.leaving || !eligible(p) {
 			continue
 		}
-		if best == nil || p.talk.smooth < best.talk.smooth {
+		if best == nil || louder(p, best) {
 			best = p
 		}
 	}

@@ -1,0 +1,139 @@
+package mixer
+
+import (
+	"encoding/binary"
+
+	"github.com/pion/rtp"
+)
+
+// The trunk's wire format. A trunk carries one RTP stream per origin
+// participant, each with the SSRC its origin part chose for it when it
+// joined (stable for the participant's life, whatever SSRCs the talker
+// itself uses), the talker's own payload under the payload type the codec
+// registry gives its format (codec.Format.PayloadType: 0 PCMU, 8 PCMA, 9
+// G.722, 111 Opus), and an RFC 8285 two-byte header extension block
+// (profile 0x100X) with these elements:
+//
+//	ID 1  audio level (RFC 6464), 1 byte: V flag and level, the talker's
+//	      own when it sent one, else the level the origin measured
+//	ID 2  origin, 5 bytes: the origin part's ID (uint32, big endian) and a
+//	      flags byte (bit 0: pre-roll, a packet the origin held back and
+//	      sends late, at the start of a run)
+//	ID 3  origin participant ID (1..255 bytes of its Participant ID), on
+//	      the first packets of every run and every 50th packet after, so a
+//	      receiver names the stream as the origin does
+//
+//	 0                   1                   2                   3
+//	 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|       0x10    |    0x00       |           length              |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|  ID=1         |  len=1        |V|  level      |  ID=2         |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|  len=5        |              origin part ID ...               |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|  ... part ID  |    flags      |  ID=3 (opt.)  |  len          |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|  participant ID ...                           |  padding (0)  |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// Why an extension on every packet rather than an SSRC map announced
+// once: the map would need its own reliable delivery (a lost
+// announcement makes a stream unnamed or, worse, unattributed, and a loop
+// undetectable), and it would have to be kept in step with streams that
+// start and stop every few seconds as talkers enter and leave the top N.
+// Eight bytes per packet make each packet self-describing: a receiver
+// recognises its own streams coming back and a stream arriving twice from
+// the first packet, whatever was lost before. The name is larger and
+// needed once, so it rides only on the first packets of a run.
+const (
+	trunkLevelExt  = 1
+	trunkOriginExt = 2
+	trunkNameExt   = 3
+
+	trunkFlagPreRoll = 1
+
+	// maxTrunkName bounds the participant ID carried in-band (a two-byte
+	// element holds 255 bytes); longer IDs are cut.
+	maxTrunkName = 255
+	// trunkNamePackets: the name rides on this many packets at the start
+	// of each run, then on every trunkNameEvery-th.
+	trunkNamePackets = 8
+	trunkNameEvery   = 50
+
+	// maxTrunkHeader is the largest header a forwarder writes: the fixed
+	// 12 bytes, the block's 4, level 3, origin 7, name 2+255, padding.
+	maxTrunkHeader = 12 + 4 + 3 + 7 + 2 + maxTrunkName + 3
+)
+
+// trunkHeader is what one forwarded packet says besides its payload.
+type trunkHeader struct {
+	seq       uint16
+	ts, ssrc  uint32
+	pt        uint8
+	marker    bool
+	level     uint8 // 0..127
+	voice     bool
+	part      uint32 // origin part
+	preRoll   bool
+	name      string // empty: not carried on this packet
+}
+
+// appendTrunkPacket writes h and payload as a plain RTP packet into dst,
+// which must have room for maxTrunkHeader+len(payload) bytes (the
+// forwarder's scratch does), and returns it.
+func appendTrunkPacket(dst []byte, h *trunkHeader, payload []byte) []byte {
+	name := h.name
+	if len(name) > maxTrunkName {
+		name = name[:maxTrunkName]
+	}
+	ext := 3 + 7
+	if name != "" {
+		ext += 2 + len(name)
+	}
+	words := (ext + 3) / 4
+	n := 12 + 4 + 4*words
+	b := dst[:n]
+	b[0] = 0x90 // version 2, extension
+	b[1] = h.pt & 0x7f
+	if h.marker {
+		b[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(b[2:], h.seq)
+	binary.BigEndian.PutUint32(b[4:], h.ts)
+	binary.BigEndian.PutUint32(b[8:], h.ssrc)
+	b[12], b[13] = 0x10, 0x00 // RFC 8285 two-byte header, appbits 0
+	binary.BigEndian.PutUint16(b[14:], uint16(words))
+	e := b[16:n]
+	lvl := h.level & 0x7f
+	if h.voice {
+		lvl |= 0x80
+	}
+	e[0], e[1], e[2] = trunkLevelExt, 1, lvl
+	e[3], e[4] = trunkOriginExt, 5
+	binary.BigEndian.PutUint32(e[5:], h.part)
+	e[9] = 0
+	if h.preRoll {
+		e[9] = trunkFlagPreRoll
+	}
+	i := 10
+	if name != "" {
+		e[i], e[i+1] = trunkNameExt, uint8(len(name))
+		i += 2 + copy(e[i+2:], name)
+	}
+	clear(e[i:])
+	return append(b, payload...)
+}
+
+// trunkOrigin reads the origin element of a parsed trunk packet: the part
+// and flags, ok false when the element is missing or malformed.
+func trunkOrigin(h *rtp.Header) (part uint32, flags uint8, ok bool) {
+	if !h.Extension {
+		return 0, 0, false
+	}
+	e := h.GetExtension(trunkOriginExt)
+	if len(e) != 5 {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint32(e), e[4], true
+}
