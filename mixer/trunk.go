@@ -178,6 +178,10 @@ type trunking struct {
 	streams map[uint64]*remoteStream
 	formats [128]codec.Format // by trunk payload type; Name "": none
 
+	// gate: tick → forwarders, the level (-dBov) a packet must reach to
+	// start a provisional run (forwarder.forwarding).
+	gate atomic.Int32
+
 	// Tick-owned.
 	top        []*Participant
 	nextExpire time.Duration
@@ -212,6 +216,7 @@ func (c *Conference) EnableTrunking(cfg TrunkingConfig) error {
 			t.formats[pt] = f
 		}
 	}
+	t.gate.Store(int32(c.talkParams.start))
 	empty := []*Trunk{}
 	t.list.Store(&empty)
 	c.trunking.Store(t)
@@ -508,7 +513,7 @@ func (t *Trunk) receive(now time.Duration, buf []byte) (trunkRefusal, error) {
 			return trefMalformed, nil
 		}
 	}
-	part, _, ok := trunkOrigin(&t.hdr)
+	part, _, held, ok := trunkOrigin(&t.hdr)
 	if !ok || part == 0 {
 		return trefOrigin, nil
 	}
@@ -536,7 +541,10 @@ func (t *Trunk) receive(now time.Duration, buf []byte) (trunkRefusal, error) {
 		rs.owner.Store(t)
 	}
 	rs.last.Store(int64(now))
-	if err := rs.p.in.write(now, pkt); err != nil {
+	// A pre-roll packet is dated back to when it would have arrived had
+	// it been forwarded at once: its jitter buffer measures the trunk's
+	// delay, not the origin's decision time.
+	if err := rs.p.in.write(now-min(held, maxPreRoll), pkt); err != nil {
 		return trefJitter, err
 	}
 	return trefAccepted, nil

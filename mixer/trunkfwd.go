@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"math"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -47,7 +48,8 @@ func (p *Participant) Remote() bool { return p.tr.remote != nil }
 // tick says so, and holds the last ones back for a pre-roll while it does
 // not. Owned by the participant's socket goroutine (inbound.mu).
 type forwarder struct {
-	running bool   // the last packet was forwarded
+	running bool          // the last packet was forwarded
+	until   time.Duration // the run goes on at least until then
 	run     int    // packets sent in this run
 	seq     uint16 // of the trunk stream
 	// pt maps the packet's payload type to the trunk's; cached for one
@@ -104,8 +106,7 @@ func (tp *trunkPart) forward(now time.Duration, h *rtp.Header, jp *jitter.Packet
 		l := tp.level.Load()
 		level, voice = uint8(min(127, max(0, l))), float64(l) <= ts.conf.talkParams.stop
 	}
-	if !tp.on.Load() {
-		f.running = false
+	if !f.forwarding(tp, ts, now, level, voice) {
 		f.hold(now, h.Timestamp, pt, level, voice, jp.Payload)
 		return
 	}
@@ -120,6 +121,36 @@ func (tp *trunkPart) forward(now time.Duration, h *rtp.Header, jp *jitter.Packet
 	th := trunkHeader{ts: h.Timestamp, pt: pt, marker: f.run == 0 || h.Marker, level: level, voice: voice}
 	f.send(ts, tp, &th, jp.Payload, list)
 }
+
+// forwarding decides whether this packet goes on the trunks. The tick's
+// choice (on) is made on the audio it plays, a jitter buffer's delay and
+// the talk detector's start delay after the packets arrived; waiting for
+// it would make the pre-roll long, and a long pre-roll delays the talker
+// elsewhere for the rest of its talkspurt. So a packet louder than the
+// part's weakest forwarded talker (and loud enough to start talking)
+// starts a provisional run at once, which lasts provisionalHold for the
+// tick to confirm; a run the tick does not confirm ends then, having
+// carried every packet (quiet ones too), so that the other parts saw the
+// same levels as this one.
+func (f *forwarder) forwarding(tp *trunkPart, ts *trunking, now time.Duration, level uint8, voice bool) bool {
+	if tp.on.Load() {
+		f.until = now + provisionalHold
+		return true
+	}
+	if f.running && now < f.until {
+		return true
+	}
+	if voice && int32(level) <= ts.gate.Load() && !tp.p.ctl.muted.Load() && f.cfg.Direction.Recv() {
+		f.until = now + provisionalHold
+		return true
+	}
+	f.running = false
+	return false
+}
+
+// provisionalHold is how long a run lasts without the tick's word: its
+// jitter buffer delay plus the talk detector's start delay, with margin.
+const provisionalHold = 300 * time.Millisecond
 
 // trunkPT maps a participant's payload type to the trunk's.
 func (f *forwarder) trunkPT(p *Participant, pt uint8, ts *trunking) (uint8, bool) {
@@ -161,7 +192,7 @@ func (f *forwarder) flush(ts *trunking, tp *trunkPart, now time.Duration, list [
 		if s.at < from || ts.cfg.PreRoll == 0 {
 			continue
 		}
-		th := trunkHeader{ts: s.ts, pt: s.pt, marker: f.run == 0, level: s.level, voice: s.voice, preRoll: true}
+		th := trunkHeader{ts: s.ts, pt: s.pt, marker: f.run == 0, level: s.level, voice: s.voice, preRoll: true, held: now - s.at}
 		f.send(ts, tp, &th, s.payload, list)
 		for _, t := range list {
 			t.preRoll.Add(1)
@@ -237,6 +268,15 @@ func (ts *trunking) chooseForwarded(c *Conference) {
 		}
 	}
 	ts.top = top
+	// The level a packet must reach to start a provisional run: louder
+	// than the weakest of a full top N, and loud enough to start talking.
+	gate := int32(c.talkParams.start)
+	if len(top) == n {
+		gate = min(gate, int32(math.Ceil(top[n-1].talk.smooth))-1)
+	}
+	if ts.gate.Load() != gate {
+		ts.gate.Store(gate)
+	}
 	for _, p := range c.parts {
 		if p.tr.remote != nil {
 			continue

@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"encoding/binary"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -16,9 +17,11 @@ import (
 //
 //	ID 1  audio level (RFC 6464), 1 byte: V flag and level, the talker's
 //	      own when it sent one, else the level the origin measured
-//	ID 2  origin, 5 bytes: the origin part's ID (uint32, big endian) and a
+//	ID 2  origin, 7 bytes: the origin part's ID (uint32, big endian), a
 //	      flags byte (bit 0: pre-roll, a packet the origin held back and
-//	      sends late, at the start of a run)
+//	      sends late, at the start of a run) and, for pre-roll, how long it
+//	      was held (uint16, ms): the receiver dates the packet back by as
+//	      much, so its jitter buffer sees it as if forwarded at once
 //	ID 3  origin participant ID (1..255 bytes of its Participant ID), on
 //	      the first packets of every run and every 50th packet after, so a
 //	      receiver names the stream as the origin does
@@ -30,11 +33,11 @@ import (
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //	|  ID=1         |  len=1        |V|  level      |  ID=2         |
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//	|  len=5        |              origin part ID ...               |
+//	|  len=7        |              origin part ID ...               |
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//	|  ... part ID  |    flags      |  ID=3 (opt.)  |  len          |
+//	|  ... part ID  |    flags      |      held (ms)                |
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//	|  participant ID ...                           |  padding (0)  |
+//	|  ID=3 (opt.)  |  len          |  participant ID ...  | pad (0)|
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
 // Why an extension on every packet rather than an SSRC map announced
@@ -62,8 +65,8 @@ const (
 	trunkNameEvery   = 50
 
 	// maxTrunkHeader is the largest header a forwarder writes: the fixed
-	// 12 bytes, the block's 4, level 3, origin 7, name 2+255, padding.
-	maxTrunkHeader = 12 + 4 + 3 + 7 + 2 + maxTrunkName + 3
+	// 12 bytes, the block's 4, level 3, origin 9, name 2+255, padding.
+	maxTrunkHeader = 12 + 4 + 3 + 9 + 2 + maxTrunkName + 3
 )
 
 // trunkHeader is what one forwarded packet says besides its payload.
@@ -76,6 +79,7 @@ type trunkHeader struct {
 	voice     bool
 	part      uint32 // origin part
 	preRoll   bool
+	held      time.Duration // pre-roll: how long the origin held it
 	name      string // empty: not carried on this packet
 }
 
@@ -87,7 +91,7 @@ func appendTrunkPacket(dst []byte, h *trunkHeader, payload []byte) []byte {
 	if len(name) > maxTrunkName {
 		name = name[:maxTrunkName]
 	}
-	ext := 3 + 7
+	ext := 3 + 9
 	if name != "" {
 		ext += 2 + len(name)
 	}
@@ -110,13 +114,14 @@ func appendTrunkPacket(dst []byte, h *trunkHeader, payload []byte) []byte {
 		lvl |= 0x80
 	}
 	e[0], e[1], e[2] = trunkLevelExt, 1, lvl
-	e[3], e[4] = trunkOriginExt, 5
+	e[3], e[4] = trunkOriginExt, 7
 	binary.BigEndian.PutUint32(e[5:], h.part)
-	e[9] = 0
+	e[9], e[10], e[11] = 0, 0, 0
 	if h.preRoll {
 		e[9] = trunkFlagPreRoll
+		binary.BigEndian.PutUint16(e[10:], uint16(min(h.held/time.Millisecond, 0xffff)))
 	}
-	i := 10
+	i := 12
 	if name != "" {
 		e[i], e[i+1] = trunkNameExt, uint8(len(name))
 		i += 2 + copy(e[i+2:], name)
@@ -125,15 +130,20 @@ func appendTrunkPacket(dst []byte, h *trunkHeader, payload []byte) []byte {
 	return append(b, payload...)
 }
 
-// trunkOrigin reads the origin element of a parsed trunk packet: the part
-// and flags, ok false when the element is missing or malformed.
-func trunkOrigin(h *rtp.Header) (part uint32, flags uint8, ok bool) {
+// trunkOrigin reads the origin element of a parsed trunk packet: the
+// part, the flags and how long a pre-roll packet was held; ok false when
+// the element is missing or malformed.
+func trunkOrigin(h *rtp.Header) (part uint32, flags uint8, held time.Duration, ok bool) {
 	if !h.Extension {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	e := h.GetExtension(trunkOriginExt)
-	if len(e) != 5 {
-		return 0, 0, false
+	if len(e) != 7 {
+		return 0, 0, 0, false
 	}
-	return binary.BigEndian.Uint32(e), e[4], true
+	flags = e[4]
+	if flags&trunkFlagPreRoll != 0 {
+		held = time.Duration(binary.BigEndian.Uint16(e[5:])) * time.Millisecond
+	}
+	return binary.BigEndian.Uint32(e), flags, held, true
 }
