@@ -135,7 +135,11 @@ func (c *Conference) selectSpeakers() {
 				}
 			}
 			q := c.speakers[qi]
-			if best.talk.smooth+float64(c.cfg.SwitchMargin) <= q.talk.smooth {
+			if c.settling(q) && louder(best, q) {
+				c.speakers = append(c.speakers[:qi], c.speakers[qi+1:]...)
+				c.dropSpeaker(q)
+				c.addSpeaker(best)
+			} else if best.talk.smooth+float64(c.cfg.SwitchMargin) <= q.talk.smooth {
 				best.spk.louderTicks++
 				if time.Duration(best.spk.louderTicks)*c.cfg.Ptime >= c.cfg.SwitchHold {
 					c.speakers = append(c.speakers[:qi], c.speakers[qi+1:]...)

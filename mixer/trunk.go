@@ -11,6 +11,7 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/codec/g711"
+	"github.com/rtpmix/rtpmix/jitter"
 	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
 )
@@ -77,6 +78,12 @@ type TrunkingConfig struct {
 	// first once the first has carried none of it for this long (a
 	// rerouted room). Default 1 s.
 	Takeover time.Duration
+	// Settle is how long a new speaker's place is open to any louder
+	// talker (by the order every part shares, without SwitchMargin and
+	// SwitchHold), so that parts that saw talkers start in a different
+	// order agree once it has passed. Default 300 ms; it must cover the
+	// trunks' delay and the jitter buffers'.
+	Settle time.Duration
 }
 
 func (c TrunkingConfig) withDefaults() (TrunkingConfig, error) {
@@ -95,12 +102,15 @@ func (c TrunkingConfig) withDefaults() (TrunkingConfig, error) {
 	if c.Takeover == 0 {
 		c.Takeover = time.Second
 	}
+	if c.Settle == 0 {
+		c.Settle = 300 * time.Millisecond
+	}
 	switch {
 	case c.Part == 0:
 		return c, fmt.Errorf("%w: trunking needs a non-zero Part", ErrConfig)
 	case c.PreRoll > maxPreRoll:
 		return c, fmt.Errorf("%w: pre-roll %v (at most %v)", ErrConfig, c.PreRoll, maxPreRoll)
-	case c.MaxRemoteStreams < 0 || c.StreamTimeout < 0 || c.Takeover < 0:
+	case c.MaxRemoteStreams < 0 || c.StreamTimeout < 0 || c.Takeover < 0 || c.Settle < 0:
 		return c, fmt.Errorf("%w: trunking limits %d streams, timeout %v, takeover %v",
 			ErrConfig, c.MaxRemoteStreams, c.StreamTimeout, c.Takeover)
 	}
@@ -159,6 +169,10 @@ type TrunkRefusedStats struct {
 
 const (
 	maxPreRoll = 300 * time.Millisecond
+	// remoteStartDelay is a remote stream's jitter buffer target until it
+	// has measured the trunk: its jitter, after a path the origin's
+	// buffer has already smoothed, is the trunk's alone.
+	remoteStartDelay = 20 * time.Millisecond
 	// trunkSRTPSSRCs bounds the SSRCs one trunk's inbound SRTP tracks.
 	trunkSRTPSSRCs = 1024
 )
@@ -599,6 +613,11 @@ func (ts *trunking) stream(t *Trunk, key uint64, pt uint8, h *rtp.Header, now ti
 		Out:       g711.PCMU,
 		Direction: RecvOnly,
 		RTCP:      RTCPConfig{Off: true},
+		// A trunk stream comes and goes with its talker's place in its
+		// part's top N: its first talkspurt must not wait the default
+		// start delay (80 ms), or every part but the origin would
+		// select the talker ticks late.
+		Jitter: jitter.Config{StartDelay: remoteStartDelay},
 	}
 	gIn, gOut, err := checkConfig(&cfg)
 	if err != nil {

@@ -26,6 +26,10 @@ type trunkPart struct {
 	// participants (set once trunking is on), fixed for remote ones.
 	key uint64
 
+	// spkTicks counts the ticks the participant has been a speaker
+	// (tick-owned; see Conference.settling).
+	spkTicks int
+
 	on    atomic.Bool  // tick → socket: forward now
 	level atomic.Int32 // tick → socket: the last level measured, -dBov
 
@@ -242,6 +246,11 @@ func (ts *trunking) chooseForwarded(c *Conference) {
 	n := c.cfg.MaxSpeakers
 	top := ts.top[:0]
 	for _, p := range c.parts {
+		if p.spk.speaker {
+			p.tr.spkTicks++
+		} else {
+			p.tr.spkTicks = 0
+		}
 		if p.tr.remote != nil {
 			continue
 		}
@@ -294,6 +303,18 @@ func (ts *trunking) chooseForwarded(c *Conference) {
 			p.tr.on.Store(on)
 		}
 	}
+}
+
+// settling reports whether speaker q took its place too recently for
+// every part to have seen the talkers it competed with: a trunk's delay
+// and the jitter buffers' make each part see a talker start a few ticks
+// apart, so the first come at one part is not the first at another, and
+// plain hysteresis would keep each part's first choice for the whole
+// talkspurt. Until TrunkingConfig.Settle has passed, a louder talker
+// takes a speaker's place at once, by the order every part shares.
+func (c *Conference) settling(q *Participant) bool {
+	ts := c.trunking.Load()
+	return ts != nil && time.Duration(q.tr.spkTicks)*c.cfg.Ptime < ts.cfg.Settle
 }
 
 // louder orders candidates: by smoothed level, ties by the stream key,
