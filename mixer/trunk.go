@@ -16,30 +16,8 @@ import (
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
-// Trunks cascade one room over several bridges. Each bridge runs a part of
-// the room as a Conference; the parts are joined pairwise by trunks. Every
-// part sends each other part the streams of its own top-N talkers (N =
-// MaxSpeakers) as they arrived, never a mix: the talker's own payload, no
-// transcoding, under a stable SSRC per talker, with RFC 6464 levels and
-// the origin part's ID in a header extension (see trunkwire.go for the
-// wire format and why). What a part receives on its trunks are remote
-// participants: selected and mixed like local ones, never forwarded again.
-// A stream whose origin is this part, or that already arrives on another
-// trunk, is dropped and counted: every talker is mixed once in every part,
-// and no cycle of trunks can carry audio back to where it came from.
-//
-// Every part runs the same speaker selection over the same candidates:
-// the union of the local top-Ns holds the global top N, ties are broken by
-// the (part, SSRC) of each stream, which every part sees alike, and no
-// part is primary. A talker entering its part's top N is forwarded with a
-// pre-roll (the packets of the last TrunkingConfig.PreRoll, which arrived
-// before the decision), so its first syllable is not cut elsewhere.
-//
-// The application sets trunks up: it gives each part a Part ID unique in
-// the room (EnableTrunking), exchanges addresses and SRTP keys with the
-// other parts by its own signalling, and for each other part calls
-// AddTrunk with a Sink that sends to it and feeds what arrives from it to
-// Trunk.WriteRTP.
+// Trunks: see the package documentation, "Trunks", and trunkwire.go for
+// the wire format.
 
 // Errors of Trunk.WriteRTP beyond those of Participant.WriteRTP. They are
 // returned unwrapped.

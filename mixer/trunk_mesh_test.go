@@ -494,7 +494,6 @@ func heardOf(x, l *meshClient) (lag time.Duration, gainDB, second float64) {
 	return time.Duration(best) * meshHop, 20 * math.Log10(num/den), second
 }
 
-
 // meshSpecs is a meeting of eight talkers over three parts, a minute
 // long: turns, interjections, two stretches where four and five talk at
 // once (more than MaxSpeakers, four of them at one part, so that part's

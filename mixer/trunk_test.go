@@ -2,6 +2,8 @@ package mixer
 
 import (
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -330,4 +332,74 @@ func BenchmarkTrunkReceive(b *testing.B) {
 		b.StartTimer()
 		_ = in.WriteRTPAt(now, append(buf[:0], pkts[i%len(pkts)]...))
 	}
+}
+
+// TestTrunkConcurrent runs two parts joined by a trunk the way a bridge
+// does: each talker's packets, each trunk's input and each tick on its own
+// goroutine, stats read meanwhile, then trunks and conferences closed
+// while packets still arrive. Run with -race.
+func TestTrunkConcurrent(t *testing.T) {
+	a, b := newTrunkConf(t, 1), newTrunkConf(t, 2)
+	var ab, ba *Trunk
+	// Each sink hands the packet to the other part's trunk at once, on
+	// the sending goroutine (a loopback socket in a real bridge).
+	ab, err := a.AddTrunk(TrunkConfig{Peer: 2, Sink: SinkFunc(func(pkt []byte) error {
+		_ = ba.WriteRTP(slices.Clone(pkt))
+		return nil
+	})})
+	require.NoError(t, err)
+	ba, err = b.AddTrunk(TrunkConfig{Peer: 1, Sink: SinkFunc(func(pkt []byte) error {
+		_ = ab.WriteRTP(slices.Clone(pkt))
+		return nil
+	})})
+	require.NoError(t, err)
+	ta := newClient(t, a, clientSpec{id: "alice", format: pcmu, pt: 0, src: tone(440, 2, 0.3)})
+	tb := newClient(t, b, clientSpec{id: "bob", format: pcmu, pt: 0, src: tone(660, 2, 0.3)})
+	ta.keep, tb.keep = false, false
+	const rounds = 200
+	var wg sync.WaitGroup
+	for _, cl := range []*client{ta, tb} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rounds {
+				_ = cl.p.WriteRTP(cl.packet())
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		now := time.Duration(0)
+		for range rounds {
+			a.Tick(now)
+			b.Tick(now)
+			now += 20 * time.Millisecond
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range rounds / 10 {
+			_ = ab.Stats()
+			_ = ba.Stats()
+			for _, p := range a.RemoteParticipants() {
+				_ = p.Stats()
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	wg.Wait()
+	assert.Positive(t, ab.Stats().PacketsOut)
+	assert.Positive(t, ba.Stats().PacketsIn)
+	ab.Close()
+	a.Close()
+	b.Close()
+	_ = tb.p.WriteRTP(tb.packet())
+	a.Tick(time.Hour)
+	b.Tick(time.Hour)
+	assert.Empty(t, a.RemoteParticipants())
+	assert.Empty(t, b.RemoteParticipants())
 }

@@ -54,8 +54,8 @@ func (p *Participant) Remote() bool { return p.tr.remote != nil }
 type forwarder struct {
 	running bool          // the last packet was forwarded
 	until   time.Duration // the run goes on at least until then
-	run     int    // packets sent in this run
-	seq     uint16 // of the trunk stream
+	run     int           // packets sent in this run
+	seq     uint16        // of the trunk stream
 	// pt maps the packet's payload type to the trunk's; cached for one
 	// configuration, looked up again when an Update replaces it.
 	cfg          *ParticipantConfig

@@ -71,16 +71,16 @@ const (
 
 // trunkHeader is what one forwarded packet says besides its payload.
 type trunkHeader struct {
-	seq       uint16
-	ts, ssrc  uint32
-	pt        uint8
-	marker    bool
-	level     uint8 // 0..127
-	voice     bool
-	part      uint32 // origin part
-	preRoll   bool
-	held      time.Duration // pre-roll: how long the origin held it
-	name      string // empty: not carried on this packet
+	seq      uint16
+	ts, ssrc uint32
+	pt       uint8
+	marker   bool
+	level    uint8 // 0..127
+	voice    bool
+	part     uint32 // origin part
+	preRoll  bool
+	held     time.Duration // pre-roll: how long the origin held it
+	name     string        // empty: not carried on this packet
 }
 
 // appendTrunkPacket writes h and payload as a plain RTP packet into dst,
