@@ -121,7 +121,8 @@ type TrunkStats struct {
 	PacketsIn, BytesIn          uint64
 	Refused                     TrunkRefusedStats
 	Streams                     int           // remote streams arriving on this trunk
-	LastPacket                  time.Duration // conference clock of the last packet accepted; -1: none yet
+	LastPacket                  time.Duration // conference clock of the last packet accepted, keepalives too; -1: none yet
+	KeepalivesOut, KeepalivesIn uint64        // sent while the trunk carried nothing else; received (in PacketsIn too)
 	PreRollPackets, RunsStarted uint64        // sent: late packets of pre-rolls; forwarding runs begun
 }
 
@@ -151,6 +152,10 @@ const (
 	// has measured the trunk: its jitter, after a path the origin's
 	// buffer has already smoothed, is the trunk's alone.
 	remoteStartDelay = 20 * time.Millisecond
+	// trunkKeepalive: a trunk that has sent nothing for this long sends a
+	// keepalive, so a peer that hears nothing for a few of them may take
+	// this part for dead (the bridge drops a trunk after 1 s).
+	trunkKeepalive = 250 * time.Millisecond
 	// trunkSRTPSSRCs bounds the SSRCs one trunk's inbound SRTP tracks.
 	trunkSRTPSSRCs = 1024
 )
@@ -245,7 +250,9 @@ func (c *Conference) AddTrunk(cfg TrunkConfig) (*Trunk, error) {
 	}
 	t := &Trunk{set: ts, peer: cfg.Peer, sink: cfg.Sink, streams: make(map[uint64]*remoteStream)}
 	t.lastRx.Store(-1)
+	t.lastTx.Store(int64(-trunkKeepalive))
 	t.buf = make([]byte, 0, maxTrunkHeader+maxPayload+srtpOverhead)
+	t.kaBuf = make([]byte, 0, maxTrunkHeader)
 	if cfg.OutSRTP != nil {
 		p, err := srtp.NewProtector(*cfg.OutSRTP)
 		if err != nil {
@@ -312,7 +319,14 @@ type Trunk struct {
 	streams   map[uint64]*remoteStream // the streams seen here, by key
 	lastRx    atomic.Int64
 
+	// lastTx is the conference clock of the last packet sent; kaSeq and
+	// kaBuf are the tick's, for keepalives.
+	lastTx atomic.Int64
+	kaSeq  uint16
+	kaBuf  []byte
+
 	packetsOut, bytesOut, protectErrors, sinkErrors atomic.Uint64
+	kaOut, kaIn                                     atomic.Uint64
 	preRoll, runs                                   atomic.Uint64
 	packetsIn, bytesIn                              atomic.Uint64
 	refused                                         [numTrunkRefusals]atomic.Uint64
@@ -362,6 +376,8 @@ func (t *Trunk) Stats() TrunkStats {
 		BytesIn:        t.bytesIn.Load(),
 		LastPacket:     time.Duration(t.lastRx.Load()),
 		PreRollPackets: t.preRoll.Load(),
+		KeepalivesOut:  t.kaOut.Load(),
+		KeepalivesIn:   t.kaIn.Load(),
 		RunsStarted:    t.runs.Load(),
 	}
 	var n [numTrunkRefusals]uint64
@@ -384,11 +400,12 @@ func (t *Trunk) Stats() TrunkStats {
 	return st
 }
 
-// send protects one forwarded packet and hands it to the sink.
-func (t *Trunk) send(pkt []byte) {
+// send protects one packet and hands it to the sink.
+func (t *Trunk) send(now time.Duration, pkt []byte) {
 	if t.closed.Load() || t.sink == nil {
 		return
 	}
+	t.lastTx.Store(int64(now))
 	t.txMu.Lock()
 	b := append(t.buf[:0], pkt...)
 	if t.protect != nil {
@@ -505,13 +522,17 @@ func (t *Trunk) receive(now time.Duration, buf []byte) (trunkRefusal, error) {
 			return trefMalformed, nil
 		}
 	}
-	part, _, held, ok := trunkOrigin(&t.hdr)
+	part, flags, held, ok := trunkOrigin(&t.hdr)
 	if !ok || part == 0 {
 		return trefOrigin, nil
 	}
 	ts := t.set
 	if part == ts.cfg.Part {
 		return trefLoop, nil
+	}
+	if flags&trunkFlagKeepalive != 0 {
+		inc(&t.kaIn)
+		return trefAccepted, nil
 	}
 	pt := t.hdr.PayloadType
 	if ts.formats[pt].Name == "" {

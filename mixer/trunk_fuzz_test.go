@@ -57,6 +57,8 @@ func FuzzTrunkInput(f *testing.F) {
 	f.Add(trunkPacket(part, 5, 1, "me", make([]byte, 160)), false)
 	op := trunkHeader{seq: 1, ssrc: 6, pt: 111, level: 30, voice: true, part: 2, preRoll: true, held: 40 * time.Millisecond}
 	f.Add(appendTrunkPacket(make([]byte, 0, 512), &op, []byte{0xFC, 0xFF, 0xFE}), false)
+	ka := trunkHeader{seq: 1, ssrc: 2, part: 2, keepalive: true, level: 127}
+	f.Add(appendTrunkPacket(make([]byte, 0, 512), &ka, nil), false)
 	f.Add([]byte{0x90, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0x10, 0, 0, 1, 2, 7, 0}, true)
 	f.Fuzz(func(t *testing.T, pkt []byte, second bool) {
 		if talker.pos > len(talker.src)-4*talker.frame {

@@ -167,7 +167,14 @@ func TestTrunkForwarding(t *testing.T) {
 	talker.silent = true
 	ms := time.Millisecond
 	now := run(c, []*client{talker, quiet}, 0, 200*ms, nil)
-	require.Zero(t, out.n, "silence is not forwarded")
+	for _, b := range out.pkts {
+		var h rtp.Header
+		_, err := h.Unmarshal(b)
+		require.NoError(t, err)
+		_, flags, _, _ := trunkOrigin(&h)
+		require.Equal(t, uint8(trunkFlagKeepalive), flags, "silence is not forwarded, only keepalives sent")
+	}
+	out.pkts = out.pkts[:0]
 	talker.silent = false
 
 	// A remote talker arrives from part 3 meanwhile.
@@ -182,14 +189,17 @@ func TestTrunkForwarding(t *testing.T) {
 	require.NotEmpty(t, out.pkts)
 	var ssrc uint32
 	preRoll := 0
-	for i, b := range out.pkts {
+	for _, b := range out.pkts {
 		var h rtp.Header
 		_, err := h.Unmarshal(b)
 		require.NoError(t, err)
 		part, flags, _, ok := trunkOrigin(&h)
 		require.True(t, ok)
 		require.Equal(t, uint32(1), part, "only our own talkers are forwarded")
-		if i == 0 {
+		if flags&trunkFlagKeepalive != 0 {
+			continue
+		}
+		if ssrc == 0 {
 			ssrc = h.SSRC
 			require.True(t, h.Marker, "a run starts with the marker")
 			require.Equal(t, "alice", string(h.GetExtension(trunkNameExt)))
@@ -401,5 +411,35 @@ func TestTrunkConcurrent(t *testing.T) {
 	a.Tick(time.Hour)
 	b.Tick(time.Hour)
 	assert.Empty(t, a.RemoteParticipants())
+	assert.Empty(t, b.RemoteParticipants())
+}
+
+// TestTrunkKeepalive: a trunk with nothing to forward sends a keepalive
+// every 250 ms, which the peer counts as life (LastPacket) and nothing
+// else: no remote participant, no audio.
+func TestTrunkKeepalive(t *testing.T) {
+	a, b := newTrunkConf(t, 1), newTrunkConf(t, 2)
+	var ab, ba *Trunk
+	var now time.Duration
+	kIn, err := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
+	require.NoError(t, err)
+	ab, err = a.AddTrunk(TrunkConfig{Peer: 2, OutSRTP: &kIn, Sink: SinkFunc(func(pkt []byte) error {
+		return ba.WriteRTPAt(now, pkt)
+	})})
+	require.NoError(t, err)
+	ba, err = b.AddTrunk(TrunkConfig{Peer: 1, InSRTP: &kIn})
+	require.NoError(t, err)
+	quiet := newClient(t, a, clientSpec{id: "quiet", format: pcmu, pt: 0, src: tone(440, 2, 0)})
+	for ; now < time.Second; now += 20 * time.Millisecond {
+		_ = quiet.p.WriteRTPAt(now, quiet.packet())
+		a.Tick(now)
+		b.Tick(now)
+	}
+	sa, sb := ab.Stats(), ba.Stats()
+	assert.Equal(t, uint64(4), sa.KeepalivesOut, "one every 250 ms over a second")
+	assert.Equal(t, sa.KeepalivesOut, sb.KeepalivesIn)
+	assert.Equal(t, sb.KeepalivesIn, sb.PacketsIn)
+	assert.Zero(t, sb.Refused.Packets)
+	assert.GreaterOrEqual(t, sb.LastPacket, 750*time.Millisecond)
 	assert.Empty(t, b.RemoteParticipants())
 }

@@ -123,7 +123,7 @@ func (tp *trunkPart) forward(now time.Duration, h *rtp.Header, jp *jitter.Packet
 		f.flush(ts, tp, now, list)
 	}
 	th := trunkHeader{ts: h.Timestamp, pt: pt, marker: f.run == 0 || h.Marker, level: level, voice: voice}
-	f.send(ts, tp, &th, jp.Payload, list)
+	f.send(ts, tp, now, &th, jp.Payload, list)
 }
 
 // forwarding decides whether this packet goes on the trunks. The tick's
@@ -197,7 +197,7 @@ func (f *forwarder) flush(ts *trunking, tp *trunkPart, now time.Duration, list [
 			continue
 		}
 		th := trunkHeader{ts: s.ts, pt: s.pt, marker: f.run == 0, level: s.level, voice: s.voice, preRoll: true, held: now - s.at}
-		f.send(ts, tp, &th, s.payload, list)
+		f.send(ts, tp, now, &th, s.payload, list)
 		for _, t := range list {
 			t.preRoll.Add(1)
 		}
@@ -206,7 +206,7 @@ func (f *forwarder) flush(ts *trunking, tp *trunkPart, now time.Duration, list [
 }
 
 // send builds the trunk packet once and hands it to every trunk.
-func (f *forwarder) send(ts *trunking, tp *trunkPart, th *trunkHeader, payload []byte, list []*Trunk) {
+func (f *forwarder) send(ts *trunking, tp *trunkPart, now time.Duration, th *trunkHeader, payload []byte, list []*Trunk) {
 	th.seq, th.ssrc, th.part = f.seq, tp.ssrc, ts.cfg.Part
 	if f.run < trunkNamePackets || f.run%trunkNameEvery == 0 {
 		th.name = tp.p.id
@@ -218,7 +218,7 @@ func (f *forwarder) send(ts *trunking, tp *trunkPart, th *trunkHeader, payload [
 	}
 	f.pkt = appendTrunkPacket(f.pkt[:0], th, payload)
 	for _, t := range list {
-		t.send(f.pkt)
+		t.send(now, f.pkt)
 	}
 }
 
@@ -232,9 +232,27 @@ func (c *Conference) trunkTick(now time.Duration) {
 		return
 	}
 	ts.chooseForwarded(c)
+	for _, t := range *ts.list.Load() {
+		if now-time.Duration(t.lastTx.Load()) >= trunkKeepalive {
+			t.keepalive(now)
+		}
+	}
 	if now >= ts.nextExpire {
 		ts.nextExpire = now + time.Second
 		ts.expire(now)
+	}
+}
+
+// keepalive sends a packet without payload that says this part is alive.
+func (t *Trunk) keepalive(now time.Duration) {
+	th := trunkHeader{seq: t.kaSeq, ts: uint32(now / time.Millisecond), ssrc: t.set.cfg.Part,
+		pt: 0, level: 127, part: t.set.cfg.Part, keepalive: true}
+	t.kaSeq++
+	t.kaBuf = appendTrunkPacket(t.kaBuf[:0], &th, nil)
+	before := t.packetsOut.Load()
+	t.send(now, t.kaBuf)
+	if t.packetsOut.Load() != before {
+		t.kaOut.Add(1)
 	}
 }
 

@@ -21,7 +21,15 @@ import (
 //	      flags byte (bit 0: pre-roll, a packet the origin held back and
 //	      sends late, at the start of a run) and, for pre-roll, how long it
 //	      was held (uint16, ms): the receiver dates the packet back by as
-//	      much, so its jitter buffer sees it as if forwarded at once
+//	      much, so its jitter buffer sees it as if forwarded at once;
+//	      bit 1: keepalive, a packet without payload that a part sends
+//	      on a trunk that has carried nothing for trunkKeepalive, under
+//	      SSRC = its part ID, so the peer can tell a quiet room from a
+//	      dead part;
+//	      bit 1: keepalive, a packet without payload that a part sends
+//	      on a trunk that has carried nothing for trunkKeepalive, under
+//	      SSRC = its part ID, so the peer can tell a quiet room from a
+//	      dead part
 //	ID 3  origin participant ID (1..255 bytes of its Participant ID), on
 //	      the first packets of every run and every 50th packet after, so a
 //	      receiver names the stream as the origin does
@@ -54,7 +62,8 @@ const (
 	trunkOriginExt = 2
 	trunkNameExt   = 3
 
-	trunkFlagPreRoll = 1
+	trunkFlagPreRoll   = 1
+	trunkFlagKeepalive = 2
 
 	// maxTrunkName bounds the participant ID carried in-band (a two-byte
 	// element holds 255 bytes); longer IDs are cut.
@@ -71,16 +80,17 @@ const (
 
 // trunkHeader is what one forwarded packet says besides its payload.
 type trunkHeader struct {
-	seq      uint16
-	ts, ssrc uint32
-	pt       uint8
-	marker   bool
-	level    uint8 // 0..127
-	voice    bool
-	part     uint32 // origin part
-	preRoll  bool
-	held     time.Duration // pre-roll: how long the origin held it
-	name     string        // empty: not carried on this packet
+	seq       uint16
+	ts, ssrc  uint32
+	pt        uint8
+	marker    bool
+	level     uint8 // 0..127
+	voice     bool
+	part      uint32 // origin part
+	preRoll   bool
+	keepalive bool
+	held      time.Duration // pre-roll: how long the origin held it
+	name      string        // empty: not carried on this packet
 }
 
 // appendTrunkPacket writes h and payload as a plain RTP packet into dst,
@@ -117,6 +127,9 @@ func appendTrunkPacket(dst []byte, h *trunkHeader, payload []byte) []byte {
 	e[3], e[4] = trunkOriginExt, 7
 	binary.BigEndian.PutUint32(e[5:], h.part)
 	e[9], e[10], e[11] = 0, 0, 0
+	if h.keepalive {
+		e[9] = trunkFlagKeepalive
+	}
 	if h.preRoll {
 		e[9] = trunkFlagPreRoll
 		binary.BigEndian.PutUint16(e[10:], uint16(min(h.held/time.Millisecond, 0xffff)))
