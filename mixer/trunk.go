@@ -107,8 +107,11 @@ type TrunkConfig struct {
 	// SRTPReplayWindow as in ParticipantConfig.
 	SRTPReplayWindow int
 	// Sink receives the packets to send to the peer. It is called from the
-	// goroutines that call local participants' WriteRTP (not the tick),
-	// one call at a time per trunk; pkt is valid during the call only.
+	// goroutines that call local participants' WriteRTP (the forwarded
+	// streams) and, every 250 ms while nothing else went out, from the
+	// conference's tick (a keepalive), one call at a time per trunk; pkt
+	// is valid during the call only. Like a participant's Sink, it must
+	// not block for long: a UDP write.
 	Sink Sink
 }
 
