@@ -247,6 +247,12 @@
 // The application makes the trunks: a Part ID per part, unique in the
 // room; for each pair, addresses and SRTP keys exchanged by its own
 // signalling; a Sink that sends to the peer; and Trunk.WriteRTP for what
-// arrives from it. TrunkStats.LastPacket tells a part whose peer fell
-// silent; Trunk.Close removes the peer's streams at once.
+// arrives from it. A trunk with nothing to forward sends a keepalive
+// every 250 ms, so TrunkStats.LastPacket tells a peer that died from a
+// quiet one; Trunk.Close removes the peer's streams at once. Remote
+// participants are named by their origin's participant IDs (so those
+// should be unique in the room) and emit Joined, Left and talking events
+// like local ones; they are counted in ConferenceStats.Participants but
+// are not in Participants, and leave after TrunkingConfig.StreamTimeout
+// without packets.
 package mixer
