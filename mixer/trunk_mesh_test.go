@@ -14,6 +14,7 @@ import (
 	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/rtpmix/rtpmix/internal/netsim"
 	"github.com/rtpmix/rtpmix/internal/pcm"
+	"github.com/rtpmix/rtpmix/jitter"
 	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
 )
@@ -124,7 +125,7 @@ type meshPart struct {
 	sets   [][]uint64     // speaker keys per tick
 }
 
-func newMeshClient(t *testing.T, mp *meshPart, spec *meshSpec, d time.Duration) *meshClient {
+func newMeshClient(t *testing.T, mp *meshPart, spec *meshSpec, d, align time.Duration) *meshClient {
 	rate := formatRate(spec.format)
 	mc := &meshClient{spec: spec, part: mp, heard: make([]int16, int(d.Seconds()*meshRate)+meshFrame)}
 	var err error
@@ -145,6 +146,7 @@ func newMeshClient(t *testing.T, mp *meshPart, spec *meshSpec, d time.Duration) 
 		ID: spec.id, In: spec.format, Out: spec.format,
 		ListenOnly: spec.listen,
 		Sink:       SinkFunc(mc.receive),
+		Jitter:     jitter.Config{MinDelay: align},
 	}
 	if !spec.noLevels {
 		pc.InAudioLevelID = levelExtID
@@ -226,7 +228,9 @@ type meshResult struct {
 	worstSecond                    float64 // second correlation peak / main
 }
 
-func runMesh(t *testing.T, d time.Duration, specs []*meshSpec) meshResult {
+// runMesh runs the room for d. align, when set, is the local
+// participants' least jitter buffer delay.
+func runMesh(t *testing.T, d, align time.Duration, specs []*meshSpec) meshResult {
 	parts := make([]*meshPart, 3)
 	keys := make([]srtp.Keys, 9) // keys[i*3+j]: what i sends to j
 	for i := range keys {
@@ -267,7 +271,7 @@ func runMesh(t *testing.T, d time.Duration, specs []*meshSpec) meshResult {
 	}
 	var clients []*meshClient
 	for _, s := range specs {
-		clients = append(clients, newMeshClient(t, parts[s.part], s, d))
+		clients = append(clients, newMeshClient(t, parts[s.part], s, d, align))
 	}
 	ms := time.Millisecond
 	for now := time.Duration(0); now < d; now += ms {
@@ -357,9 +361,20 @@ func runMesh(t *testing.T, d time.Duration, specs []*meshSpec) meshResult {
 		}
 		// Own voice: the power of x's tone in what x heard, against the
 		// power of what x sent.
+		// Both over x's talkspurts only (the heard timeline starts at its
+		// part's first tick, 10 ms after its first packet), so that the
+		// figure does not depend on how long x talked.
 		src := x.spec.source(meshRate, d)
-		own := mediatest.ToneShare(x.heard, meshRate, x.spec.freq) * energy(x.heard)
-		sent := mediatest.ToneShare(src, meshRate, x.spec.freq) * energy(src)
+		var heard, sentPCM []int16
+		for _, sp := range x.spec.spurts {
+			from, to := int(sp[0]*meshRate), min(int(sp[1]*meshRate), len(src), len(x.heard))
+			if from < to {
+				heard = append(heard, x.heard[from:to]...)
+				sentPCM = append(sentPCM, src[from:to]...)
+			}
+		}
+		own := mediatest.ToneShare(heard, meshRate, x.spec.freq) * energy(heard)
+		sent := mediatest.ToneShare(sentPCM, meshRate, x.spec.freq) * energy(sentPCM)
 		ownDB := 10 * math.Log10(own/sent+1e-30)
 		t.Logf("%s hears its own voice at %.1f dB", x.spec.id, ownDB)
 		res.worstOwn = max(res.worstOwn, ownDB)
@@ -517,34 +532,48 @@ func meshSpecs() []*meshSpec {
 	}
 }
 
-// TestTrunkMesh is issue 17's test 1.
+// TestTrunkMesh is issue 17's test 1, with the defaults, and with local
+// talkers played a trunk's delay later (ParticipantConfig.Jitter.MinDelay),
+// which lines every part's view of every talker up.
 func TestTrunkMesh(t *testing.T) {
 	d := 60 * time.Second
-	if testing.Short() {
-		d = 30 * time.Second
+	if testing.Short() || raceEnabled {
+		d = 30 * time.Second // the race detector makes a minute cost 20 s a run
 	}
-	res := runMesh(t, d, meshSpecs())
-	t.Logf("speaker sets equal in %d of %d ticks (%.2f %%), within ±2 ticks in %.2f %%",
-		res.equalTicks, res.ticks, 100*float64(res.equalTicks)/float64(res.ticks), 100*float64(res.equalSkewed)/float64(res.ticks))
-	meanLag := res.sumLag / time.Duration(max(1, res.lags))
-	t.Logf("own voice at most %.1f dB; remote lag beyond local: mean %v, at most %v; gain off by at most %.2f dB; second peak at most %.2f",
-		res.worstOwn, meanLag, res.worstLag, res.worstGain, res.worstSecond)
-	require.LessOrEqual(t, res.worstOwn, -50.0, "own voice")
-	// Issue 17 asks for equal sets in 99 % of ticks. Each change of the
-	// speaker set reaches the parts a trunk's delay and a jitter buffer
-	// apart (1–3 ticks: 20 ms on the trunk, the remote jitter buffer's
-	// few ms, the wait for the next tick of a part ticking at another
-	// phase), and this meeting changes the set about 30 times a minute:
-	// tick for tick the sets agree in 97–98 %, and in over 99 % once
-	// compared within two ticks.
-	require.GreaterOrEqual(t, float64(res.equalTicks), 0.97*float64(res.ticks), "speaker sets")
-	require.GreaterOrEqual(t, float64(res.equalSkewed), 0.99*float64(res.ticks), "speaker sets within two ticks")
-	// Heard at most trunk delay + 20 ms after a local listener, on the
-	// mean; a pair of parts whose ticks fall badly (a packet arriving
-	// just after the listener's part ticked waits a whole tick) adds up
-	// to one 5 ms step of the measure's grid more.
-	require.LessOrEqual(t, meanLag, meshTrunk+20*time.Millisecond, "remote lag, mean")
-	require.LessOrEqual(t, res.worstLag, meshTrunk+20*time.Millisecond+meshHop, "remote lag, worst pair")
-	require.LessOrEqual(t, res.worstGain, 1.5, "mixed once: gain")
-	require.Less(t, res.worstSecond, 0.5, "mixed once: second path")
+	for _, tc := range []struct {
+		name              string
+		align             time.Duration
+		equal, skewed     float64
+		meanLag, worstLag time.Duration
+	}{
+		// Issue 17 asks for equal sets in 99 % of ticks. Each change of
+		// the speaker set reaches the parts a trunk's delay and a jitter
+		// buffer apart (1–3 ticks: 20 ms on the trunk, the remote jitter
+		// buffer's few ms, the wait for the next tick of a part ticking
+		// at another phase), and this meeting changes the set about 30
+		// times a minute: tick for tick the sets agree in 97–98 %, and
+		// in over 99 % once compared within two ticks. A remote talker
+		// is heard at most trunk delay + 20 ms after a local one on the
+		// mean; a pair of parts whose ticks fall badly (a packet
+		// arriving just after the listener's part ticked waits a whole
+		// tick) adds up to one 5 ms step of the measure's grid more.
+		{"defaults", 0, 0.97, 0.99, meshTrunk + 20*time.Millisecond, meshTrunk + 20*time.Millisecond + meshHop},
+		{"aligned", meshTrunk, 0.98, 0.99, 20 * time.Millisecond, 25 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runMesh(t, d, tc.align, meshSpecs())
+			meanLag := res.sumLag / time.Duration(max(1, res.lags))
+			t.Logf("speaker sets equal in %d of %d ticks (%.2f %%), within ±2 ticks in %.2f %%",
+				res.equalTicks, res.ticks, 100*float64(res.equalTicks)/float64(res.ticks), 100*float64(res.equalSkewed)/float64(res.ticks))
+			t.Logf("own voice at most %.1f dB; remote lag beyond local: mean %v, at most %v; gain off by at most %.2f dB; second peak at most %.2f",
+				res.worstOwn, meanLag, res.worstLag, res.worstGain, res.worstSecond)
+			require.LessOrEqual(t, res.worstOwn, -50.0, "own voice")
+			require.GreaterOrEqual(t, float64(res.equalTicks), tc.equal*float64(res.ticks), "speaker sets")
+			require.GreaterOrEqual(t, float64(res.equalSkewed), tc.skewed*float64(res.ticks), "speaker sets within two ticks")
+			require.LessOrEqual(t, meanLag, tc.meanLag, "remote lag, mean")
+			require.LessOrEqual(t, res.worstLag, tc.worstLag, "remote lag, worst pair")
+			require.LessOrEqual(t, res.worstGain, 1.5, "mixed once: gain")
+			require.Less(t, res.worstSecond, 0.5, "mixed once: second path")
+		})
+	}
 }
