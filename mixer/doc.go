@@ -254,5 +254,7 @@
 // should be unique in the room) and emit Joined, Left and talking events
 // like local ones; they are counted in ConferenceStats.Participants but
 // are not in Participants, and leave after TrunkingConfig.StreamTimeout
-// without packets.
+// without packets (Leave makes one leave at once, but the stream's next
+// packet makes it anew: SetMuted is how a part stops mixing a remote
+// talker).
 package mixer

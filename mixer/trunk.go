@@ -543,7 +543,7 @@ func (t *Trunk) receive(now time.Duration, buf []byte) (trunkRefusal, error) {
 	}
 	key := uint64(part)<<32 | uint64(t.hdr.SSRC)
 	rs := t.streams[key]
-	if rs == nil || rs.gone.Load() || rs.pt != pt {
+	if rs == nil || rs.gone.Load() || rs.pt != pt || rs.p.ctl.left.Load() {
 		var r trunkRefusal
 		if rs, r = ts.stream(t, key, pt, &t.hdr, now); r != trefAccepted {
 			return r, nil
@@ -587,9 +587,15 @@ func (ts *trunking) stream(t *Trunk, key uint64, pt uint8, h *rtp.Header, now ti
 		return nil, trefClosed
 	}
 	if rs := ts.streams[key]; rs != nil {
-		if rs.pt == pt {
+		if rs.p.ctl.left.Load() {
+			// The application made the remote participant leave: the
+			// stream, still arriving, makes a new one.
+			ts.dropLocked(rs, "")
+		} else if rs.pt == pt {
 			return rs, trefAccepted
 		}
+	}
+	if rs := ts.streams[key]; rs != nil {
 		if o := rs.owner.Load(); o != t && o != nil && !o.closed.Load() &&
 			now-time.Duration(rs.last.Load()) < ts.cfg.Takeover {
 			return nil, trefDuplicate

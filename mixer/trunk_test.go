@@ -443,3 +443,24 @@ func TestTrunkKeepalive(t *testing.T) {
 	assert.GreaterOrEqual(t, sb.LastPacket, 750*time.Millisecond)
 	assert.Empty(t, b.RemoteParticipants())
 }
+
+// TestTrunkRemoteLeave: a remote participant the application makes leave
+// is made anew by its stream's next packet.
+func TestTrunkRemoteLeave(t *testing.T) {
+	c := newTrunkConf(t, 1)
+	tr, err := c.AddTrunk(TrunkConfig{Peer: 2})
+	require.NoError(t, err)
+	payload := make([]byte, 160)
+	require.NoError(t, tr.WriteRTPAt(0, trunkPacket(2, 5, 1, "bob", payload)))
+	c.Tick(0)
+	first := c.RemoteParticipants()
+	require.Len(t, first, 1)
+	first[0].Leave()
+	c.Tick(20 * time.Millisecond)
+	<-first[0].Done()
+	require.NoError(t, tr.WriteRTPAt(40*time.Millisecond, trunkPacket(2, 5, 2, "bob", payload)))
+	again := c.RemoteParticipants()
+	require.Len(t, again, 1)
+	assert.NotSame(t, first[0], again[0])
+	assert.Equal(t, "bob", again[0].ID())
+}
