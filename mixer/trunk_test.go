@@ -464,3 +464,40 @@ func TestTrunkRemoteLeave(t *testing.T) {
 	assert.NotSame(t, first[0], again[0])
 	assert.Equal(t, "bob", again[0].ID())
 }
+
+// TestTrunkMutedNotForwarded: a muted talker is not forwarded, and what it
+// said while muted is not sent as pre-roll once it is unmuted.
+func TestTrunkMutedNotForwarded(t *testing.T) {
+	c := newTrunkConf(t, 1)
+	out := &trunkCapture{keep: true}
+	_, err := c.AddTrunk(TrunkConfig{Peer: 2, Sink: out})
+	require.NoError(t, err)
+	talker := newClient(t, c, clientSpec{id: "alice", format: pcmu, pt: 0, src: tone(440, 2, 0.3)})
+	talker.p.SetMuted(true)
+	ms := time.Millisecond
+	now := run(c, []*client{talker}, 0, 500*ms, nil)
+	media := func() (n, preRoll int, first time.Duration) {
+		for _, b := range out.pkts {
+			var h rtp.Header
+			_, err := h.Unmarshal(b)
+			require.NoError(t, err)
+			_, flags, held, _ := trunkOrigin(&h)
+			if flags&trunkFlagKeepalive == 0 {
+				n++
+			}
+			if flags&trunkFlagPreRoll != 0 {
+				preRoll++
+				first = max(first, held)
+			}
+		}
+		return
+	}
+	n, _, _ := media()
+	require.Zero(t, n, "muted: nothing forwarded")
+	talker.p.SetMuted(false)
+	unmuted := now
+	run(c, []*client{talker}, now, 200*ms, nil)
+	n, preRoll, held := media()
+	require.Positive(t, n, "forwarded once unmuted")
+	assert.Zero(t, preRoll, "no pre-roll from before the unmute (held %v, unmuted at %v)", held, unmuted)
+}

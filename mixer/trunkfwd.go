@@ -94,6 +94,13 @@ func (tp *trunkPart) forward(now time.Duration, h *rtp.Header, jp *jitter.Packet
 		tp.fw = f
 	}
 	pt, ok := f.trunkPT(tp.p, jp.PayloadType, ts)
+	if tp.p.ctl.muted.Load() || !f.cfg.Direction.Recv() {
+		// Never heard: neither forwarded nor held, so that what a
+		// participant said while muted cannot leave as the pre-roll of
+		// its first words after.
+		f.running, f.n = false, 0
+		return
+	}
 	if !ok {
 		if jp.PayloadType != tp.p.in.media.cn {
 			ts.unforwardable.Add(1)
@@ -144,7 +151,7 @@ func (f *forwarder) forwarding(tp *trunkPart, ts *trunking, now time.Duration, l
 	if f.running && now < f.until {
 		return true
 	}
-	if voice && int32(level) <= ts.gate.Load() && !tp.p.ctl.muted.Load() && f.cfg.Direction.Recv() {
+	if voice && int32(level) <= ts.gate.Load() {
 		f.until = now + provisionalHold
 		return true
 	}
