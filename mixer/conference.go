@@ -86,6 +86,9 @@ type Conference struct {
 	workClock func() time.Duration
 	// log is the optional logger and the tick's rate-limited warnings.
 	log confLog
+	// trunking is set once EnableTrunking has made the conference a part
+	// of a cascaded room (trunk.go).
+	trunking atomic.Pointer[trunking]
 }
 
 // maxFrame is the largest tick at the highest rate: 60 ms at 48 kHz.
@@ -284,6 +287,8 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 		}
 	}
 
+	p.tr.init(p)
+	in.tr = &p.tr
 	p.dq.init(jb, cfg.In, inPT, cfg.CNPayloadType)
 	p.talk.init()
 	p.spk.init()

@@ -214,4 +214,47 @@
 // The mixer depends only on package codec's registry: import
 // github.com/rtpmix/rtpmix/codec/g711 and .../codec/opus for the codecs you
 // need (opus needs cgo; everything else here builds without it).
+//
+// # Trunks: one room over several bridges
+//
+// A room too large for one bridge, or whose people sit far apart, runs as
+// parts, one Conference per bridge, joined pairwise by trunks
+// (EnableTrunking, AddTrunk). Each part sends every other part the
+// streams of its own top-N talkers (N = MaxSpeakers) as they arrived,
+// never a mix: the talker's payload untouched, one stable SSRC per
+// talker, its RFC 6464 level (measured by the origin when the talker
+// sent none) and the origin part's ID in a header extension (the wire
+// format is described in trunkwire.go), SRTP per trunk and direction.
+// What arrives on a trunk is a remote participant (Participant.Remote,
+// Conference.RemoteParticipants): selected and mixed like a local one,
+// never forwarded again. A stream whose origin is this part
+// (ErrTrunkLoop) or that already arrives on another trunk
+// (ErrTrunkDuplicate) is dropped and counted, so every talker is mixed
+// once in every part and no cycle of trunks carries audio back.
+//
+// Every part runs the same selection over the same candidates, with no
+// primary: the union of the parts' top Ns holds the room's top N, ties
+// are broken by each stream's (part, SSRC), and a new speaker's place
+// stays open to any louder talker for TrunkingConfig.Settle, so parts
+// that saw talkers start in a different order (a trunk's delay apart)
+// agree. A talker is forwarded from the first packet loud enough to
+// enter its part's top N (the tick confirms within a few hundred ms, or
+// the run ends), with the packets of the last PreRoll before it, dated
+// back by the time they were held, so its first syllable reaches the
+// other parts on time. Forwarding runs on the goroutine that calls the
+// talker's WriteRTP and allocates nothing.
+//
+// The application makes the trunks: a Part ID per part, unique in the
+// room; for each pair, addresses and SRTP keys exchanged by its own
+// signalling; a Sink that sends to the peer; and Trunk.WriteRTP for what
+// arrives from it. A trunk with nothing to forward sends a keepalive
+// every 250 ms, so TrunkStats.LastPacket tells a peer that died from a
+// quiet one; Trunk.Close removes the peer's streams at once. Remote
+// participants are named by their origin's participant IDs (so those
+// should be unique in the room) and emit Joined, Left and talking events
+// like local ones; they are counted in ConferenceStats.Participants but
+// are not in Participants, and leave after TrunkingConfig.StreamTimeout
+// without packets (Leave makes one leave at once, but the stream's next
+// packet makes it anew: SetMuted is how a part stops mixing a remote
+// talker).
 package mixer

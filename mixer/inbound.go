@@ -33,6 +33,9 @@ type inbound struct {
 	jb        *jitter.Buffer
 	media     inMedia // the payload types accepted, and their timestamps' mapping
 	levelID   uint8   // RFC 6464 extension ID; 0: none
+	// tr forwards accepted packets on the conference's trunks; nil for a
+	// remote participant, whose stream is never forwarded again.
+	tr *trunkPart
 	// lastTS is the sender's timestamp of the last packet accepted and
 	// lastJB where it went on the jitter buffer's timeline: a format an
 	// Update brings in is placed from there.
@@ -304,6 +307,9 @@ func (in *inbound) push(now time.Duration, buf []byte) refusal {
 	in.ssrc.Store(in.hdr.SSRC)
 	if err := in.jb.Push(now, jp); err != nil {
 		return jitterRefusal(err)
+	}
+	if in.tr != nil {
+		in.tr.forward(now, &in.hdr, jp)
 	}
 	return accepted
 }

@@ -59,6 +59,7 @@ func (c *Conference) Close() error {
 	for _, p := range list {
 		p.leave(reasonClosed)
 	}
+	c.closeTrunks()
 	if l := c.log.l; l != nil {
 		l.Info("conference closed", "participants", len(list))
 	}

@@ -57,6 +57,8 @@ type Participant struct {
 	// rtcpOut is the tick's half of the participant's RTCP (reports, BYE);
 	// the inbound half is in.rtcp.
 	rtcpOut rtcpOut
+	// tr is the participant's side of trunking (trunkfwd.go).
+	tr trunkPart
 
 	done chan struct{} // closed once the tick has removed the participant
 }

@@ -53,6 +53,7 @@ func (c *Conference) tick(now time.Duration) {
 		c.pull(p, now)
 	}
 	c.selectSpeakers()
+	c.trunkTick(now)
 	c.mixSpeakers()
 	c.output()
 	for _, p := range c.mixSet {
@@ -129,12 +130,16 @@ func (c *Conference) selectSpeakers() {
 		if best := c.loudestCandidate(); best != nil {
 			qi := 0
 			for i, s := range c.speakers {
-				if s.talk.smooth > c.speakers[qi].talk.smooth {
+				if louder(c.speakers[qi], s) {
 					qi = i
 				}
 			}
 			q := c.speakers[qi]
-			if best.talk.smooth+float64(c.cfg.SwitchMargin) <= q.talk.smooth {
+			if c.settling(q) && louder(best, q) {
+				c.speakers = append(c.speakers[:qi], c.speakers[qi+1:]...)
+				c.dropSpeaker(q)
+				c.addSpeaker(best)
+			} else if best.talk.smooth+float64(c.cfg.SwitchMargin) <= q.talk.smooth {
 				best.spk.louderTicks++
 				if time.Duration(best.spk.louderTicks)*c.cfg.Ptime >= c.cfg.SwitchHold {
 					c.speakers = append(c.speakers[:qi], c.speakers[qi+1:]...)
@@ -167,7 +172,7 @@ func (c *Conference) loudestCandidate() *Participant {
 		if p.spk.speaker || p.spk.leaving || !eligible(p) {
 			continue
 		}
-		if best == nil || p.talk.smooth < best.talk.smooth {
+		if best == nil || louder(p, best) {
 			best = p
 		}
 	}
