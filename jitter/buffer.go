@@ -21,8 +21,9 @@ const (
 	flagMarker = 1 << iota
 	flagVoice
 	// flagQuiet: the packet is known to hold silence (an RFC 6464 level
-	// at or below QuietLevel, or the V flag clear) or is a DTX or comfort
-	// noise packet (see Buffer.silent): the talker has stopped.
+	// at or below QuietLevel, or the V flag clear from a sender that sets
+	// it) or is a DTX or comfort noise packet (see Buffer.silent): the
+	// talker has stopped.
 	flagQuiet
 )
 
@@ -161,6 +162,10 @@ type producer struct {
 	maxArr        int64 // its arrival
 	maxDur        int64 // its duration, ticks
 	head          uint64
+	// vad: the sender has set the RFC 6464 V flag, so a clear one says
+	// silence. Until then it says nothing: with vad=off (RFC 6464 §4) the
+	// flag is always clear, and loud speech must not count as a pause.
+	vad bool
 
 	// A packet far outside the stream waits here for a second one that
 	// confirms the jump before the buffer resyncs to it.
@@ -591,8 +596,11 @@ func (b *Buffer) fill(s *slot, p *Packet, tsu int64) uint32 {
 	}
 	if p.Voice {
 		flags |= flagVoice
+		if p.AudioLevel >= 0 {
+			b.p.vad = true
+		}
 	}
-	if p.AudioLevel >= 0 && (!p.Voice || p.AudioLevel >= b.quietLevel) || b.silent(p) {
+	if p.AudioLevel >= 0 && (!p.Voice && b.p.vad || p.AudioLevel >= b.quietLevel) || b.silent(p) {
 		flags |= flagQuiet
 	}
 	s.flags = flags
