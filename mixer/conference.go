@@ -89,6 +89,8 @@ type Conference struct {
 	// trunking is set once EnableTrunking has made the conference a part
 	// of a cascaded room (trunk.go).
 	trunking atomic.Pointer[trunking]
+	// ep: application endpoints (sources, taps, tones); see media.go.
+	ep endpoints
 }
 
 // maxFrame is the largest tick at the highest rate: 60 ms at 48 kHz.
@@ -126,6 +128,9 @@ func NewConference(cfg ConferenceConfig) (*Conference, error) {
 	c.setRate(cfg.SampleRate)
 	if c.rate == 0 {
 		c.setRate(8000) // until someone joins
+	}
+	if err := c.ep.init(c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -404,6 +409,7 @@ func (c *Conference) add(p *Participant, now time.Duration) {
 	}
 	c.assignGroup(p)
 	p.startRTCP(now)
+	c.ep.tones.joined()
 	c.emit(Event{Type: Joined, Participant: p.id, At: now, Detail: p.desc})
 }
 
@@ -433,6 +439,7 @@ func (c *Conference) remove(p *Participant, now time.Duration) {
 	}
 	c.release(p)
 	c.updateRate()
+	c.ep.tones.left()
 	c.emit(Event{Type: Left, Participant: p.id, At: now, Detail: p.ctl.leaveReason})
 }
 

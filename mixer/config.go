@@ -131,6 +131,9 @@ type ConferenceConfig struct {
 	// DefaultLogInterval (10 s); an Engine's conferences default to its
 	// LogInterval.
 	LogInterval time.Duration
+
+	// Tones turns on join and leave tones (see ToneConfig).
+	Tones ToneConfig
 }
 
 var validRates = [...]int{8000, 16000, 24000, 48000}

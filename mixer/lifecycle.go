@@ -60,6 +60,7 @@ func (c *Conference) Close() error {
 		p.leave(reasonClosed)
 	}
 	c.closeTrunks()
+	c.closeEndpoints()
 	if l := c.log.l; l != nil {
 		l.Info("conference closed", "participants", len(list))
 	}

@@ -59,6 +59,11 @@ type Participant struct {
 	rtcpOut rtcpOut
 	// tr is the participant's side of trunking (trunkfwd.go).
 	tr trunkPart
+	// src is set on the shell participant of a Source (never in parts);
+	// att holds the endpoints attached to a participant (whispers to it,
+	// taps of it), nil until one is. Both tick-owned (see media.go).
+	src *Source
+	att *attached
 
 	done chan struct{} // closed once the tick has removed the participant
 }

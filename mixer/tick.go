@@ -49,13 +49,17 @@ func (c *Conference) tick(now time.Duration) {
 	c.now = now
 	c.applyPending(now)
 	c.sinkEvents(now)
+	c.ep.startTick(c, now)
 	for _, p := range c.parts {
 		c.pull(p, now)
 	}
+	c.pullSources(now)
 	c.selectSpeakers()
 	c.trunkTick(now)
 	c.mixSpeakers()
+	c.preparePrivate()
 	c.output()
+	c.deliverTaps()
 	for _, p := range c.mixSet {
 		p.spk.leaving = false
 	}
@@ -67,6 +71,9 @@ func (c *Conference) tick(now time.Duration) {
 func (c *Conference) pull(p *Participant, now time.Duration) {
 	n := c.frame
 	f := p.dq.pop(now, c.rate, n)
+	if p.att != nil && p.att.packets > 0 {
+		c.tapPackets(p)
+	}
 	if p.spk.listenOnly {
 		// An audience member (or a held participant) that sends anyway is
 		// never mixed: don't decode.
@@ -152,6 +159,7 @@ func (c *Conference) selectSpeakers() {
 		}
 	}
 	c.mixSet = append(c.mixSet, c.speakers...)
+	c.selectPriority()
 	c.numSpk.Store(int32(len(c.speakers)))
 }
 
@@ -176,7 +184,7 @@ func (c *Conference) loudestCandidate() *Participant {
 			best = p
 		}
 	}
-	return best
+	return c.ep.louderSource(best)
 }
 
 // mixSpeakers decodes what the speakers sent, applies their gain (with a
@@ -192,11 +200,11 @@ func (c *Conference) mixSpeakers() {
 		if p.spk.leaving || p.ctl.muted.Load() {
 			target = 0
 		}
-		pcm.Add(acc, p.spk.contribute(p.dq.audio(c.rate, n), target))
+		pcm.Add(acc, p.spk.contribute(c.input(p, n), target))
 	}
 	for _, p := range c.parts {
 		if !p.spk.speaker && !p.spk.leaving {
-			p.dq.finish(n)
+			c.finishInput(p, n)
 		}
 	}
 }
@@ -206,6 +214,7 @@ func (c *Conference) mixSpeakers() {
 func (c *Conference) output() {
 	c.listSpeakers()
 	c.sendToSpeakers()
+	c.sendPrivate()
 	c.sendToGroups()
 }
 
@@ -227,6 +236,9 @@ func (c *Conference) listSpeakers() {
 func (c *Conference) sendToSpeakers() {
 	acc := c.acc[:c.frame]
 	for i, s := range c.mixSet {
+		if s.src != nil {
+			continue // a Source: nobody to send to
+		}
 		o := &s.out
 		if o.paused {
 			s.own.active = false
@@ -242,9 +254,14 @@ func (c *Conference) sendToSpeakers() {
 			}
 		}
 		silent := len(csrc) == 0 || s.ctl.deaf.Load()
+		mix, own := acc, s.spk.contrib[:len(acc)]
+		if a := s.att; a != nil {
+			mix, own, csrc, lvl, silent = a.whispered(mix, own, csrc, lvl, silent, s.ctl.deaf.Load())
+			a.silent = silent
+		}
 		ch := &s.own
 		if !silent {
-			ch.limit(acc, s.spk.contrib[:len(acc)], s.ctl.gainOut.Load(), c.cfg.DisableLimiter)
+			ch.limit(mix, own, s.ctl.gainOut.Load(), c.cfg.DisableLimiter)
 		}
 		if !ch.active {
 			var from *encodeChain
@@ -270,7 +287,7 @@ func (c *Conference) sendToGroups() {
 		g.members = g.members[:0]
 	}
 	for _, p := range c.parts {
-		if p.spk.speaker || p.spk.leaving {
+		if p.spk.speaker || p.spk.leaving || privateNow(p) {
 			continue
 		}
 		p.own.active = false // own chain idle: taken over afresh when next used
