@@ -1,0 +1,374 @@
+package mixer
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sineAt makes seconds of a sine of freq at rate, amplitude amp (0..1).
+func sineAt(rate int, freq, seconds, amp float64) []int16 {
+	out := make([]int16, int(float64(rate)*seconds))
+	for i := range out {
+		out[i] = int16(amp * 32767 * math.Sin(2*math.Pi*freq*float64(i)/float64(rate)))
+	}
+	return out
+}
+
+// goertzel returns the RMS-like magnitude of freq in x (at rate),
+// normalised so that a full-scale sine gives about 1.
+func goertzel(x []int16, rate int, freq float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	w := 2 * math.Pi * freq / float64(rate)
+	coeff := 2 * math.Cos(w)
+	var s1, s2 float64
+	for _, v := range x {
+		s := float64(v)/32768 + coeff*s1 - s2
+		s2, s1 = s1, s
+	}
+	p := s1*s1 + s2*s2 - coeff*s1*s2
+	return 2 * math.Sqrt(math.Max(p, 0)) / float64(len(x))
+}
+
+func newMediaConf(t testing.TB, cfg ConferenceConfig) *Conference {
+	c, err := NewConference(cfg)
+	require.NoError(t, err)
+	return c
+}
+
+// A source plays into the room: every participant hears it, it is named
+// in their CSRC lists, and it talks as a participant does.
+func TestSourcePlaysIntoRoom(t *testing.T) {
+	c := newMediaConf(t, ConferenceConfig{Name: "room"})
+	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, listenOnly: true})
+	b := newClient(t, c, clientSpec{id: "b", format: opf, pt: 111, listenOnly: true})
+	now := run(c, []*client{a, b}, 0, 200*time.Millisecond, nil)
+
+	s, err := c.AddSource(SourceConfig{ID: "prompt", SampleRate: 16000, SSRC: 0x1234})
+	require.NoError(t, err)
+	_, err = c.AddSource(SourceConfig{ID: "a", SampleRate: 16000})
+	require.ErrorIs(t, err, ErrDuplicateID)
+	_, err = c.Join(ParticipantConfig{ID: "prompt", In: pcmu, Out: pcmu, Sink: SinkFunc(func([]byte) error { return nil })})
+	require.ErrorIs(t, err, ErrDuplicateID)
+
+	n, err := s.TryWrite(sineAt(16000, 1000, 1, 0.3))
+	require.NoError(t, err)
+	require.Equal(t, 16000, n)
+	a.got, b.got = nil, nil
+	now = run(c, []*client{a, b}, now, 2*time.Second, nil)
+
+	// The tone is in what both hear (a at 8 kHz, b at 48 kHz).
+	assert.Greater(t, goertzel(a.got[800:8000], 8000, 1000), 0.15)
+	assert.Greater(t, goertzel(b.got[4800:48000], 48000, 1000), 0.15)
+	named := false
+	for _, h := range a.headers {
+		for _, x := range h.CSRC {
+			named = named || x == 0x1234
+		}
+	}
+	assert.True(t, named, "the source is in the CSRC list")
+	st := s.Stats()
+	assert.Equal(t, time.Second, st.Played)
+	assert.Zero(t, st.Queued)
+	assert.False(t, st.Talking, "a second of silence after the tone ends its talk")
+
+	var talk []EventType
+	for len(c.Events()) > 0 {
+		if e := <-c.Events(); e.Participant == "prompt" {
+			talk = append(talk, e.Type)
+		}
+	}
+	assert.Equal(t, []EventType{TalkingStarted, TalkingStopped}, talk)
+
+	s.Close()
+	run(c, []*client{a, b}, now, 40*time.Millisecond, nil)
+	<-s.Done()
+	_, err = s.TryWrite(make([]int16, 10))
+	require.ErrorIs(t, err, ErrClosed)
+	// The ID is free again.
+	s2, err := c.AddSource(SourceConfig{ID: "prompt", SampleRate: 8000})
+	require.NoError(t, err)
+	s2.Close()
+}
+
+// A whisper is heard by its target only, on top of the room, and even
+// when the target is deaf to the room (music on hold).
+func TestSourceWhisper(t *testing.T) {
+	c := newMediaConf(t, ConferenceConfig{SampleRate: 16000})
+	talker := newClient(t, c, clientSpec{id: "talker", format: pcmu, pt: 0, src: tone(440, 3, 0.3)})
+	held := newClient(t, c, clientSpec{id: "held", format: pcmu, pt: 0, listenOnly: true})
+	other := newClient(t, c, clientSpec{id: "other", format: pcmu, pt: 0, listenOnly: true})
+	clients := []*client{talker, held, other}
+	now := run(c, clients, 0, 300*time.Millisecond, nil)
+
+	_, err := c.AddSource(SourceConfig{SampleRate: 8000, To: "nobody"})
+	require.ErrorIs(t, err, ErrNoParticipant)
+	s, err := c.AddSource(SourceConfig{SampleRate: 24000, To: "held"})
+	require.NoError(t, err)
+	_, err = s.TryWrite(sineAt(24000, 1000, 2, 0.3))
+	require.NoError(t, err)
+
+	for _, cl := range clients {
+		cl.got = nil
+	}
+	now = run(c, clients, now, time.Second, nil)
+	seg := func(cl *client) []int16 { return cl.got[1600:8000] }
+	assert.Greater(t, goertzel(seg(held), 8000, 1000), 0.15, "the target hears the whisper")
+	assert.Greater(t, goertzel(seg(held), 8000, 440), 0.1, "and the room")
+	assert.Less(t, goertzel(seg(other), 8000, 1000), 0.01, "nobody else hears it")
+	assert.Greater(t, goertzel(seg(other), 8000, 440), 0.1)
+	assert.Less(t, goertzel(seg(talker), 8000, 1000), 0.01)
+
+	// Deaf to the room: only the whisper.
+	held.p.SetDeaf(true)
+	held.got = nil
+	run(c, clients, now, 600*time.Millisecond, nil)
+	seg2 := held.got[1600:4800]
+	assert.Greater(t, goertzel(seg2, 8000, 1000), 0.15)
+	assert.Less(t, goertzel(seg2, 8000, 440), 0.01)
+	assert.False(t, s.Stats().Speaking, "a whisper takes no speaker place")
+
+	// The target's leaving closes the whisper.
+	held.p.Leave()
+	run(c, clients, now+600*time.Millisecond, 40*time.Millisecond, nil)
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("whisper still open after its target left")
+	}
+}
+
+// A speaker hears a whisper too, through its own mix-minus, and its own
+// voice stays out of it.
+func TestSourceWhisperToSpeaker(t *testing.T) {
+	c := newMediaConf(t, ConferenceConfig{SampleRate: 16000})
+	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, src: tone(440, 3, 0.3)})
+	b := newClient(t, c, clientSpec{id: "b", format: pcmu, pt: 0, src: tone(660, 3, 0.3)})
+	now := run(c, []*client{a, b}, 0, 300*time.Millisecond, nil)
+	s, err := c.AddSource(SourceConfig{SampleRate: 16000, To: "a"})
+	require.NoError(t, err)
+	_, err = s.TryWrite(sineAt(16000, 1000, 2, 0.3))
+	require.NoError(t, err)
+	a.got = nil
+	run(c, []*client{a, b}, now, time.Second, nil)
+	seg := a.got[1600:8000]
+	assert.True(t, a.p.Stats().Speaking)
+	assert.Greater(t, goertzel(seg, 8000, 1000), 0.15)
+	assert.Greater(t, goertzel(seg, 8000, 660), 0.1)
+	assert.Less(t, goertzel(seg, 8000, 440), 0.02, "its own voice is not sent back")
+}
+
+// A feeder faster than real time is buffered: 5 s written at once plays
+// out in full; past the bound TryWrite says ErrFull and Write waits.
+func TestSourceBuffersFastFeeder(t *testing.T) {
+	c := newMediaConf(t, ConferenceConfig{SampleRate: 16000})
+	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, listenOnly: true})
+	s, err := c.AddSource(SourceConfig{SampleRate: 16000, Buffer: 2 * time.Second})
+	require.NoError(t, err)
+	tts := sineAt(16000, 1000, 5, 0.3)
+
+	n, err := s.TryWrite(tts)
+	require.ErrorIs(t, err, ErrFull)
+	require.GreaterOrEqual(t, n, 32000) // 2 s, rounded up to the ring's size
+	require.Less(t, n, len(tts))
+
+	// Write waits for the tick: with nobody ticking it times out, saying
+	// how much it queued.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	k, err := s.Write(ctx, tts[n:])
+	cancel()
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Zero(t, k)
+
+	// With the tick running (virtual time, as fast as it goes) Write
+	// returns once all is queued, and every sample plays.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var werr error
+	go func() {
+		defer wg.Done()
+		_, werr = s.Write(context.Background(), tts[n:])
+	}()
+	now := time.Duration(0)
+	for i := 0; i < 400 && s.Stats().Played < 5*time.Second; i++ {
+		_ = a.p // the listener keeps the conference at 16 kHz
+		c.Tick(now)
+		now += 20 * time.Millisecond
+		if i%10 == 0 {
+			time.Sleep(time.Millisecond) // let the feeder run
+		}
+	}
+	wg.Wait()
+	require.NoError(t, werr)
+	st := s.Stats()
+	assert.Equal(t, 5*time.Second, st.Played)
+	assert.Zero(t, st.Underruns)
+
+	// Wait returns once everything was played; Clear drops what waits.
+	require.NoError(t, s.Wait(context.Background()))
+	_, err = s.TryWrite(tts[:16000])
+	require.NoError(t, err)
+	s.Clear()
+	c.Tick(now)
+	assert.Zero(t, s.Stats().Queued)
+	assert.Equal(t, uint64(1), s.Stats().Clears)
+
+	_, err = c.AddSource(SourceConfig{SampleRate: 44100})
+	require.ErrorIs(t, err, ErrConfig)
+	_, err = c.AddSource(SourceConfig{SampleRate: 8000, Buffer: time.Hour})
+	require.ErrorIs(t, err, ErrConfig)
+}
+
+// A source fights for a speaker's place by its level, as a participant
+// does; a priority source is mixed on top of the speakers.
+func TestSourceSpeakerSelection(t *testing.T) {
+	c := newMediaConf(t, ConferenceConfig{SampleRate: 16000, MaxSpeakers: 1})
+	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, src: tone(440, 4, 0.3)})
+	b := newClient(t, c, clientSpec{id: "b", format: pcmu, pt: 0, listenOnly: true})
+	clients := []*client{a, b}
+	now := run(c, clients, 0, 500*time.Millisecond, nil)
+	require.True(t, a.p.Stats().Speaking)
+
+	quiet, err := c.AddSource(SourceConfig{SampleRate: 16000})
+	require.NoError(t, err)
+	_, err = quiet.TryWrite(sineAt(16000, 1000, 1, 0.05))
+	require.NoError(t, err)
+	b.got = nil
+	now = run(c, clients, now, 600*time.Millisecond, nil)
+	assert.False(t, quiet.Stats().Speaking, "a quieter source does not displace the speaker")
+	assert.Less(t, goertzel(b.got[1600:4000], 8000, 1000), 0.01)
+	quiet.Close()
+
+	pri, err := c.AddSource(SourceConfig{SampleRate: 16000, Priority: true})
+	require.NoError(t, err)
+	_, err = pri.TryWrite(sineAt(16000, 1000, 1, 0.05))
+	require.NoError(t, err)
+	b.got = nil
+	run(c, clients, now, 600*time.Millisecond, nil)
+	assert.True(t, pri.Stats().Speaking)
+	assert.True(t, a.p.Stats().Speaking, "the speaker keeps its place")
+	assert.Greater(t, goertzel(b.got[1600:4000], 8000, 1000), 0.02)
+	assert.Greater(t, goertzel(b.got[1600:4000], 8000, 440), 0.1)
+}
+
+// Taps give the room's mix, what one participant hears and what it
+// sends, at their own rate, stamped contiguously.
+func TestTaps(t *testing.T) {
+	c := newMediaConf(t, ConferenceConfig{SampleRate: 16000})
+	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, src: tone(440, 3, 0.3)})
+	b := newClient(t, c, clientSpec{id: "b", format: pcmu, pt: 0, src: tone(660, 3, 0.3)})
+	l := newClient(t, c, clientSpec{id: "l", format: pcmu, pt: 0, listenOnly: true})
+	clients := []*client{a, b, l}
+	now := run(c, clients, 0, 100*time.Millisecond, nil)
+
+	_, err := c.AddTap(TapConfig{Kind: TapHears, Participant: "nobody"})
+	require.ErrorIs(t, err, ErrNoParticipant)
+	_, err = c.AddTap(TapConfig{Kind: TapMix, Participant: "a"})
+	require.ErrorIs(t, err, ErrConfig)
+	_, err = c.AddTap(TapConfig{Kind: TapInboundPackets, Participant: "a"})
+	require.ErrorIs(t, err, ErrConfig)
+	_, err = c.AddTap(TapConfig{Kind: TapMix, SampleRate: 11025})
+	require.ErrorIs(t, err, ErrConfig)
+
+	mix, err := c.AddTap(TapConfig{Kind: TapMix, SampleRate: 48000})
+	require.NoError(t, err)
+	hears, err := c.AddTap(TapConfig{Kind: TapHears, Participant: "a", SampleRate: 8000})
+	require.NoError(t, err)
+	in, err := c.AddTap(TapConfig{Kind: TapInbound, Participant: "l", SampleRate: 16000})
+	require.NoError(t, err)
+	require.Equal(t, 960, mix.FrameSamples())
+
+	run(c, clients, now, time.Second, nil)
+	read := func(tp *Tap) ([]int16, []time.Duration) {
+		var all []int16
+		var at []time.Duration
+		buf := make([]int16, tp.FrameSamples())
+		for {
+			st, fr, ok := tp.TryRead(buf)
+			if !ok {
+				return all, at
+			}
+			all = append(all, fr...)
+			at = append(at, st)
+		}
+	}
+	m, mat := read(mix)
+	h, hat := read(hears)
+	i, _ := read(in)
+	require.Len(t, mat, 50)
+	require.Len(t, hat, 50)
+	for k := 1; k < len(mat); k++ {
+		require.Equal(t, 20*time.Millisecond, mat[k]-mat[k-1])
+	}
+	assert.Equal(t, mat, hat, "every tap of a conference is stamped on one clock")
+	assert.Equal(t, now, mat[0])
+	assert.Greater(t, goertzel(m[9600:], 48000, 440), 0.1)
+	assert.Greater(t, goertzel(m[9600:], 48000, 660), 0.1)
+	assert.Greater(t, goertzel(h[1600:], 8000, 660), 0.1)
+	assert.Less(t, goertzel(h[1600:], 8000, 440), 0.02, "a's mix-minus")
+	assert.Less(t, goertzel(i, 16000, 440)+goertzel(i, 16000, 660), 0.01, "l sends silence")
+	assert.Equal(t, uint64(50), mix.Stats().Frames)
+	assert.Equal(t, mat[0], mix.Stats().First)
+	assert.Equal(t, mat[49]+20*time.Millisecond, mix.Stats().End)
+
+	// The reader falls behind: frames beyond the buffer are dropped and
+	// counted, never blocking the tick.
+	run(c, clients, now+time.Second, 2*time.Second, nil)
+	assert.Positive(t, mix.Stats().Dropped)
+
+	// A tap ends when its participant leaves; Read drains then says so.
+	a.p.Leave()
+	run(c, clients[1:], now+3*time.Second, 40*time.Millisecond, nil)
+	<-hears.Done()
+	buf := make([]int16, hears.FrameSamples())
+	for {
+		if _, _, err := hears.Read(context.Background(), buf); err != nil {
+			require.ErrorIs(t, err, ErrClosed)
+			break
+		}
+	}
+	_, _, err = hears.Read(context.Background(), buf[:10])
+	require.True(t, errors.Is(err, ErrClosed) || err != nil)
+
+	c.Close()
+	run(c, nil, now+4*time.Second, 40*time.Millisecond, nil)
+	<-mix.Done()
+	<-in.Done()
+}
+
+// Join and leave tones: a rising chime when someone joins, heard by the
+// room and the newcomer; a falling one when someone leaves.
+func TestJoinLeaveTones(t *testing.T) {
+	_, err := NewConference(ConferenceConfig{Tones: ToneConfig{Join: true, Level: 3}})
+	require.ErrorIs(t, err, ErrConfig)
+
+	c := newMediaConf(t, ConferenceConfig{SampleRate: 16000, Tones: ToneConfig{Join: true, Leave: true}})
+	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, listenOnly: true})
+	now := run(c, []*client{a}, 0, 600*time.Millisecond, nil)
+	// a heard its own join chime: C5 then G5.
+	assert.Greater(t, goertzel(a.got[80:800], 8000, 523.25), 0.03)
+	assert.Greater(t, goertzel(a.got[1040:2080], 8000, 783.99), 0.03)
+
+	b := newClient(t, c, clientSpec{id: "b", format: pcmu, pt: 0, listenOnly: true})
+	a.got = nil
+	now = run(c, []*client{a, b}, now, 600*time.Millisecond, nil)
+	assert.Greater(t, goertzel(a.got[80:800], 8000, 523.25), 0.03, "a hears b join")
+
+	b.p.Leave()
+	a.got = nil
+	run(c, []*client{a}, now, 600*time.Millisecond, nil)
+	assert.Greater(t, goertzel(a.got[80:800], 8000, 783.99), 0.03, "the leave chime falls")
+	assert.Greater(t, goertzel(a.got[1040:2080], 8000, 523.25), 0.03)
+	for len(c.Events()) > 0 {
+		e := <-c.Events()
+		assert.NotEqual(t, TalkingStarted, e.Type, "tones make no talking events")
+	}
+}
