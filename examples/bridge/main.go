@@ -41,6 +41,7 @@ func main() {
 	flag.IntVar(&cfg.MaxParticipants, "max-participants", 10000, "most participants over all rooms (also bounded by the file limit)")
 	flag.IntVar(&cfg.MaxRoomParticipants, "max-room-participants", 1000, "most participants in one room")
 	flag.Float64Var(&cfg.TickBudget, "tick-budget", 0.8, "share of ptime a room's tick may take before joins are refused (negative: no check)")
+	flag.StringVar(&cfg.MediaDir, "media-dir", "", "directory of the play and record API: WAV files to play are read from it, recordings written under it (empty: API off)")
 	flag.IntVar(&cfg.SSEBuffer, "sse-buffer", 64, "events an SSE client may lag before its events are dropped")
 	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	jsonLogs := flag.Bool("log-json", false, "log JSON instead of text")

@@ -108,6 +108,11 @@ type Config struct {
 	// ShutdownTimeout bounds how long Close waits for HTTP requests in
 	// flight. Default 2 s.
 	ShutdownTimeout time.Duration
+	// MediaDir is the directory of the play and record API: the WAV files
+	// POST /rooms/{room}/play names are read from it, the recordings POST
+	// /rooms/{room}/recordings names are written under it, and no name
+	// from the API reaches outside it. Empty turns that API off (404).
+	MediaDir string
 }
 
 // fdReserve is what the process keeps besides the API's connections and

@@ -28,6 +28,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /rooms/{room}/events", s.handleEvents)
 	mux.HandleFunc("GET /stats", s.handleStats)
 	mux.Handle("GET /metrics", s.metricsHandler())
+	s.mediaRoutes(mux)
 	return s.authorize(mux)
 }
 

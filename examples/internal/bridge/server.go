@@ -78,6 +78,8 @@ type Server struct {
 	wg   sync.WaitGroup
 	// totals of legs that have gone, so /stats counts the whole run.
 	goneIn, goneOut atomic.Uint64
+	// media: playback and recording (playrec.go).
+	media mediaAPI
 }
 
 // New validates cfg and returns a Server; Start makes it listen.
@@ -97,6 +99,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if st.APIToken != "" {
 		s.tokenHash = sha256.Sum256([]byte(st.APIToken))
+	}
+	if err := s.media.init(st.MediaDir); err != nil {
+		return nil, err
 	}
 	s.conns = newConnLimiter(st.HTTPMaxConns)
 	s.httpSrv = &http.Server{
@@ -206,6 +211,7 @@ func (s *Server) Close() error {
 		err = s.engine.Close()
 	}
 	s.wg.Wait()
+	s.media.close()
 	s.log.Info("bridge closed")
 	return err
 }
