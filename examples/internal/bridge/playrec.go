@@ -351,6 +351,7 @@ type recordParams struct {
 type recording struct {
 	id, room, file, participant string
 	rate                        int
+	start                       time.Duration // media time of the file's first sample
 	tap                         *mixer.Tap
 	rec                         *record.Recorder
 	done                        chan struct{} // closed once the file is final
@@ -377,7 +378,10 @@ func (rc *recording) json() recordingJSON {
 	j := recordingJSON{ID: rc.id, Room: rc.room, File: rc.file, Participant: rc.participant, SampleRate: rc.rate,
 		State: "recording", Frames: rs.Frames, Dropped: rs.Dropped}
 	if ts.Started {
-		j.DurationMS = (ts.End - ts.First).Milliseconds()
+		// The file runs from start, where the recorder was told it
+		// begins (silence up to the tap's first frame), to the end of
+		// the last frame.
+		j.DurationMS = (ts.End - rc.start).Milliseconds()
 	}
 	select {
 	case <-rc.done:
@@ -449,7 +453,8 @@ func (s *Server) startRecording(r *room, p recordParams) (*recording, error) {
 	if err != nil {
 		return fail(fmt.Errorf("%w: %v", mixer.ErrConfig, err))
 	}
-	rec, err := record.NewRecorder(w, record.Config{Start: r.conf.MediaTime(), Queue: recordingQueue, Closer: syncCloser{f}})
+	start := r.conf.MediaTime()
+	rec, err := record.NewRecorder(w, record.Config{Start: start, Queue: recordingQueue, Closer: syncCloser{f}})
 	if err != nil {
 		return fail(fmt.Errorf("%w: %v", mixer.ErrConfig, err))
 	}
@@ -464,7 +469,7 @@ func (s *Server) startRecording(r *room, p recordParams) (*recording, error) {
 		return nil, err
 	}
 	rc := &recording{id: id, room: r.name, file: p.File, participant: p.Participant, rate: p.SampleRate,
-		tap: tap, rec: rec, done: make(chan struct{}), forget: make(chan struct{})}
+		start: start, tap: tap, rec: rec, done: make(chan struct{}), forget: make(chan struct{})}
 	m.mu.Lock()
 	m.records[id] = rc
 	m.mu.Unlock()
