@@ -143,6 +143,53 @@
 // through the Sink). Example (Embedding) gives each participant a socket of
 // its own.
 //
+// # Prompts, music and recording
+//
+// Not every member of a room speaks RTP. Conference.AddSource adds a
+// Source: PCM the application writes (a WAV prompt, a TTS stream, music on
+// hold), at 8 to 48 kHz, that the tick plays into the room with the same
+// speaker selection, gain, mute, talking events and CSRC levels as a
+// participant's voice — or, with SourceConfig.To, whispers to one
+// participant only (heard even while that participant is deaf to the
+// room), or, with Priority, mixes on top of the talkers. A feeder faster
+// than real time is buffered (SourceConfig.Buffer, default 10 s): Write
+// waits for the tick to play room for the rest, TryWrite queues what fits
+// and returns ErrFull; audio is never dropped.
+//
+//	src, _ := conf.AddSource(mixer.SourceConfig{SampleRate: 16000})
+//	src.Write(ctx, prompt) // returns once queued; runs at most Buffer ahead
+//	src.Wait(ctx)          // returns once played
+//	src.Close()
+//
+// Conference.AddTap takes audio out: the room's mix (TapMix), what one
+// participant hears (TapHears: its mix-minus, whispers, gain), what one
+// sends (TapInbound, decoded, silence where it sent nothing) at a rate of
+// the application's choice, or an Opus leg's packets untranscoded
+// (TapInboundPackets). Every frame is stamped on the conference's media
+// clock (MediaTime), so the taps of a room line up. A tap hands its frames
+// to a FrameWriter from the tick — a *record.Recorder is one, which copies
+// the frame into a bounded queue and writes the file on a goroutine of its
+// own, so a slow disk never delays a tick — or queues them for Read.
+//
+//	rec, _ := record.Create("room.opus", record.Format{SampleRate: 48000, Channels: 1},
+//		record.FileConfig{Config: record.Config{Start: conf.MediaTime()}})
+//	tap, _ := conf.AddTap(mixer.TapConfig{Kind: mixer.TapMix, SampleRate: 48000, Writer: rec})
+//	...
+//	tap.Close()
+//	<-tap.Done()
+//	rec.WriteSilence(tap.Stats().End) // the file lasts as long as the room was recorded
+//	rec.Close()
+//
+// Gaps (loss, DTX, a late join, a stall whose ticks were skipped) are
+// silence in the files, so a participant's leg recorded from the moment
+// the room's recording started lines up with the mix sample for sample.
+// ConferenceConfig.Tones plays a short chime when someone joins or
+// leaves, through a priority source of the conference's own. Sources,
+// taps and tones allocate nothing per tick. Recording a room of three
+// Opus talkers costs (process CPU per room-second, BenchmarkRecordRoom,
+// see the repository's notes for the figures): little for WAV or an Opus
+// leg's packets, one Opus encode a frame for the mix to Ogg/Opus.
+//
 // # Concurrency
 //
 // Join, Leave, Update, SetMuted, SetDeaf, SetGainIn/Out and all Stats calls
