@@ -62,10 +62,14 @@ func BenchmarkRecordRoom(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			c := newMediaConf(b, ConferenceConfig{})
 			var clients []*client
+			// The clips loop for as long as the benchmark runs: speech
+			// all along, as in a busy room (a silent mix would cost the
+			// Ogg/Opus recorder nothing: it writes silence unencoded).
+			d := time.Duration(b.N+20) * 20 * time.Millisecond
 			for _, sp := range []clientSpec{
-				{id: "alice", format: opf, pt: 111, src: loadClip(b, "alice")},
-				{id: "bob", format: opf, pt: 111, src: loadClip(b, "bob")},
-				{id: "carol", format: opf, pt: 111, src: loadClip(b, "carol")},
+				{id: "alice", format: opf, pt: 111, src: looped(loadClip(b, "alice"), d)},
+				{id: "bob", format: opf, pt: 111, src: looped(loadClip(b, "bob"), d)},
+				{id: "carol", format: opf, pt: 111, src: looped(loadClip(b, "carol"), d)},
 				{id: "l1", format: pcmu, pt: 0, listenOnly: true},
 				{id: "l2", format: pcmu, pt: 0, listenOnly: true},
 			} {
@@ -116,4 +120,14 @@ func recordTap(b *testing.B, c *Conference, dir, name string, tc TapConfig) *rec
 	_, err = c.AddTap(tc)
 	require.NoError(b, err)
 	return r
+}
+
+// looped repeats a 48 kHz clip for d.
+func looped(clip []int16, d time.Duration) []int16 {
+	n := int(48000 * d / time.Second)
+	out := make([]int16, n)
+	for i := 0; i < n; i += len(clip) {
+		copy(out[i:], clip)
+	}
+	return out
 }
