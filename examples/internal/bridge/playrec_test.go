@@ -283,3 +283,33 @@ func TestPlayAndRecordWithPeers(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoadWAV: whatever bytes a file to play holds, loadWAV returns mono
+// audio at a rate a source takes, or an error; never a panic.
+func FuzzLoadWAV(f *testing.F) {
+	dir := f.TempDir()
+	var m mediaAPI
+	require.NoError(f, m.init(dir))
+	f.Cleanup(m.close)
+	for _, a := range []*wav.Audio{
+		{SampleRate: 8000, Channels: 1, Samples: rtpclient.Tone(440, -12, 8000, 160)},
+		{SampleRate: 48000, Channels: 2, Samples: rtpclient.Tone(440, -12, 48000, 192)},
+		{SampleRate: 44100, Channels: 1, Samples: rtpclient.Tone(440, -12, 44100, 100)},
+		{SampleRate: 16000, Channels: 3, Samples: make([]int16, 30)},
+	} {
+		var b strings.Builder
+		require.NoError(f, wav.Write(&b, a))
+		f.Add([]byte(b.String()))
+		f.Add([]byte(b.String())[:50])
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "f.wav"), data, 0o600))
+		a, err := m.loadWAV("f.wav")
+		if err != nil {
+			return
+		}
+		require.Equal(t, 1, a.Channels)
+		require.Contains(t, []int{8000, 16000, 24000, 32000, 48000}, a.SampleRate)
+		require.NotEmpty(t, a.Samples)
+	})
+}
