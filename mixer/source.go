@@ -96,18 +96,17 @@ type Source struct {
 	closing chan struct{}
 
 	// Tick-owned.
-	to       *Participant // whisper target; nil plays to the room
-	removed  bool
-	kind     sourceKind
-	quiet    bool                // no events (the conference's tones)
-	rate     int                 // conference rate res is built for
-	res      *resample.Resampler // SampleRate → rate; nil when equal
-	inFrame  int                 // samples per tick at SampleRate
-	in       []int16             // one tick at SampleRate
-	pcm      []int16             // this tick's audio at the conference rate
-	active   bool                // pcm holds audio this tick
-	fed      bool                // the last tick took audio from the ring
-	talkPars *talkParams
+	to      *Participant // whisper target; nil plays to the room
+	removed bool
+	kind    sourceKind
+	quiet   bool                // no events (the conference's tones)
+	rate    int                 // conference rate res is built for
+	res     *resample.Resampler // SampleRate → rate; nil when equal
+	inFrame int                 // samples per tick at SampleRate
+	in      []int16             // one tick at SampleRate
+	pcm     []int16             // this tick's audio at the conference rate
+	active  bool                // pcm holds audio this tick
+	fed     bool                // the last tick took audio from the ring
 
 	played, underruns, clears atomic.Uint64
 }
