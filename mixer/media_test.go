@@ -221,6 +221,23 @@ func TestSourceBuffersFastFeeder(t *testing.T) {
 	assert.Zero(t, s.Stats().Queued)
 	assert.Equal(t, uint64(1), s.Stats().Clears)
 
+	// A feeder waiting for its audio to play is released by a Clear
+	// (barge-in) as by the end of playing.
+	_, err = s.TryWrite(tts[:32000])
+	require.NoError(t, err)
+	waited := make(chan error, 1)
+	go func() { waited <- s.Wait(context.Background()) }()
+	time.Sleep(5 * time.Millisecond) // usually in Wait by now; either way it must return
+	s.Clear()
+	now += 20 * time.Millisecond
+	c.Tick(now)
+	select {
+	case err := <-waited:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Wait did not return after Clear")
+	}
+
 	_, err = c.AddSource(SourceConfig{SampleRate: 44100})
 	require.ErrorIs(t, err, ErrConfig)
 	_, err = c.AddSource(SourceConfig{SampleRate: 8000, Buffer: time.Hour})

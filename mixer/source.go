@@ -404,10 +404,14 @@ func (s *Source) pull(rate, n int) int {
 	if s.rate != rate {
 		s.setup(rate)
 	}
-	s.ring.honourClear()
+	cleared := s.ring.honourClear()
 	k := s.ring.read(s.in)
 	if k > 0 {
 		add(&s.played, uint64(k))
+	}
+	if k > 0 || cleared {
+		// Room was made (or, after a Clear, the queue emptied without
+		// playing): a feeder in Write or Wait may go on.
 		if s.waiting.Load() {
 			select {
 			case s.space <- struct{}{}:
@@ -497,11 +501,14 @@ func (r *sampleRing) clear() bool {
 	return head != r.tail.Load()
 }
 
-// honourClear skips what Clear asked to drop. Consumer only.
-func (r *sampleRing) honourClear() {
+// honourClear skips what Clear asked to drop and reports whether there
+// was any. Consumer only.
+func (r *sampleRing) honourClear() bool {
 	if to := r.clearTo.Load(); to > r.tail.Load() {
 		r.tail.Store(to)
+		return true
 	}
+	return false
 }
 
 // read copies up to len(dst) samples into dst and returns how many.
