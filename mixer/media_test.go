@@ -467,3 +467,32 @@ func TestMediaTickAllocs(t *testing.T) {
 	assert.Positive(t, pw.n)
 	assert.Zero(t, mix.Stats().Dropped)
 }
+
+// The media clock advances a ptime a tick whatever the tick's jitter, and
+// follows now only when ticks were skipped for good (a stall) or the
+// clock jumped.
+func TestMediaClock(t *testing.T) {
+	const pt = 20 * time.Millisecond
+	var m mediaClock
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	assert.Equal(t, ms(1000), m.advance(ms(1000), pt))
+	// Late and early ticks within a ptime: contiguous stamps.
+	for i, now := range []int{1023, 1039, 1065, 1080, 1099} {
+		assert.Equal(t, ms(1020+20*i), m.advance(ms(now), pt), "tick %d", i)
+	}
+	// A late tick caught up at once (two ticks at one now): still contiguous.
+	assert.Equal(t, ms(1120), m.advance(ms(1150), pt))
+	assert.Equal(t, ms(1140), m.advance(ms(1150), pt))
+	// A stall: the engine skipped 500 ms of ticks. The clock stays
+	// contiguous for resyncAfter, then follows now: a gap.
+	now := ms(1660)
+	var last time.Duration
+	for range 20 {
+		last = m.advance(now, pt)
+		now += pt
+	}
+	assert.Equal(t, now-pt, last, "resynchronised with now")
+	// A jump of more than maxJump is followed at once.
+	assert.Equal(t, now+ms(5000), m.advance(now+ms(5000), pt))
+	assert.Equal(t, now+ms(5000)+pt, time.Duration(m.next.Load()))
+}
