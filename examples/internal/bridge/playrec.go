@@ -187,7 +187,8 @@ func (m *mediaAPI) loadWAV(name string) (*wav.Audio, error) {
 	// the request; it is refused below as not a regular file.
 	f, err := m.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", errMediaName, strings.TrimPrefix(err.Error(), "openat "))
+		// The root's errors name the file as given, never the directory.
+		return nil, fmt.Errorf("%w: %w", errMediaName, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -436,7 +437,7 @@ func (s *Server) startRecording(r *room, p recordParams) (*recording, error) {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("%q exists: %w", p.File, fs.ErrExist)
 		}
-		return nil, fmt.Errorf("%w: %s", errMediaName, strings.TrimPrefix(err.Error(), "openat "))
+		return nil, fmt.Errorf("%w: %w", errMediaName, err)
 	}
 	fail := func(err error) (*recording, error) {
 		_ = f.Close()

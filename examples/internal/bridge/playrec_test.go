@@ -76,7 +76,16 @@ func TestMediaPathsConfined(t *testing.T) {
 	for _, name := range bad {
 		code, body := postJSON(t, s, "/rooms/r/play", map[string]any{"file": name})
 		assert.Contains(t, []int{http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity}, code, "play %q: %s", name, body)
+		if !strings.HasPrefix(name, top) {
+			assert.NotContains(t, string(body), top, "an error names the server's directory")
+		}
 	}
+	code, _ := postJSON(t, s, "/rooms/r/play", map[string]any{"file": "missing.wav"})
+	assert.Equal(t, http.StatusNotFound, code)
+	code, _ = postJSON(t, s, "/rooms/r/recordings", map[string]any{"file": "nodir/x.wav"})
+	assert.Equal(t, http.StatusNotFound, code)
+	code, _ = postJSON(t, s, "/rooms/r/play", map[string]any{"file": "out/secret.wav"})
+	assert.Equal(t, http.StatusBadRequest, code, "a symlink out is a bad name")
 	for _, name := range []string{"ok.wav", "sub/ok.wav", "in-link.wav"} {
 		code, body := postJSON(t, s, "/rooms/r/play", map[string]any{"file": name})
 		assert.Equal(t, http.StatusCreated, code, "play %q: %s", name, body)
