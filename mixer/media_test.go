@@ -115,11 +115,33 @@ func TestSourceWhisper(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.TryWrite(sineAt(24000, 1000, 2, 0.3))
 	require.NoError(t, err)
+	hears, err := c.AddTap(TapConfig{Kind: TapHears, Participant: "held", SampleRate: 16000})
+	require.NoError(t, err)
+	mix, err := c.AddTap(TapConfig{Kind: TapMix, SampleRate: 16000})
+	require.NoError(t, err)
 
 	for _, cl := range clients {
 		cl.got = nil
 	}
 	now = run(c, clients, now, time.Second, nil)
+	drain := func(tp *Tap) []int16 {
+		var all []int16
+		buf := make([]int16, tp.FrameSamples())
+		for {
+			_, fr, ok := tp.TryRead(buf)
+			if !ok {
+				return all
+			}
+			all = append(all, fr...)
+		}
+	}
+	h, m := drain(hears), drain(mix)
+	assert.Greater(t, goertzel(h[3200:], 16000, 1000), 0.15, "what held hears has the whisper")
+	assert.Greater(t, goertzel(h[3200:], 16000, 440), 0.1)
+	assert.Less(t, goertzel(m[3200:], 16000, 1000), 0.01, "the room's mix has no whisper")
+	assert.Greater(t, goertzel(m[3200:], 16000, 440), 0.1)
+	hears.Close()
+	mix.Close()
 	seg := func(cl *client) []int16 { return cl.got[1600:8000] }
 	assert.Greater(t, goertzel(seg(held), 8000, 1000), 0.15, "the target hears the whisper")
 	assert.Greater(t, goertzel(seg(held), 8000, 440), 0.1, "and the room")
