@@ -154,7 +154,7 @@
 // room), or, with Priority, mixes on top of the talkers. A feeder faster
 // than real time is buffered (SourceConfig.Buffer, default 10 s): Write
 // waits for the tick to play room for the rest, TryWrite queues what fits
-// and returns ErrFull; audio is never dropped.
+// and returns ErrSourceFull; audio is never dropped.
 //
 //	src, _ := conf.AddSource(mixer.SourceConfig{SampleRate: 16000})
 //	src.Write(ctx, prompt) // returns once queued; runs at most Buffer ahead
@@ -250,7 +250,7 @@
 // by package codec, srtp or jitter is wrapped too), ErrDuplicateID, and
 // ErrClosed. Participant.WriteRTP returns exactly one of ErrClosed,
 // ErrMalformed, ErrPayloadType, srtp.ErrAuth, srtp.ErrReplay, jitter.ErrLate,
-// jitter.ErrDuplicate, jitter.ErrFull or jitter.ErrTooLarge, unwrapped, and
+// jitter.ErrDuplicate, jitter.ErrSourceFull or jitter.ErrTooLarge, unwrapped, and
 // allocates nothing in this package to refuse a packet, so a flood of bad
 // packets costs no garbage. The detail is in ParticipantStats: PacketsIn
 // counts the packets accepted, Refused the others by reason. WriteRTCP

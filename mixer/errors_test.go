@@ -16,6 +16,7 @@ import (
 // exportedSentinels are the errors a caller of this package can branch on.
 var exportedSentinels = []error{
 	ErrConfig, ErrClosed, ErrDuplicateID, ErrMalformed, ErrPayloadType,
+	ErrSourceFull, ErrNoParticipant,
 	srtp.ErrAuth, srtp.ErrReplay,
 	jitter.ErrLate, jitter.ErrDuplicate, jitter.ErrFull, jitter.ErrTooLarge,
 }
@@ -63,6 +64,7 @@ func TestErrorsMatchExportedSentinels(t *testing.T) {
 		{"write garbage", a.WriteRTPAt(0, []byte{1, 2, 3}), []error{ErrMalformed}},
 		{"write wrong payload type", a.WriteRTPAt(0, rtpPkt(t, 1, 8, nil)), []error{ErrPayloadType}},
 	}
+	cases = append(cases, mediaErrorCases(t, c, closedConf)...)
 	require.NoError(t, eng.Close())
 	cases = append(cases, struct {
 		name string

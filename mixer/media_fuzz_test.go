@@ -98,7 +98,7 @@ func FuzzMediaLifecycle(f *testing.F) {
 				if len(srcs) > 0 {
 					s := srcs[pick(len(srcs), a)]
 					n, err := s.TryWrite(pcmBuf[:a*100])
-					if err != nil && !errors.Is(err, ErrFull) && !errors.Is(err, ErrClosed) {
+					if err != nil && !errors.Is(err, ErrSourceFull) && !errors.Is(err, ErrClosed) {
 						t.Fatal(err)
 					}
 					if n > a*100 {

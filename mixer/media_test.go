@@ -189,7 +189,7 @@ func TestSourceWhisperToSpeaker(t *testing.T) {
 }
 
 // A feeder faster than real time is buffered: 5 s written at once plays
-// out in full; past the bound TryWrite says ErrFull and Write waits.
+// out in full; past the bound TryWrite says ErrSourceFull and Write waits.
 func TestSourceBuffersFastFeeder(t *testing.T) {
 	c := newMediaConf(t, ConferenceConfig{SampleRate: 16000})
 	a := newClient(t, c, clientSpec{id: "a", format: pcmu, pt: 0, listenOnly: true})
@@ -198,7 +198,7 @@ func TestSourceBuffersFastFeeder(t *testing.T) {
 	tts := sineAt(16000, 1000, 5, 0.3)
 
 	n, err := s.TryWrite(tts)
-	require.ErrorIs(t, err, ErrFull)
+	require.ErrorIs(t, err, ErrSourceFull)
 	require.GreaterOrEqual(t, n, 32000) // 2 s, rounded up to the ring's size
 	require.Less(t, n, len(tts))
 
@@ -517,4 +517,40 @@ func TestMediaClock(t *testing.T) {
 	// A jump of more than maxJump is followed at once.
 	assert.Equal(t, now+ms(5000), m.advance(now+ms(5000), pt))
 	assert.Equal(t, now+ms(5000)+pt, time.Duration(m.next.Load()))
+}
+
+// mediaErrorCases are TestErrorsMatchExportedSentinels's cases for
+// sources and taps: c has a participant "a", closed is closed.
+func mediaErrorCases(t *testing.T, c, closed *Conference) []struct {
+	name string
+	err  error
+	want []error
+} {
+	call := func(_ any, err error) error { return err }
+	small, err := c.AddSource(SourceConfig{SampleRate: 8000, Buffer: 20 * time.Millisecond})
+	require.NoError(t, err)
+	_, full := small.TryWrite(make([]int16, 1000))
+	gone, err := c.AddSource(SourceConfig{SampleRate: 8000})
+	require.NoError(t, err)
+	gone.Close()
+	_, afterClose := gone.TryWrite(make([]int16, 10))
+	return []struct {
+		name string
+		err  error
+		want []error
+	}{
+		{"source rate", call(c.AddSource(SourceConfig{SampleRate: 44100})), []error{ErrConfig}},
+		{"source buffer", call(c.AddSource(SourceConfig{SampleRate: 8000, Buffer: time.Hour})), []error{ErrConfig}},
+		{"source gain", call(c.AddSource(SourceConfig{SampleRate: 8000, GainIn: 99})), []error{ErrConfig}},
+		{"source duplicate ID", call(c.AddSource(SourceConfig{SampleRate: 8000, ID: "a"})), []error{ErrDuplicateID}},
+		{"whisper to nobody", call(c.AddSource(SourceConfig{SampleRate: 8000, To: "nobody"})), []error{ErrNoParticipant}},
+		{"source closed conference", call(closed.AddSource(SourceConfig{SampleRate: 8000})), []error{ErrClosed}},
+		{"source full", full, []error{ErrSourceFull}},
+		{"source closed", afterClose, []error{ErrClosed}},
+		{"tap kind", call(c.AddTap(TapConfig{Kind: 9})), []error{ErrConfig}},
+		{"tap rate", call(c.AddTap(TapConfig{SampleRate: 11025})), []error{ErrConfig}},
+		{"tap of nobody", call(c.AddTap(TapConfig{Kind: TapHears, Participant: "nobody"})), []error{ErrNoParticipant}},
+		{"tap of packets of G.711", call(c.AddTap(TapConfig{Kind: TapInboundPackets, Participant: "a", PacketWriter: &discardPackets{}})), []error{ErrConfig}},
+		{"tap closed conference", call(closed.AddTap(TapConfig{})), []error{ErrClosed}},
+	}
 }

@@ -72,7 +72,7 @@ const (
 // nothing). A feeder faster than real time fills the buffer; then Write
 // waits until the tick has played room for the rest, or returns what it
 // queued when its context ends, and TryWrite queues what fits and returns
-// ErrFull: audio is never dropped. A tick that finds less than a ptime
+// ErrSourceFull: audio is never dropped. A tick that finds less than a ptime
 // queued plays what there is and silence after it (counted as an
 // underrun when there was some): a real-time feeder should keep a frame
 // or two ahead.
@@ -284,7 +284,7 @@ func (s *Source) Write(ctx context.Context, pcm []int16) (int, error) {
 }
 
 // TryWrite queues as much of pcm as the buffer has room for now and
-// returns how many samples that was, with ErrFull when it was not all of
+// returns how many samples that was, with ErrSourceFull when it was not all of
 // it (the rest is not queued: write it again later), or ErrClosed. It
 // never waits and allocates nothing.
 func (s *Source) TryWrite(pcm []int16) (int, error) {
@@ -293,7 +293,7 @@ func (s *Source) TryWrite(pcm []int16) (int, error) {
 	}
 	n := s.ring.write(pcm)
 	if n < len(pcm) {
-		return n, ErrFull
+		return n, ErrSourceFull
 	}
 	return n, nil
 }
