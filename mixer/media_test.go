@@ -554,3 +554,63 @@ func mediaErrorCases(t *testing.T, c, closed *Conference) []struct {
 		{"tap closed conference", call(closed.AddTap(TapConfig{})), []error{ErrClosed}},
 	}
 }
+
+// A TTS engine that makes 5 s of speech in 200 ms writes it all before
+// the tick has played any: with the default buffer nothing waits, nothing
+// is dropped, and every sample plays, in order, without an underrun.
+func TestSourceTTSBurst(t *testing.T) {
+	c := newMediaConf(t, ConferenceConfig{SampleRate: 24000})
+	tap, err := c.AddTap(TapConfig{Kind: TapMix, SampleRate: 24000, Buffer: time.Minute})
+	require.NoError(t, err)
+	s, err := c.AddSource(SourceConfig{SampleRate: 24000})
+	require.NoError(t, err)
+	speech := make([]int16, 5*24000)
+	for i := range speech {
+		speech[i] = int16(1000 + i%20000) // a ramp: any drop or reorder shows
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for k := 0; k < len(speech); k += 4800 { // 25 chunks of 200 ms
+		n, err := s.Write(ctx, speech[k:k+4800])
+		require.NoError(t, err, "Write waited: the default buffer holds 10 s")
+		require.Equal(t, 4800, n)
+	}
+	require.Equal(t, 5*time.Second, s.Stats().Queued)
+	now := time.Duration(0)
+	for ; now < 5200*time.Millisecond; now += 20 * time.Millisecond {
+		c.Tick(now)
+	}
+	st := s.Stats()
+	assert.Equal(t, 5*time.Second, st.Played)
+	assert.Zero(t, st.Underruns)
+	// The room's mix is the ramp, sample for sample (one source at unity
+	// gain, no limiting below full scale, no resampling), once the
+	// speaker's gain has ramped in over its first frame.
+	var got []int16
+	buf := make([]int16, tap.FrameSamples())
+	for {
+		_, fr, ok := tap.TryRead(buf)
+		if !ok {
+			break
+		}
+		got = append(got, fr...)
+	}
+	const ramp = 480 // one 20 ms frame at 24 kHz
+	start := -1
+	for i, v := range got {
+		if v == speech[ramp] { // the values of the first 20000 samples are unique
+			start = i - ramp
+			break
+		}
+	}
+	require.GreaterOrEqual(t, start, 0)
+	require.Greater(t, len(got)-start, len(speech))
+	differ := 0
+	for i := ramp; i < len(speech); i++ {
+		if got[start+i] != speech[i] {
+			differ++
+		}
+	}
+	assert.Zero(t, differ, "samples that differ from what was written")
+	assert.Zero(t, got[start+len(speech)], "silence after the end")
+}
