@@ -56,10 +56,12 @@ func (k TapKind) String() string {
 // FrameWriter takes a tap's PCM from the tick: one frame of a ptime each
 // tick, at the tap's rate, at stamps that follow each other by exactly a
 // ptime (a gap in the stamps is time the conference did not mix: a stall
-// whose ticks were skipped). It is called on the tick goroutine and must
-// return at once without keeping pcm, as a Sink: a *record.Recorder is
-// one (it copies the frame into its queue and writes it on a goroutine of
-// its own). Errors are counted (TapStats.WriteErrors), never fatal.
+// whose ticks were skipped). It is called on the tick goroutine itself
+// (not, as a Sink is in an Engine, from a delivery goroutine), so it must
+// return at once, never block and not keep pcm: a *record.Recorder is one
+// (it copies the frame into its queue and writes it on a goroutine of its
+// own); anything slower belongs behind a queue of its own, or in Read.
+// Errors are counted (TapStats.WriteErrors), never fatal.
 type FrameWriter interface {
 	Write(at time.Duration, pcm []int16) error
 }
