@@ -47,7 +47,6 @@ func FuzzMediaLifecycle(f *testing.F) {
 		var clients []*client
 		var srcs []*Source
 		var taps []*Tap
-		var checks []*stampCheck
 		rates := []int{8000, 16000, 24000, 32000, 48000}
 		pcmBuf := make([]int16, 48000)
 		for i := range pcmBuf {
@@ -139,7 +138,6 @@ func FuzzMediaLifecycle(f *testing.F) {
 				}
 				if chk != nil {
 					chk.frame = tp.FrameSamples()
-					checks = append(checks, chk)
 				}
 				taps = append(taps, tp)
 			case 6:
