@@ -322,3 +322,28 @@ func FuzzLoadWAV(f *testing.F) {
 		require.NotEmpty(t, a.Samples)
 	})
 }
+
+// A room created with "tones" chimes when someone joins: a peer already
+// in it hears the rising C5–G5.
+func TestRoomTones(t *testing.T) {
+	s := testServer(t, Config{SampleRate: 16000})
+	code, body, _ := call(t, s, "POST", "/rooms", "application/json", []byte(`{"name":"r","tones":true}`))
+	require.Equal(t, http.StatusCreated, code, string(body))
+	alice := joinPCMU(t, s, "r", "alice")
+	alice.report(t)
+	eventually(t, 3*time.Second, func() bool { return alice.stats(t, s).Sending }, "alice not proven")
+	dec, err := codec.NewDecoder("PCMU/8000", codec.Config{})
+	require.NoError(t, err)
+	rcv, err := rtpclient.NewReceiver(alice.conn, rtpclient.ReceiverConfig{ClockRate: 8000, PayloadType: 0, Decoder: dec})
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = rcv.Run() }()
+	time.Sleep(200 * time.Millisecond)
+	joinPCMU(t, s, "r", "bob")
+	time.Sleep(800 * time.Millisecond)
+	_ = alice.conn.SetReadDeadline(time.Now())
+	<-done
+	heard := rcv.Audio()
+	assert.Greater(t, maxShare(heard, 8000, 523.25, 60*time.Millisecond), 0.5, "C5")
+	assert.Greater(t, maxShare(heard, 8000, 783.99, 60*time.Millisecond), 0.5, "G5")
+}

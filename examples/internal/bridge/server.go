@@ -265,6 +265,8 @@ type roomParams struct {
 	SampleRate  int    `json:"sample_rate"`
 	PtimeMillis int    `json:"ptime_ms"`
 	MaxSpeakers int    `json:"max_speakers"`
+	// Tones: a chime when someone joins or leaves (mixer.ToneConfig).
+	Tones bool `json:"tones"`
 }
 
 func (s *Server) createRoom(p roomParams) (*room, error) {
@@ -276,6 +278,7 @@ func (s *Server) createRoom(p roomParams) (*room, error) {
 		SampleRate:    p.SampleRate,
 		Ptime:         time.Duration(p.PtimeMillis) * time.Millisecond,
 		MaxSpeakers:   p.MaxSpeakers,
+		Tones:         mixer.ToneConfig{Join: p.Tones, Leave: p.Tones},
 		OverloadShare: max(s.cfg.TickBudget, 0), // 0: the mixer's default
 	}
 	if cfg.SampleRate == 0 {
