@@ -2,22 +2,14 @@ package mixer
 
 import (
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rtpmix/rtpmix/internal/cputime"
 	"github.com/rtpmix/rtpmix/record"
 )
-
-// cpuTime is the process's user and system CPU time so far: what the
-// tick and every recorder's writer goroutine spent.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkRecordRoom is the CPU recording costs through a conference: a
 // room of three Opus talkers (speech clips) and two PCMU listeners, ticked
@@ -90,7 +82,7 @@ func BenchmarkRecordRoom(b *testing.B) {
 			recs := bc.taps(b, c, b.TempDir())
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := cpuTime(b)
+			cpu0 := cputime.Process()
 			for k := range b.N {
 				for i, cl := range clients {
 					_ = cl.p.WriteRTPAt(now, pkts[i][k])
@@ -103,7 +95,7 @@ func BenchmarkRecordRoom(b *testing.B) {
 			for _, r := range recs {
 				require.NoError(b, r.Close())
 			}
-			cpu := cpuTime(b) - cpu0
+			cpu := cputime.Process() - cpu0
 			b.StopTimer()
 			roomSeconds := float64(b.N) * 0.02
 			b.ReportMetric(float64(cpu)/1e6/roomSeconds, "cpu-ms/room-s")
