@@ -250,7 +250,7 @@
 // by package codec, srtp or jitter is wrapped too), ErrDuplicateID, and
 // ErrClosed. Participant.WriteRTP returns exactly one of ErrClosed,
 // ErrMalformed, ErrPayloadType, srtp.ErrAuth, srtp.ErrReplay, jitter.ErrLate,
-// jitter.ErrDuplicate, jitter.ErrSourceFull or jitter.ErrTooLarge, unwrapped, and
+// jitter.ErrDuplicate, jitter.ErrFull or jitter.ErrTooLarge, unwrapped, and
 // allocates nothing in this package to refuse a packet, so a flood of bad
 // packets costs no garbage. The detail is in ParticipantStats: PacketsIn
 // counts the packets accepted, Refused the others by reason. WriteRTCP
