@@ -119,8 +119,8 @@ type rtcLeg struct {
 	sends bool
 
 	tracks chan remoteTrack // OnTrack hands over the browser's audio
-	gone   chan string              // pion says the browser is gone, and why
-	stop   chan struct{}            // closed by close
+	gone   chan string      // pion says the browser is gone, and why
+	stop   chan struct{}    // closed by close
 	once   sync.Once
 
 	connected atomic.Bool
