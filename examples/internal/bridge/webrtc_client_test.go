@@ -37,7 +37,8 @@ type rtcClient struct {
 	location string // the participant's URL, from the 201's Location
 	levelID  uint8  // the audio level extension ID the client negotiated
 
-	connected chan struct{}
+	connected    chan struct{}
+	closedByPeer chan struct{} // the connection closed before close was called
 
 	mu       sync.Mutex
 	heard    []int16 // decoded audio received, 48 kHz mono
@@ -109,7 +110,7 @@ func newRTCClient(t *testing.T) (*rtcClient, string) {
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle})
 	require.NoError(t, err)
-	c := &rtcClient{t: t, pc: pc, conn: conn, mux: mux, connected: make(chan struct{})}
+	c := &rtcClient{t: t, pc: pc, conn: conn, mux: mux, connected: make(chan struct{}), closedByPeer: make(chan struct{})}
 	t.Cleanup(c.close)
 	c.track, err = webrtc.NewTrackLocalStaticRTP(opusCapability, "audio", "client")
 	require.NoError(t, err)
@@ -122,10 +123,15 @@ func newRTCClient(t *testing.T) (*rtcClient, string) {
 			}
 		}
 	}()
-	var once sync.Once
+	var once, closeOnce sync.Once
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
 			once.Do(func() { close(c.connected) })
+		case webrtc.PeerConnectionStateClosed:
+			if !c.closed.Load() {
+				closeOnce.Do(func() { close(c.closedByPeer) })
+			}
 		}
 	})
 	pc.OnTrack(func(tr *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
@@ -151,6 +157,11 @@ func newRTCClient(t *testing.T) (*rtcClient, string) {
 	return c, pc.LocalDescription().SDP
 }
 
+// rtcConnectWait bounds a client's wait for ICE and DTLS. Twenty
+// handshakes at once under the race detector on a shared 2-core machine
+// have taken over 10 s.
+const rtcConnectWait = 30 * time.Second
+
 // joinRTC joins a pion client to room as id and waits until it is
 // connected.
 func joinRTC(t *testing.T, s *Server, room, id string, o rtcClientOpts) *rtcClient {
@@ -168,8 +179,8 @@ func joinRTC(t *testing.T, s *Server, room, id string, o rtcClientOpts) *rtcClie
 	require.NoError(t, c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}))
 	select {
 	case <-c.connected:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s: not connected within 10 s (state %v)", id, c.pc.ConnectionState())
+	case <-time.After(rtcConnectWait):
+		t.Fatalf("%s: not connected within %v (state %v)", id, rtcConnectWait, c.pc.ConnectionState())
 	}
 	return c
 }
@@ -289,10 +300,17 @@ func (c *rtcClient) close() {
 	_ = c.mux.Close() // and its socket
 }
 
-// leave is what the page's Leave button does: DELETE, then close.
+// leave is what the page's Leave button does: DELETE, then close. The
+// bridge closes its side on DELETE: the client's connection must close
+// (DTLS close_notify from the bridge) before the client closes its own.
 func (c *rtcClient) leave(t *testing.T, s *Server) {
 	t.Helper()
 	code, body, _ := call(t, s, "DELETE", c.location, "", nil)
 	require.Equal(t, http.StatusNoContent, code, string(body))
+	select {
+	case <-c.closedByPeer:
+	case <-time.After(5 * time.Second):
+		t.Errorf("%s: the bridge did not close the connection on DELETE (state %v)", c.location, c.pc.ConnectionState())
+	}
 	c.close()
 }
