@@ -30,7 +30,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /rooms/{room}/events", s.handleEvents)
 	mux.HandleFunc("GET /stats", s.handleStats)
 	mux.Handle("GET /metrics", s.metricsHandler())
-	return s.authorize(mux)
+	return s.withPage(s.authorize(mux))
 }
 
 // authorize lets a request through when the bridge has no API token, or
@@ -507,6 +507,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, req *http.Request) {
 	}
 	sub := r.subscribe()
 	defer r.unsubscribe(sub)
+	sub.levels.Store(isTrue(req.URL.Query().Get("levels")))
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
