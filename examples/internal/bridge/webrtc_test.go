@@ -359,3 +359,37 @@ func twoAudioOffer(t *testing.T) string {
 		return nil
 	})
 }
+
+// TestWebRTCSilentNotDecoded: the RFC 6464 level a browser writes on
+// each packet is negotiated, so a silent browser's packets (level 127)
+// are never decoded, while a talker's are.
+func TestWebRTCSilentNotDecoded(t *testing.T) {
+	if !(&Server{}).supported("opus/48000/2") {
+		t.Skip("Opus unavailable (built without cgo)")
+	}
+	s := testServer(t, Config{})
+	mkRoom(t, s, "quiet")
+	talker := joinRTC(t, s, "quiet", "talker", rtcClientOpts{})
+	silent := joinRTC(t, s, "quiet", "silent", rtcClientOpts{})
+	require.NotZero(t, silent.levelID, "the client negotiated RFC 6464")
+	talker.send(440, 0.3)
+	silent.send(440, 0)
+	r, err := s.room("quiet")
+	require.NoError(t, err)
+	stats := func(id string) (in, skipped uint64) {
+		st := r.leg(id).p.Stats()
+		return st.PacketsIn, st.SkippedDecodes
+	}
+	eventually(t, 10*time.Second, func() bool {
+		in, _ := stats("silent")
+		return in >= 250 // 5 s: what the jitter buffer holds is a few of them
+	}, "the silent client's packets did not arrive")
+	in, skipped := stats("silent")
+	t.Logf("silent: %d packets in, %d not decoded", in, skipped)
+	assert.GreaterOrEqual(t, float64(skipped), 0.9*float64(in), "a silent browser's packets are not decoded")
+	in, skipped = stats("talker")
+	t.Logf("talker: %d packets in, %d not decoded", in, skipped)
+	assert.LessOrEqual(t, float64(skipped), 0.1*float64(in), "a talker's packets are decoded")
+	talker.leave(t, s)
+	silent.leave(t, s)
+}
