@@ -144,6 +144,14 @@ func (b *browser) joinPage(t *testing.T, url, room, name string) {
 	for time.Now().Before(deadline) {
 		state = eval[string](t, b, `(window.rtpmix.pc ? window.rtpmix.pc.connectionState : 'none') + '|' + (window.rtpmix.remoteStream ? 'remote' : '') + '|' + document.getElementById('error').textContent`)
 		if strings.HasPrefix(state, "connected|remote|") {
+			// The bridge's answer, as the browser took it: ICE-lite, one
+			// sendrecv audio section, Opus with in-band FEC asked of the
+			// browser, RFC 6464 levels.
+			answer := eval[string](t, b, `window.rtpmix.pc.remoteDescription.sdp`)
+			for _, want := range []string{"a=ice-lite", "a=sendrecv", "opus/48000/2", "useinbandfec=1", sdp.AudioLevelURI, "a=fingerprint:"} {
+				assert.Contains(t, answer, want, "%s: the bridge's answer", name)
+			}
+			assert.Equal(t, 1, strings.Count(answer, "m=audio"), "%s: one audio section", name)
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
