@@ -107,6 +107,11 @@ func newRTCClient(t *testing.T) (*rtcClient, string) {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// Consent checks every 100 ms (browsers send one every few seconds):
+	// the tests run the bridge with ICE timeouts of a fraction of a
+	// second, and a client that sends no media (or is stuck in a DTLS
+	// handshake on a loaded machine) must not look gone to it.
+	se.SetICETimeouts(5*time.Second, 25*time.Second, 100*time.Millisecond)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{BundlePolicy: webrtc.BundlePolicyMaxBundle})
 	require.NoError(t, err)
