@@ -10,7 +10,7 @@ FUZZTIME ?= 5s
 # Packages that must build without cgo: all but codec/opus and the binaries.
 NOCGO_PKGS = $(shell $(GO) list ./... | grep -v -e /codec/opus -e /examples -e /bench)
 
-.PHONY: all demo test bench deps fmt-check vet race allocs noasm nocgo consumer fuzz staticcheck
+.PHONY: all demo test bench deps fmt-check vet race allocs noasm nocgo consumer fuzz staticcheck browser
 
 all: test
 
@@ -20,7 +20,7 @@ deps:
 demo: deps
 	$(GO) run ./examples/demo
 
-test: deps fmt-check vet staticcheck race allocs noasm nocgo consumer fuzz
+test: deps fmt-check vet staticcheck race allocs noasm nocgo consumer browser fuzz
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -65,6 +65,20 @@ consumer:
 	cd internal/consumer && $(GO) vet ./... && $(GO) test -count=1 ./...
 	cd internal/consumer && CGO_ENABLED=0 $(GO) vet ./... && CGO_ENABLED=0 $(GO) test -count=1 ./...
 	@echo "consumer: an outside module builds and runs with and without cgo"
+
+# The browser tests: examples/browsertest is a module of its own (chromedp
+# needs Go 1.25; the library's go line stays 1.24), so GOTOOLCHAIN=auto
+# lets an older local go fetch 1.25 through the module proxy. Headless
+# Chromium from make deps; when none could be installed the tests are
+# skipped, saying so.
+BROWSER = $(shell command -v chromium || command -v chromium-browser || echo "$$RTPMIX_CHROMIUM")
+browser:
+	cd examples/browsertest && GOTOOLCHAIN=auto $(GO) vet ./...
+	@if [ -n "$(BROWSER)" ]; then \
+		cd examples/browsertest && GOTOOLCHAIN=auto RTPMIX_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 10m ./... ; \
+	else \
+		echo "browser: SKIPPED: no Chromium here (make deps could not install Debian's chromium; or set RTPMIX_CHROMIUM)"; \
+	fi
 
 fuzz:
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs what rtpmix needs to build and test: libopus-dev and pkg-config for
 # codec/opus (cgo), and ffmpeg, sox, GStreamer (with Python's gi) and SIPp's
-# captures for the interop tests. Only what is
-# missing is installed, and the script says what it installs.
+# captures for the interop tests, and Debian's chromium for the browser
+# tests (examples/browsertest). Only what is missing is installed, and the
+# script says what it installs. Chromium is installed apart: when it cannot
+# be, the script says so and goes on, and make test skips the browser tests
+# with that message (RTPMIX_NO_BROWSER=1 skips installing it).
 # With RTPMIX_BENCH=1 (make bench) it also installs libsoxr-dev, which
 # bench/compare needs to build LiveKit's media-sdk with cgo.
 set -euo pipefail
@@ -27,8 +30,14 @@ if [ "${RTPMIX_BENCH:-0}" = 1 ] && ! pkg-config --exists soxr 2>/dev/null; then
 	want+=(libsoxr-dev)
 fi
 
-if [ ${#want[@]} -eq 0 ]; then
-	echo "deps: libopus, pkg-config, ffmpeg, sox, GStreamer and SIPp's captures are present"
+browser=()
+if [ "${RTPMIX_NO_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1 &&
+	! command -v chromium-browser >/dev/null 2>&1 && [ -z "${RTPMIX_CHROMIUM:-}" ]; then
+	browser+=(chromium)
+fi
+
+if [ ${#want[@]} -eq 0 ] && [ ${#browser[@]} -eq 0 ]; then
+	echo "deps: libopus, pkg-config, ffmpeg, sox, GStreamer, SIPp's captures and Chromium are present"
 	exit 0
 fi
 
@@ -43,7 +52,9 @@ if ! command -v apt-get >/dev/null 2>&1; then
 	echo "    gir1.2-gstreamer-1.0 sip-tester), for dtmf's interop tests" >&2
 	echo "  - for make bench: libsoxr development files (Debian/Ubuntu: libsoxr-dev;" >&2
 	echo "    Fedora: soxr-devel; macOS: brew install libsoxr)" >&2
-	echo "  missing here: ${want[*]}" >&2
+	echo "  - Chromium (Debian: chromium), for the browser tests; or set RTPMIX_CHROMIUM" >&2
+	echo "  missing here: ${want[*]} ${browser[*]}" >&2
+	[ ${#want[@]} -eq 0 ] && exit 0 # only the browser: make test skips its tests, saying so
 	exit 1
 fi
 
@@ -52,13 +63,26 @@ if [ "$(id -u)" != 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then
 		sudo="sudo"
 	else
-		echo "deps: need root or sudo to run: apt-get install -y ${want[*]}" >&2
+		echo "deps: need root or sudo to run: apt-get install -y ${want[*]} ${browser[*]}" >&2
+		[ ${#want[@]} -eq 0 ] && exit 0
 		exit 1
 	fi
 fi
 
-echo "deps: installing with apt-get: ${want[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
-echo "deps: installed ${want[*]}"
+if [ ${#want[@]} -gt 0 ]; then
+	echo "deps: installing with apt-get: ${want[*]}"
+	$sudo apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+	echo "deps: installed ${want[*]}"
+fi
+if [ ${#browser[@]} -gt 0 ]; then
+	# About 100 MB with its libraries; headless, so no recommends (no fonts
+	# beyond its own, no desktop integration).
+	echo "deps: installing Chromium with apt-get for the browser tests: ${browser[*]}"
+	if $sudo apt-get install -y -qq --no-install-recommends "${browser[@]}" >/dev/null; then
+		echo "deps: installed ${browser[*]}"
+	else
+		echo "deps: Chromium could not be installed: make test will skip the browser tests (examples/browsertest)" >&2
+	fi
+fi

@@ -43,6 +43,10 @@ func main() {
 	flag.Float64Var(&cfg.TickBudget, "tick-budget", 0.8, "share of ptime a room's tick may take before joins are refused (negative: no check)")
 	flag.StringVar(&cfg.MediaDir, "media-dir", "", "directory of the play and record API: WAV files to play are read from it, recordings written under it (empty: API off)")
 	flag.IntVar(&cfg.SSEBuffer, "sse-buffer", 64, "events an SSE client may lag before its events are dropped")
+	flag.BoolVar(&cfg.WebRTC.Disable, "no-webrtc", false, "refuse browsers' (WebRTC, DTLS-SRTP) offers and bind no WebRTC socket")
+	flag.IntVar(&cfg.WebRTC.Port, "webrtc-port", 0, "UDP port on -media-ip that every WebRTC leg shares (0: any free port)")
+	publicIPs := flag.String("webrtc-public-ip", "", "comma-separated public addresses of a 1:1 NAT in front of -media-ip, put in the WebRTC ICE candidate")
+	flag.BoolVar(&cfg.DisablePage, "no-page", false, "do not serve the web page at /")
 	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	jsonLogs := flag.Bool("log-json", false, "log JSON instead of text")
 	flag.DurationVar(&cfg.LogInterval, "log-interval", 10*time.Second, "least time between two warnings of one kind (refused packets per participant and reason, overruns)")
@@ -51,6 +55,9 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *publicIPs != "" {
+		cfg.WebRTC.PublicIPs = strings.Split(*publicIPs, ",")
+	}
 
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {

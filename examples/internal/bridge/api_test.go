@@ -139,7 +139,8 @@ func TestBadOffers(t *testing.T) {
 		{"bad extmap id", offerSDP(4000, "RTP/AVP", "0", "a=extmap:256 urn:ietf:params:rtp-hdrext:ssrc-audio-level"), 400, "extmap"},
 		{"no audio", []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 4000 RTP/AVP 96\r\n"), 488, "no audio m-line"},
 		{"unknown codecs", offerSDP(4000, "RTP/AVP", "18 96", "a=rtpmap:96 AMR/8000"), 488, "no supported codec"},
-		{"dtls", offerSDP(4000, "UDP/TLS/RTP/SAVPF", "0"), 488, "transport"},
+		// DTLS goes to pion (webrtc.go), which needs a mid, ICE and a fingerprint.
+		{"dtls", offerSDP(4000, "UDP/TLS/RTP/SAVPF", "0"), 400, "WebRTC offer"},
 		{"savp without crypto", offerSDP(4000, "RTP/SAVP", "0"), 488, "without a=crypto"},
 		{"only unsupported suites", offerSDP(4000, "RTP/SAVP", "0", "a=crypto:1 F8_128_HMAC_SHA1_80 inline:MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkw"), 488, "no supported crypto suite"},
 		{"ipv6", []byte("v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"), 488, "only IN IP4"},

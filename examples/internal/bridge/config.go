@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -113,6 +114,41 @@ type Config struct {
 	// /rooms/{room}/recordings names are written under it, and no name
 	// from the API reaches outside it. Empty turns that API off (404).
 	MediaDir string
+
+	// WebRTC configures browsers' legs (see webrtc.go).
+	WebRTC WebRTCConfig
+	// DisablePage stops serving the web page at "/" (its files need no
+	// token: they hold no data, and everything the page does goes through
+	// the API with the token the user gives it).
+	DisablePage bool
+}
+
+// WebRTCConfig configures the legs of browsers and other WebRTC clients:
+// an offer with DTLS-SRTP transport (UDP/TLS/RTP/SAVPF) posted to the join
+// route is handed to pion/webrtc, which does ICE (the bridge is ICE-lite:
+// it answers the browser's checks and never needs its candidates),
+// DTLS-SRTP and RTCP for that leg.
+type WebRTCConfig struct {
+	// Disable refuses WebRTC offers (488) and binds no WebRTC socket.
+	Disable bool
+	// Port is the UDP port on MediaIP that every WebRTC leg shares: ICE,
+	// DTLS, SRTP and RTCP of all browsers on one socket, told apart by
+	// ICE username and address. 0 lets the kernel choose at Start
+	// (Server.WebRTCAddr says which); behind a firewall set it and open
+	// that one UDP port.
+	Port int
+	// PublicIPs, when set, replace MediaIP in the ICE host candidate: the
+	// public addresses of a 1:1 NAT in front of MediaIP (a cloud VM's
+	// elastic IP). The socket still binds MediaIP.
+	PublicIPs []string
+	// DisconnectedTimeout is how long a leg may go without hearing from
+	// the browser (media, RTCP or ICE consent checks, which browsers send
+	// every few seconds) before ICE calls it disconnected, and
+	// FailedTimeout how much longer until it has failed: the leg then
+	// leaves with reason "webrtc failed". A browser that closes its
+	// connection (DTLS close_notify) leaves at once ("webrtc closed").
+	// Defaults 5 s and 10 s.
+	DisconnectedTimeout, FailedTimeout time.Duration
 }
 
 // fdReserve is what the process keeps besides the API's connections and
@@ -235,6 +271,10 @@ func (c Config) withDefaults() (settings, error) {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 2 * time.Second
 	}
+	if err := c.WebRTC.check(); err != nil {
+		return st, err
+	}
+	c.WebRTC = c.WebRTC.withDefaults()
 	st.Config = c
 	return st, nil
 }
@@ -263,4 +303,28 @@ func beyondLoopback(addr string) (bool, error) {
 		}
 	}
 	return len(ips) == 0, nil
+}
+
+func (w WebRTCConfig) withDefaults() WebRTCConfig {
+	if w.DisconnectedTimeout <= 0 {
+		w.DisconnectedTimeout = 5 * time.Second
+	}
+	if w.FailedTimeout <= 0 {
+		w.FailedTimeout = 10 * time.Second
+	}
+	w.PublicIPs = slices.Clone(w.PublicIPs)
+	return w
+}
+
+func (w WebRTCConfig) check() error {
+	if w.Port < 0 || w.Port > 65535 {
+		return fmt.Errorf("bridge: WebRTC port %d (want 0..65535)", w.Port)
+	}
+	for _, s := range w.PublicIPs {
+		ip, err := netip.ParseAddr(s)
+		if err != nil || !ip.Is4() || ip.IsUnspecified() || ip.IsMulticast() {
+			return fmt.Errorf("bridge: WebRTC public IP %q is not a unicast IPv4 address", s)
+		}
+	}
+	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/rtpmix/rtpmix/negotiate"
 )
 
 func (s *Server) routes() http.Handler {
@@ -29,7 +31,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /stats", s.handleStats)
 	mux.Handle("GET /metrics", s.metricsHandler())
 	s.mediaRoutes(mux)
-	return s.authorize(mux)
+	return s.withPage(s.authorize(mux))
 }
 
 // authorize lets a request through when the bridge has no API token, or
@@ -199,15 +201,22 @@ func (s *Server) handleJoin(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("offer larger than %d bytes", maxOfferSize))
 		return
 	}
+	q := req.URL.Query()
+	jp := joinParams{id: q.Get("id"), listenOnly: isTrue(q.Get("listen_only"))}
+	var l *leg
+	var answer []byte
 	o, err := parseOffer(body, s.supported)
-	if err != nil {
+	switch {
+	case errors.Is(err, negotiate.ErrDTLS):
+		// A browser's offer (UDP/TLS/RTP/SAVPF): pion/webrtc answers it.
+		l, answer, err = s.joinWebRTC(r, jp, body)
+	case err != nil:
 		s.log.Info("offer refused", "conference", r.name, "err", err)
 		writeError(w, statusOf(err), err)
 		return
+	default:
+		l, answer, err = s.join(r, jp, o)
 	}
-	q := req.URL.Query()
-	jp := joinParams{id: q.Get("id"), listenOnly: isTrue(q.Get("listen_only"))}
-	l, answer, err := s.join(r, jp, o)
 	if err != nil {
 		s.log.Info("join refused", "conference", r.name, "err", err)
 		writeError(w, statusOf(err), err)
@@ -248,7 +257,12 @@ type participantJSON struct {
 	Codec       string `json:"codec"`
 	PayloadType uint8  `json:"payload_type"`
 	SRTP        string `json:"srtp,omitempty"`
-	LocalPort   int    `json:"local_port"`
+	// Transport is "rtp" (UDP sockets of its own) or "webrtc" (a
+	// browser: ICE, DTLS-SRTP and RTCP by pion on the shared WebRTC port,
+	// which LocalPort then is).
+	Transport string   `json:"transport"`
+	WebRTC    *rtcJSON `json:"webrtc,omitempty"`
+	LocalPort int      `json:"local_port"`
 	// Sending: the peer has proven its address (or the operator trusts
 	// offers) and the bridge sends it media.
 	Sending bool `json:"sending"`
@@ -314,6 +328,16 @@ type participantJSON struct {
 	LatchMoves uint64 `json:"latch_moves"`
 }
 
+// rtcJSON is what a WebRTC leg adds: pion's connection state (new,
+// connecting, connected, disconnected, failed, closed), pion's SSRC for
+// what the bridge sends it (the mixer's is rewritten), and, for callers
+// with the token, the browser's address on the selected ICE pair.
+type rtcJSON struct {
+	State  string `json:"state"`
+	SSRC   uint32 `json:"ssrc,omitempty"`
+	Remote string `json:"remote,omitempty"`
+}
+
 // json describes the leg; showAddrs adds its network addresses.
 func (l *leg) json(showAddrs bool) participantJSON {
 	st := l.p.Stats()
@@ -335,8 +359,16 @@ func (l *leg) json(showAddrs bool) participantJSON {
 	l.gainMu.Lock()
 	j.GainInDB, j.GainOutDB = l.gainIn, l.gainOut
 	l.gainMu.Unlock()
+	j.Transport = "rtp"
 	if l.offer.crypto != nil {
 		j.SRTP = l.offer.crypto.Keys.Profile.String()
+	}
+	if l.rtc != nil {
+		j.Transport, j.SRTP, j.Sending = "webrtc", "DTLS-SRTP", l.rtc.connected.Load()
+		j.WebRTC = &rtcJSON{State: l.rtc.stateName(), SSRC: l.rtc.ssrc}
+		if showAddrs {
+			j.WebRTC.Remote = l.rtc.remoteAddr()
+		}
 	}
 	if showAddrs {
 		for _, a := range []struct {
@@ -360,6 +392,9 @@ func (l *leg) json(showAddrs bool) participantJSON {
 		j.RTCP.RTTMillis = float64(rm.RTT.Microseconds()) / 1000
 	}
 	j.RTCP.CNAME = rc.CNAME
+	if l.rtc != nil {
+		l.rtc.fillRTCP(&j)
+	}
 	return j
 }
 
@@ -473,6 +508,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, req *http.Request) {
 	}
 	sub := r.subscribe()
 	defer r.unsubscribe(sub)
+	sub.levels.Store(isTrue(req.URL.Query().Get("levels")))
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)

@@ -45,7 +45,12 @@ type leg struct {
 	offer *offer
 	fds   int // sockets held: 1 under rtcp-mux, else 2
 
-	rtp, rtcp *net.UDPConn // rtcp is nil under rtcp-mux
+	rtp, rtcp *net.UDPConn // rtcp is nil under rtcp-mux; both nil on WebRTC legs
+
+	// rtc is the WebRTC transport of a browser's leg (webrtc.go), nil on
+	// RTP legs. Such a leg has no sockets of its own, and of the fields
+	// here uses p, out, cnt (unsent), lastRecv and closing.
+	rtc *rtcLeg
 
 	out outbound
 	cnt counters
@@ -210,7 +215,12 @@ func (s *Server) bindPair(mux bool) (*net.UDPConn, *net.UDPConn, error) {
 	return nil, nil, noPorts(fmt.Sprintf(" %d-%d", s.cfg.PortMin, s.cfg.PortMax))
 }
 
-func (l *leg) rtpPort() int { return l.rtp.LocalAddr().(*net.UDPAddr).Port }
+func (l *leg) rtpPort() int {
+	if l.rtc != nil {
+		return l.s.rtc.port
+	}
+	return l.rtp.LocalAddr().(*net.UDPAddr).Port
+}
 
 func (l *leg) rtcpPort() int {
 	if l.rtcp == nil {
@@ -223,6 +233,10 @@ func (l *leg) rtcpPort() int {
 // one that reads RTCP: the RTCP socket's, or the RTP socket's under
 // rtcp-mux.
 func (l *leg) start() {
+	if l.rtc != nil {
+		l.rtc.start(&l.s.wg)
+		return
+	}
 	var muxed *rtcpIn
 	if l.rtcp == nil {
 		muxed = l.rtcpIn
@@ -243,6 +257,10 @@ func (l *leg) start() {
 
 func (l *leg) closeSockets() {
 	l.closeOnce.Do(func() {
+		if l.rtc != nil {
+			l.rtc.close()
+			return
+		}
 		l.s.ownPorts(l, false)
 		_ = l.rtp.Close()
 		if l.rtcp != nil {

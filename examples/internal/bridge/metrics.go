@@ -81,6 +81,10 @@ func legTotalsOf(l *leg) legTotals {
 	v[cRTCPSR], v[cRTCPRR], v[cRTCPBye], v[cRTCPOther] = rc.SR, rc.RR, rc.Bye, rc.Other
 	v[cRTCPBad], v[cRTCPNotMuxed], v[cRTCPByeIgnored] = c.rtcpBad.Load(), c.rtcpNotMuxed.Load(), rc.ByeIgnored
 	v[cRTCPSent], v[cLatchMoves] = c.rtcpSent.Load(), c.latchMoves.Load()
+	if l.rtc != nil { // pion's RTCP: the browser's reports
+		v[cRTCPSR] += l.rtc.rtcp.sr.Load()
+		v[cRTCPRR] += l.rtc.rtcp.rr.Load()
+	}
 	i := cRefused
 	for _, n := range st.Refused.Reasons() {
 		v[i] = n

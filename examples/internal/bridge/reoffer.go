@@ -59,6 +59,11 @@ func (s *Server) handleReoffer(w http.ResponseWriter, req *http.Request) {
 		writeError(w, statusOf(err), err)
 		return
 	}
+	if l.rtc != nil {
+		writeError(w, statusNotAcceptableHere, fmt.Errorf("%w: %q is a WebRTC leg, which the bridge does not renegotiate: leave (DELETE) and join again",
+			errNotAcceptable, l.id))
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(req.Body, maxOfferSize+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("reading offer: %v", err))

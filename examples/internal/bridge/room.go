@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rtpmix/rtpmix/mixer"
 )
@@ -39,6 +40,7 @@ type room struct {
 type subscriber struct {
 	ch      chan []byte
 	dropped atomic.Uint64
+	levels  atomic.Bool // it asked for levels events too (levels.go)
 }
 
 func newRoom(s *Server, conf *mixer.Conference) *room {
@@ -166,8 +168,20 @@ func sseName(t mixer.EventType) string {
 // pumpEvents fans the conference's events out to the subscribers until the
 // conference closes its Events channel, after the last Left event.
 func (r *room) pumpEvents() {
-	for e := range r.conf.Events() {
-		r.publish(e)
+	lt := time.NewTicker(levelsInterval)
+	defer lt.Stop()
+	var ls levelsState
+	events := r.conf.Events()
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return
+			}
+			r.publish(e)
+		case <-lt.C:
+			r.publishLevels(&ls)
+		}
 	}
 }
 

@@ -58,6 +58,7 @@ type Server struct {
 	tokenHash [sha256.Size]byte // of Config.APIToken, when set
 	streams   atomic.Int64      // open event streams
 	metrics   *collector        // GET /metrics
+	rtc       *rtcServer        // the WebRTC legs' socket; nil when WebRTC is off
 
 	mu       sync.Mutex
 	rooms    map[string]*room
@@ -132,12 +133,24 @@ const (
 // housekeeping loops (idle removal, RTCP reports), and serves in the
 // background.
 func (s *Server) Start() error {
+	if !s.cfg.WebRTC.Disable {
+		rs, err := newRTCServer(s.cfg, s.log)
+		if err != nil {
+			return err
+		}
+		s.rtc = rs
+		s.mu.Lock()
+		s.ports[uint16(rs.port)] = struct{}{} // offers aimed at it are refused
+		s.mu.Unlock()
+	}
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
+		s.closeRTC()
 		return fmt.Errorf("bridge: listen %s: %w", s.cfg.HTTPAddr, err)
 	}
 	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() && s.cfg.APIToken == "" {
 		_ = ln.Close() // New checked the name; this is what it resolved to
+		s.closeRTC()
 		return fmt.Errorf("bridge: the API listens on %s, beyond loopback, without an API token", a)
 	}
 	s.ln = ln
@@ -163,8 +176,24 @@ func (s *Server) Start() error {
 	}()
 	s.log.Info("bridge listening", "http", ln.Addr().String(), "tls", s.cfg.tls != nil, "token", s.cfg.APIToken != "",
 		"media_ip", s.cfg.MediaIP, "ports", fmt.Sprintf("%d-%d", s.cfg.PortMin, s.cfg.PortMax),
-		"media_fds", s.cfg.mediaFDs, "workers", s.cfg.Workers, "idle", s.cfg.Idle)
+		"media_fds", s.cfg.mediaFDs, "workers", s.cfg.Workers, "idle", s.cfg.Idle, "webrtc", s.WebRTCAddr(),
+		"page", !s.cfg.DisablePage)
 	return nil
+}
+
+// WebRTCAddr returns the UDP address every WebRTC leg uses ("" when
+// WebRTC is off or before Start).
+func (s *Server) WebRTCAddr() string {
+	if s.rtc == nil {
+		return ""
+	}
+	return s.rtc.conn.LocalAddr().String()
+}
+
+func (s *Server) closeRTC() {
+	if s.rtc != nil {
+		s.rtc.close()
+	}
 }
 
 // HTTPAddr returns the bound control API address, e.g. "127.0.0.1:41234"
@@ -210,6 +239,7 @@ func (s *Server) Close() error {
 	if s.engine != nil {
 		err = s.engine.Close()
 	}
+	s.closeRTC() // every WebRTC leg has closed
 	s.wg.Wait()
 	s.media.close()
 	s.log.Info("bridge closed")
@@ -501,7 +531,9 @@ func (s *Server) removeLeg(l *leg, reason string) {
 	if l.p != nil {
 		s.goneIn.Add(l.p.Stats().PacketsIn)
 		s.goneOut.Add(l.out.packets.Load())
-		if s.cfg.RTCPInterval >= 0 {
+		// A WebRTC leg waits too, so that pion's track is not written
+		// after its PeerConnection closed.
+		if s.cfg.RTCPInterval >= 0 || l.rtc != nil {
 			t := time.NewTimer(byeWait)
 			select {
 			case <-l.p.Done():
