@@ -75,7 +75,11 @@ type Conference struct {
 	now       time.Duration
 
 	timing   timingHist
-	overruns atomic.Uint64
+	// cxStep publishes silence.cx.step, silentSkips counts the encodes
+	// silent mixes saved (complexity.go).
+	cxStep      atomic.Int32
+	silentSkips atomic.Uint64
+	overruns    atomic.Uint64
 	degraded atomic.Int32
 	numParts atomic.Int32
 	numSpk   atomic.Int32
@@ -114,7 +118,8 @@ func NewConference(cfg ConferenceConfig) (*Conference, error) {
 		csrcLvl: make([]uint8, 0, 2*maxCSRC),
 
 		talkParams: newTalkParams(cfg.Talk, cfg.Ptime),
-		silence:    silencePolicy{mode: cfg.Silence, noiseLevel: cfg.ComfortNoiseLevel},
+		silence: silencePolicy{mode: cfg.Silence, noiseLevel: cfg.ComfortNoiseLevel,
+			cx: complexityPolicy{cfg: cfg.Complexity}},
 		workClock:  Monotonic,
 
 		cname: rtcpsession.NewCNAME(),
@@ -122,6 +127,7 @@ func NewConference(cfg ConferenceConfig) (*Conference, error) {
 		rtcpClock: rtcpsession.Clock{Epoch: time.Now().Add(-cfg.Clock())},
 		rtcpBuf:   make([]byte, 0, rtcpBufSize),
 	}
+	c.silence.skips = &c.silentSkips
 	c.log.init(cfg)
 	c.setRate(cfg.SampleRate)
 	if c.rate == 0 {
@@ -548,6 +554,9 @@ type ConferenceStats struct {
 	Overruns      uint64
 	Degraded      int
 	EventsDropped uint64
+	// Complexity: the Opus encoders' complexity by role, overload
+	// control's step, and the encodes silent mixes saved.
+	Complexity ComplexityStats
 }
 
 // Stats returns a snapshot. Safe from any goroutine.
@@ -563,6 +572,7 @@ func (c *Conference) Stats() ConferenceStats {
 		Overruns:      c.overruns.Load(),
 		Degraded:      int(c.degraded.Load()),
 		EventsDropped: c.eventsDropped.Load(),
+		Complexity:    c.complexityStats(),
 	}
 }
 
