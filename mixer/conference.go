@@ -75,16 +75,17 @@ type Conference struct {
 	now       time.Duration
 
 	timing   timingHist
-	// cxStep publishes silence.cx.step, silentSkips counts the encodes
-	// silent mixes saved (complexity.go).
-	cxStep      atomic.Int32
-	silentSkips atomic.Uint64
-	overruns    atomic.Uint64
+	overruns atomic.Uint64
 	degraded atomic.Int32
 	numParts atomic.Int32
 	numSpk   atomic.Int32
 	curRate  atomic.Int32
 	ticks    atomic.Uint64
+
+	// cxStep publishes silence.cx.step, silentSkips counts the encodes
+	// silent mixes saved (complexity.go).
+	cxStep      atomic.Int32
+	silentSkips atomic.Uint64
 
 	// workClock measures each tick's work: Monotonic, or a test's script.
 	workClock func() time.Duration
@@ -118,8 +119,7 @@ func NewConference(cfg ConferenceConfig) (*Conference, error) {
 		csrcLvl: make([]uint8, 0, 2*maxCSRC),
 
 		talkParams: newTalkParams(cfg.Talk, cfg.Ptime),
-		silence: silencePolicy{mode: cfg.Silence, noiseLevel: cfg.ComfortNoiseLevel,
-			cx: complexityPolicy{cfg: cfg.Complexity}},
+		silence:    silencePolicy{mode: cfg.Silence, noiseLevel: cfg.ComfortNoiseLevel},
 		workClock:  Monotonic,
 
 		cname: rtcpsession.NewCNAME(),
@@ -127,7 +127,7 @@ func NewConference(cfg ConferenceConfig) (*Conference, error) {
 		rtcpClock: rtcpsession.Clock{Epoch: time.Now().Add(-cfg.Clock())},
 		rtcpBuf:   make([]byte, 0, rtcpBufSize),
 	}
-	c.silence.skips = &c.silentSkips
+	c.silence.cx, c.silence.skips = complexityPolicy{cfg: cfg.Complexity}, &c.silentSkips
 	c.log.init(cfg)
 	c.setRate(cfg.SampleRate)
 	if c.rate == 0 {

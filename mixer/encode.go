@@ -81,7 +81,7 @@ func (e *encodeChain) setup(out codec.Format, ec codec.Config, rate int, ptime t
 		return err
 	}
 	e.enc, e.dtx = enc, ec.DTX
-	e.quiet = opusSilence{on: out.ClockRate == 48000 && strings.EqualFold(out.Name, "opus")}
+	e.quiet.init(out.ClockRate == 48000 && strings.EqualFold(out.Name, "opus"), codec.FrameSamples(48000, ptime))
 	e.cx.init(enc, ec)
 	e.rate, e.encRate, e.res = rate, encRate, res
 	e.limiter = newLimiter(rate)

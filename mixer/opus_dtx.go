@@ -1,35 +1,42 @@
 package mixer
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/rtpmix/rtpmix/internal/opuspacket"
+)
 
 // Silent mixes on Opus chains.
 //
-// What libopus 1.3 does with a silent input (VoIP, 48 kHz, 20 ms): without
-// DTX it keeps coding digital silence as full frames of 56–60 bytes at the
-// automatic bitrate, at most of the cost of coding speech; with DTX it codes
-// ten more frames (200 ms), then emits TOC-only packets of one byte (e.g.
-// 0x78, hybrid full band 20 ms, a frame of length 0) with a real
-// comfort-noise update every 400 ms. RFC 6716 §3.2.1 allows a frame of
-// length 0, and a decoder treats it as DTX: libopus runs its concealment,
-// which fades to silence (and to SILK's comfort noise), and ffmpeg's
-// decoders do the same (TestOpusDTXFramesDecode holds both to it).
+// What libopus 1.3 does with a silent input (VoIP, 48 kHz, 20 ms,
+// automatic bitrate): without DTX it keeps coding digital silence as full
+// hybrid frames of 56–60 bytes, at most of the cost of coding speech; with
+// DTX it codes ten more frames (200 ms), then emits TOC-only packets of
+// one byte (0x78: hybrid full band 20 ms, a frame of length 0, which RFC
+// 6716 §3.2.1 allows and decoders treat as DTX: libopus conceals, fading
+// to its comfort noise) with a real comfort-noise frame every 400 ms;
+// packets of two bytes or less need not be sent.
 //
-// A chain whose mix is silent therefore need not run the encoder: after
-// dtxFlushFrames real frames (which carry the end of the last talkspurt out
-// of the encoder's lookahead and let the decoder settle, as libopus's own
-// ten frames do) it sends the same TOC-only frame libopus would, built from
-// the TOC of its last real packet, so the frame duration, and the mode the
-// decoder conceals in, are the stream's. Under SilenceFrames that frame goes
-// out every ptime, so the stream stays continuous for NATs and strict
-// endpoints; under ComfortNoise a real frame of the comfort noise is coded
-// every dtxCNInterval so that receivers' comfort noise follows it, as
-// libopus's updates do; with Encoder.DTX nothing is sent (what libopus's
-// own DTX amounts to, since packets of two bytes or less need not be sent);
-// under the DTX silence mode nothing is sent at once, as before.
+// A chain whose mix is silent need not run the encoder. After
+// dtxFlushFrames real frames (which carry the end of the last talkspurt
+// out of the encoder's lookahead and let the decoder follow, as libopus's
+// own ten frames do) it sends, without the encoder:
+//   - SilenceFrames: a packet of CELT silence frames every ptime
+//     (opuspacket.AppendSilence, 3 bytes per 20 ms), which decoders turn
+//     into exact digital silence without running the codec: still a
+//     continuous stream of encoded silence, as the mode promises.
+//   - ComfortNoise: what libopus's DTX sends: the TOC-only frame of the
+//     stream's framing (learned from its last real packet) every ptime,
+//     and a real frame of the comfort noise every dtxCNInterval, so that
+//     receivers' comfort noise follows the conference's level.
+//   - Encoder.DTX set: nothing, as libopus's DTX amounts to.
+//   - the DTX silence mode: nothing, at once (encode never gets here).
 //
-// The encoder's state stays that of the last frame it coded, which was
-// silence (or comfort noise), and that is what the receiver's decoder
-// conceals from, so the next talkspurt is coded on without a reset.
+// libopus's and ffmpeg's decoders accept all of it
+// (TestOpusSilentMixDecodes). The encoder's state stays that of the last
+// frame it coded, silence or comfort noise, which is what the receiver's
+// decoder conceals from or has decoded, so the next talkspurt is coded on
+// without a reset.
 
 // dtxFlushFrames is how many silent frames are coded for real after
 // audio before the chain sends DTX frames: the encoder's lookahead (6.5 ms
@@ -45,11 +52,21 @@ const dtxCNInterval = 20
 //
 // Ownership: the tick goroutine alone.
 type opusSilence struct {
-	on     bool    // the chain encodes Opus
-	quiet  int     // silent frames in a row
-	have   bool    // frame holds a TOC-only packet of the stream's framing
-	frame  [2]byte // the DTX packet: TOC (code 0), or TOC (code 3) and count
-	frameN int     // its length: 1 or 2
+	on    bool    // the chain encodes Opus
+	quiet int     // silent frames in a row
+	celt  [8]byte // CELT silence frames of one ptime (up to 60 ms)
+	celtN int
+	have  bool    // dtx holds a TOC-only packet of the stream's framing
+	dtx   [2]byte // TOC (code 0), or TOC (code 3) and frame count
+	dtxN  int     // 1 or 2
+}
+
+// init sets the chain up for Opus packets of ptime samples at 48 kHz.
+func (s *opusSilence) init(opus bool, ptime48 int) {
+	*s = opusSilence{on: opus}
+	if opus {
+		s.celtN = len(opuspacket.AppendSilence(s.celt[:0], ptime48, false))
+	}
 }
 
 // learn keeps the framing of a packet the encoder produced, for the DTX
@@ -76,32 +93,40 @@ func (s *opusSilence) learn(pkt []byte) {
 		return
 	}
 	if frames == 1 {
-		s.frame[0], s.frameN = toc&^3, 1
+		s.dtx[0], s.dtxN = toc&^3, 1
 	} else {
-		s.frame[0], s.frame[1], s.frameN = toc|3, byte(frames), 2
+		s.dtx[0], s.dtx[1], s.dtxN = toc|3, byte(frames), 2
 	}
 	s.have = true
 }
 
 // silent decides what a silent tick of the chain sends without the
 // encoder: skip is true when the encoder is not to run, and then payload
-// (when ok) is the DTX frame to send; ok false sends nothing. It counts
-// the silent frame; heard resets the count.
+// (when ok) is the packet to send; ok false sends nothing. It counts the
+// silent frame; heard resets the count.
 func (s *opusSilence) silent(mode SilenceMode, dtx bool, skips *atomic.Uint64) (payload []byte, ok, skip bool) {
 	s.quiet++
-	if !s.on || !s.have || s.quiet <= dtxFlushFrames {
+	if !s.on || s.quiet <= dtxFlushFrames {
 		return nil, false, false
 	}
-	if mode == ComfortNoise && (s.quiet-dtxFlushFrames-1)%dtxCNInterval == 0 {
-		return nil, false, false // a comfort-noise update, coded for real
+	switch {
+	case dtx:
+		payload = nil
+	case mode == ComfortNoise:
+		if !s.have || (s.quiet-dtxFlushFrames-1)%dtxCNInterval == 0 {
+			return nil, false, false // a comfort-noise update, coded for real
+		}
+		payload = s.dtx[:s.dtxN]
+	default:
+		if s.celtN == 0 {
+			return nil, false, false // a ptime no silence packet has
+		}
+		payload = s.celt[:s.celtN]
 	}
 	if skips != nil {
 		skips.Add(1)
 	}
-	if dtx {
-		return nil, false, true
-	}
-	return s.frame[:s.frameN], true, true
+	return payload, payload != nil, true
 }
 
 // heard notes a tick whose mix was not silent.
