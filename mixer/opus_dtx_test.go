@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/rtpmix/rtpmix/internal/ogg"
 	"github.com/rtpmix/rtpmix/internal/opuspacket"
 	"github.com/rtpmix/rtpmix/internal/pcm"
@@ -154,9 +155,7 @@ func TestOpusSilentMix(t *testing.T) {
 // ffmpeg decode every silent-mix stream (as an Ogg/Opus file) without an
 // error to its full length.
 func TestOpusSilentMixDecodes(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed")
-	}
+	ffmpeg := mediatest.FFmpeg(t)
 	dir := t.TempDir()
 	for _, tc := range silentMixCases {
 		pkts, _ := runSilentMix(t, tc)
@@ -192,7 +191,7 @@ func TestOpusSilentMixDecodes(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, f.Bytes(), 0o600))
 		for _, decoder := range []string{"opus", "libopus"} {
 			t.Run(tc.name+"/"+decoder, func(t *testing.T) {
-				cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-xerror",
+				cmd := exec.Command(ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-xerror",
 					"-c:a", decoder, "-i", path, "-f", "s16le", "-ac", "1", "-ar", "48000", "-")
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr
