@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +193,22 @@ func TestSmallRoomTickAllocs(t *testing.T) {
 		}
 		assert.Zero(t, testing.AllocsPerRun(400, tick), "mode %v", mode)
 		assert.Positive(t, c.Stats().Complexity.SilentSkips, "silent mixes skipped the encoder")
+	}
+}
+
+// BenchmarkSmallRoomsStepped is BenchmarkSmallRooms's turn-taking rooms
+// with overload control's complexity steps held: what a loaded Engine
+// worker carries once it has stepped its encoders down (step 1: shared 3,
+// own 1; step 2: both 1), before it sheds any speaker.
+func BenchmarkSmallRoomsStepped(b *testing.B) {
+	var speech []benchClip
+	for _, name := range []string{"alice", "bob", "carol", "dave"} {
+		speech = append(speech, encodeClip(b, opf, loadClip(b, name), 500))
+	}
+	silence := encodeClip(b, opf, make([]int16, 48000), 1)
+	for _, step := range []int{1, 2} {
+		b.Run(fmt.Sprintf("Opus/turns/rooms=50/step=%d", step), func(b *testing.B) {
+			benchSmallRooms(b, 50, 4, false, speech, &silence, func(c *Conference) { c.setComplexityStep(step) })
+		})
 	}
 }

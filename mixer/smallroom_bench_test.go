@@ -57,12 +57,14 @@ func BenchmarkSmallRooms(b *testing.B) {
 	silence := encodeClip(b, opf, make([]int16, 48000), 1)
 	for _, scenario := range []string{"turns", "all"} {
 		b.Run(fmt.Sprintf("Opus/%s/rooms=50", scenario), func(b *testing.B) {
-			benchSmallRooms(b, 50, 4, scenario == "all", speech, &silence)
+			benchSmallRooms(b, 50, 4, scenario == "all", speech, &silence, nil)
 		})
 	}
 }
 
-func benchSmallRooms(b *testing.B, rooms, size int, allTalk bool, speech []benchClip, silence *benchClip) {
+// benchSmallRooms runs the rooms; setup, when set, is applied to each
+// conference before it ticks.
+func benchSmallRooms(b *testing.B, rooms, size int, allTalk bool, speech []benchClip, silence *benchClip, setup func(*Conference)) {
 	type room struct {
 		c       *Conference
 		senders []*benchSender
@@ -74,6 +76,9 @@ func benchSmallRooms(b *testing.B, rooms, size int, allTalk bool, speech []bench
 	for r := range rs {
 		c, err := NewConference(ConferenceConfig{})
 		require.NoError(b, err)
+		if setup != nil {
+			setup(c)
+		}
 		rm := &room{c: c, turns: turnSchedule(uint64(r), size, turnCycle)}
 		for i := 0; i < size; i++ {
 			in, _ := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
