@@ -115,10 +115,13 @@ func (e *encodeChain) limit(acc []int32, own []int16, gain int32, clamp bool) []
 // (opus_dtx.go). ok is false when nothing is to be sent.
 func (e *encodeChain) encode(n int, silent bool, sp silencePolicy) (payload []byte, ok bool, err error) {
 	mix := e.mix[:n]
+	if silent && sp.mode == DTX {
+		return nil, false, nil
+	}
+	if e.enc == nil {
+		return nil, false, errNoEncoder
+	}
 	if silent {
-		if sp.mode == DTX {
-			return nil, false, nil
-		}
 		if p, ok, skip := e.quiet.silent(sp.mode, e.dtx, sp.skips); skip {
 			return p, ok, nil
 		}
@@ -128,11 +131,7 @@ func (e *encodeChain) encode(n int, silent bool, sp silencePolicy) (payload []by
 		default:
 			clear(mix)
 		}
-	}
-	if e.enc == nil {
-		return nil, false, errNoEncoder
-	}
-	if !silent {
+	} else {
 		e.quiet.heard()
 	}
 	e.cx.apply(sp.cx)

@@ -203,3 +203,17 @@ func TestOpusSilentMixDecodes(t *testing.T) {
 		}
 	}
 }
+
+// TestOpusSilentMixNoEncoder: a chain whose codec could not be built
+// reports an error for every frame, silent ones included, and sends
+// nothing: the silence shortcut is for chains that encode.
+func TestOpusSilentMixNoEncoder(t *testing.T) {
+	ch := newEncodeChain()
+	ch.quiet.init(true, 960)
+	for i := range 10 {
+		p, ok, err := ch.encode(960, true, silencePolicy{})
+		assert.ErrorIs(t, err, ErrConfig, "frame %d", i)
+		assert.False(t, ok)
+		assert.Nil(t, p)
+	}
+}
