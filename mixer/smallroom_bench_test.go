@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rtpmix/rtpmix/internal/cputime"
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
@@ -135,9 +136,9 @@ func benchSmallRooms(b *testing.B, rooms, size int, allTalk bool, speech []bench
 		b.StopTimer()
 		prepare(160 + k)
 		b.StartTimer()
-		c0 := threadCPU()
+		c0 := cputime.Thread()
 		tick()
-		cpu += threadCPU() - c0
+		cpu += cputime.Thread() - c0
 	}
 	perTick := float64(b.Elapsed().Microseconds()) / float64(b.N)
 	b.ReportMetric(perTick, "µs/tick")
