@@ -118,11 +118,12 @@ func FindCapacity(cfg CapacityConfig) (Point, []Point, error) {
 	return best, pts, nil
 }
 
-// Measure builds cfg.Cores rooms of n participants in all, ticks them in
-// parallel and returns the tick times of all rooms together.
+// Measure builds cfg.Cores rooms of n participants in all (for the
+// small-room scenarios, cfg.Cores sets of rooms of four), ticks them in
+// parallel and returns the tick times of all rooms (sets) together.
 func Measure(cfg CapacityConfig, n int) (Point, error) {
 	cfg.defaults()
-	rooms := make([]*Room, cfg.Cores)
+	rooms := make([]ticker, cfg.Cores)
 	defer func() {
 		for _, r := range rooms {
 			if r != nil {
@@ -136,7 +137,8 @@ func Measure(cfg CapacityConfig, n int) (Point, error) {
 		if i < n%cfg.Cores {
 			size++
 		}
-		r, err := NewRoom(RoomConfig{N: size, Codec: cfg.Codec, Scenario: cfg.Scenario, Clips: cfg.Clips, Warmup: cfg.Warmup})
+		r, err := newTicker(RoomConfig{N: size, Codec: cfg.Codec, Scenario: cfg.Scenario, Clips: cfg.Clips, Warmup: cfg.Warmup,
+			Seed: uint64(i) * 1000})
 		if err != nil {
 			return Point{}, fmt.Errorf("bench: room of %d: %w", size, err)
 		}
@@ -161,7 +163,15 @@ func Measure(cfg CapacityConfig, n int) (Point, error) {
 	}
 	wg.Wait()
 
-	p := Point{Codec: cfg.Codec, Scenario: cfg.Scenario, Cores: cfg.Cores, N: n, Rooms: len(rooms), Ticks: cfg.Ticks, Fits: true}
+	nrooms := 0
+	for _, r := range rooms {
+		if s, ok := r.(*RoomSet); ok {
+			nrooms += len(s.Rooms)
+		} else {
+			nrooms++
+		}
+	}
+	p := Point{Codec: cfg.Codec, Scenario: cfg.Scenario, Cores: cfg.Cores, N: n, Rooms: nrooms, Ticks: cfg.Ticks, Fits: true}
 	var all []time.Duration
 	for _, ts := range times {
 		st := summarise(ts)

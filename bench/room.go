@@ -45,13 +45,16 @@ const levelExtID = 1
 type RoomConfig struct {
 	N        int    // participants
 	Codec    string // CodecPCMU, CodecOpus or CodecMix
-	Scenario string // Talk3 or TalkAll
+	Scenario string // Talk3, TalkAll, or (at most SmallRoomSize) Turns4, All4
 	Clips    *Clips
 	// Profile of every leg's SRTP, both ways; 0 means AES_CM_128_HMAC_SHA1_80.
 	Profile srtp.Profile
 	// Warmup is how many ticks NewRoom runs before returning; 0 means 100
 	// (2 s: jitter buffers settle, speakers are chosen).
 	Warmup int
+	// Seed chooses a Turns4 room's schedule and where in it the room
+	// starts (TurnSchedule).
+	Seed uint64
 }
 
 // Room is a conference of N participants over SRTP, in and out, fed by
@@ -66,6 +69,9 @@ type Room struct {
 	now     time.Duration
 	ticks   int
 	Out     CountSink
+	// turns (Turns4): who talks at each tick, from tick turnAt on.
+	turns  []uint8
+	turnAt int
 }
 
 // CountSink counts what the conference sends: RTP packets, and the RTCP
@@ -96,6 +102,9 @@ type sender struct {
 	prot  *srtp.Protector
 	buf   []byte
 	ready []byte
+	// speech and silence are what the sender sends when it talks and
+	// when it does not, under a turn schedule (Turns4).
+	speech, silence *Clip
 }
 
 // FormatOf returns participant i's codec in a room of codec c.
@@ -119,14 +128,21 @@ func NewRoom(cfg RoomConfig) (*Room, error) {
 	if cfg.Profile == 0 {
 		cfg.Profile = srtp.ProfileAESCM128HMACSHA1_80
 	}
-	if cfg.Scenario != Talk3 && cfg.Scenario != TalkAll {
-		return nil, fmt.Errorf("bench: unknown scenario %q", cfg.Scenario)
+	switch {
+	case cfg.Scenario == Talk3 || cfg.Scenario == TalkAll:
+	case isSmall(cfg.Scenario) && cfg.N <= SmallRoomSize:
+	default:
+		return nil, fmt.Errorf("bench: scenario %q in a room of %d", cfg.Scenario, cfg.N)
 	}
 	c, err := mixer.NewConference(mixer.ConferenceConfig{Name: fmt.Sprintf("%s/%s/N=%d", cfg.Codec, cfg.Scenario, cfg.N)})
 	if err != nil {
 		return nil, err
 	}
 	r := &Room{Conf: c, cfg: cfg, senders: make([]*sender, cfg.N)}
+	if cfg.Scenario == Turns4 && cfg.N > 1 {
+		r.turns = TurnSchedule(cfg.Seed, cfg.N, TurnCycle)
+		r.turnAt = int(cfg.Seed*577) % TurnCycle
+	}
 	for i := range r.senders {
 		f, err := FormatOf(cfg.Codec, i)
 		if err != nil {
@@ -152,13 +168,14 @@ func NewRoom(cfg RoomConfig) (*Room, error) {
 		}
 		clip := &Clip{}
 		*clip = cfg.Clips.Silence[f.Name]
-		if cfg.Scenario == TalkAll || i < 3 {
-			speech := cfg.Clips.Speech[f.Name]
-			clip = &speech[i%len(speech)]
+		speech := cfg.Clips.Speech[f.Name]
+		talk := &speech[(i+int(cfg.Seed))%len(speech)]
+		if cfg.Scenario == TalkAll || cfg.Scenario == All4 || (cfg.Scenario == Talk3 && i < 3) {
+			clip = talk
 		}
-		r.senders[i] = &sender{p: p, clip: clip, off: i * 7, ssrc: uint32(i + 1), pt: pt,
+		r.senders[i] = &sender{p: p, clip: clip, off: i*7 + int(cfg.Seed)*31, ssrc: uint32(i + 1), pt: pt,
 			step: uint32(f.FrameSamples(Ptime)), prot: prot, buf: make([]byte, 0, 1600),
-			seq: uint16(i * 100), ts: uint32(i) * 4000}
+			seq: uint16(i * 100), ts: uint32(i) * 4000, speech: talk, silence: clip}
 	}
 	if cfg.Warmup <= 0 {
 		cfg.Warmup = 100
@@ -172,6 +189,15 @@ func NewRoom(cfg RoomConfig) (*Room, error) {
 
 // Prepare builds every sender's next SRTP packet (the far ends' work).
 func (r *Room) Prepare() {
+	if r.turns != nil {
+		mask := r.turns[(r.turnAt+r.ticks)%len(r.turns)]
+		for i, s := range r.senders {
+			s.clip = s.silence
+			if mask&(1<<i) != 0 {
+				s.clip = s.speech
+			}
+		}
+	}
 	for _, s := range r.senders {
 		s.prepare(r.ticks)
 	}

@@ -20,7 +20,7 @@ type benchClip struct {
 	levels   []byte
 }
 
-func encodeClip(b *testing.B, f codec.Format, src []int16, frames int) benchClip {
+func encodeClip(b testing.TB, f codec.Format, src []int16, frames int) benchClip {
 	rate := formatRate(f)
 	enc, err := codec.NewEncoder(f.SDPName(), codec.Config{SampleRate: rate, Complexity: 5})
 	require.NoError(b, err)

@@ -82,6 +82,11 @@ type Conference struct {
 	curRate  atomic.Int32
 	ticks    atomic.Uint64
 
+	// cxStep publishes silence.cx.step, silentSkips counts the encodes
+	// silent mixes saved (complexity.go).
+	cxStep      atomic.Int32
+	silentSkips atomic.Uint64
+
 	// workClock measures each tick's work: Monotonic, or a test's script.
 	workClock func() time.Duration
 	// log is the optional logger and the tick's rate-limited warnings.
@@ -124,6 +129,7 @@ func NewConference(cfg ConferenceConfig) (*Conference, error) {
 		rtcpClock: rtcpsession.Clock{Epoch: time.Now().Add(-cfg.Clock())},
 		rtcpBuf:   make([]byte, 0, rtcpBufSize),
 	}
+	c.silence.cx, c.silence.skips = complexityPolicy{cfg: cfg.Complexity}, &c.silentSkips
 	c.log.init(cfg)
 	c.setRate(cfg.SampleRate)
 	if c.rate == 0 {
@@ -555,6 +561,9 @@ type ConferenceStats struct {
 	Overruns      uint64
 	Degraded      int
 	EventsDropped uint64
+	// Complexity: the Opus encoders' complexity by role, overload
+	// control's step, and the encodes silent mixes saved.
+	Complexity ComplexityStats
 }
 
 // Stats returns a snapshot. Safe from any goroutine.
@@ -570,6 +579,7 @@ func (c *Conference) Stats() ConferenceStats {
 		Overruns:      c.overruns.Load(),
 		Degraded:      int(c.degraded.Load()),
 		EventsDropped: c.eventsDropped.Load(),
+		Complexity:    c.complexityStats(),
 	}
 }
 

@@ -102,8 +102,12 @@ type ConferenceConfig struct {
 	// (ClockRate is set per participant).
 	Jitter jitter.Config
 	// OverloadShare is the share of ptime a tick may take before the
-	// conference degrades (fewer speakers). Default 0.8.
+	// conference degrades (lower encoder complexity, then fewer
+	// speakers). Default 0.8.
 	OverloadShare float64
+	// Complexity chooses the Opus encoders' complexity by role and how
+	// overload control lowers it (see ComplexityConfig).
+	Complexity ComplexityConfig
 	// EventBuffer is the capacity of the Events channel. Default 256.
 	EventBuffer int
 	// FinalEventsWait bounds how long Close's last events (TalkingStopped
@@ -173,6 +177,10 @@ func (c ConferenceConfig) withDefaults() (ConferenceConfig, error) {
 		c.LogInterval = DefaultLogInterval
 	}
 	c.Talk = c.Talk.withDefaults()
+	var err error
+	if c.Complexity, err = c.Complexity.withDefaults(); err != nil {
+		return c, err
+	}
 	switch c.Ptime {
 	case 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond:
 	default:

@@ -43,7 +43,13 @@
 // shared and its own encoder; the marker bit starts each talkspurt; the CSRC
 // list names the speakers heard, and RFC 6464 / RFC 6465 levels are added
 // when configured. While nobody is heard, ConferenceConfig.Silence chooses
-// digital silence, comfort noise or DTX (nothing sent).
+// digital silence, comfort noise or DTX (nothing sent). An Opus stream's
+// silence costs no encoding: after two real frames, digital silence goes
+// out as CELT silence frames, comfort noise as libopus's DTX sends it
+// (TOC-only frames, a real update every 400 ms), and with Encoder.DTX
+// nothing, so a room of four with one talker runs one encoder, not two.
+// Opus encoders run at a complexity chosen by role (ComplexityConfig): the
+// shared encode at the participant's, a speaker's own mix-minus lower.
 //
 // # RTCP
 //
@@ -68,8 +74,9 @@
 // called during each Tick, on that goroutine. An Engine runs many
 // conferences on a pool of workers against the monotonic clock, with
 // per-conference timing stats and overload control (a conference whose
-// ticks overrun sheds speakers, and ticks missed by a stall are skipped,
-// never queued, so latency does not pile up).
+// ticks overrun first lowers its Opus encoders' complexity, then sheds
+// speakers, and ticks missed by a stall are skipped, never queued, so
+// latency does not pile up).
 //
 // # Changing a participant
 //

@@ -3,6 +3,8 @@ package mixer
 import (
 	"fmt"
 	"math"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rtpmix/rtpmix/codec"
@@ -33,12 +35,21 @@ type encodeChain struct {
 	// and limiter's state continue the stream. Otherwise they are stale and
 	// are reset (resume) or taken over from another chain (takeOver).
 	active bool
+	// quiet: what a silent mix sends without the encoder (opus_dtx.go);
+	// cx: the encoder's complexity by role and load (complexity.go).
+	quiet opusSilence
+	cx    chainComplexity
 }
 
-// silencePolicy is what a chain sends for a mix nobody is heard in.
+// silencePolicy is what a chain sends for a mix nobody is heard in, and
+// the conference's complexity control that its encodes follow.
 type silencePolicy struct {
 	mode       SilenceMode
 	noiseLevel int // -dBov, for ComfortNoise
+	cx         complexityPolicy
+	// skips counts the encodes a silent mix saved (ComplexityStats); nil
+	// in tests of a lone chain.
+	skips *atomic.Uint64
 }
 
 // errNoEncoder is what encode reports for a chain whose codec could not be
@@ -70,6 +81,8 @@ func (e *encodeChain) setup(out codec.Format, ec codec.Config, rate int, ptime t
 		return err
 	}
 	e.enc, e.dtx = enc, ec.DTX
+	e.quiet.init(out.ClockRate == 48000 && strings.EqualFold(out.Name, "opus"), codec.FrameSamples(48000, ptime))
+	e.cx.init(enc, ec)
 	e.rate, e.encRate, e.res = rate, encRate, res
 	e.limiter = newLimiter(rate)
 	e.active = false
@@ -97,23 +110,31 @@ func (e *encodeChain) limit(acc []int32, own []int16, gain int32, clamp bool) []
 
 // encode turns the chain's mix (its first n samples, as limit left them)
 // into a payload. A silent mix becomes digital silence, comfort noise or
-// nothing (DTX), as the policy says. ok is false when nothing is to be
-// sent.
+// nothing (DTX), as the policy says; on an Opus chain, once the encoder
+// has flushed, a TOC-only DTX frame without running the encoder
+// (opus_dtx.go). ok is false when nothing is to be sent.
 func (e *encodeChain) encode(n int, silent bool, sp silencePolicy) (payload []byte, ok bool, err error) {
 	mix := e.mix[:n]
+	if silent && sp.mode == DTX {
+		return nil, false, nil
+	}
+	if e.enc == nil {
+		return nil, false, errNoEncoder
+	}
 	if silent {
+		if p, ok, skip := e.quiet.silent(sp.mode, e.dtx, sp.skips); skip {
+			return p, ok, nil
+		}
 		switch sp.mode {
-		case DTX:
-			return nil, false, nil
 		case ComfortNoise:
 			e.noise.fill(mix, sp.noiseLevel)
 		default:
 			clear(mix)
 		}
+	} else {
+		e.quiet.heard()
 	}
-	if e.enc == nil {
-		return nil, false, errNoEncoder
-	}
+	e.cx.apply(sp.cx)
 	in := mix
 	if e.res != nil {
 		in = e.res.Process(e.resBuf[:0], mix)
@@ -125,6 +146,9 @@ func (e *encodeChain) encode(n int, silent bool, sp silencePolicy) (payload []by
 	if e.dtx && len(out) <= 2 {
 		return nil, false, nil // Opus DTX: a TOC-only frame means "nothing to send"
 	}
+	if e.quiet.on {
+		e.quiet.learn(out)
+	}
 	return out, true, nil
 }
 
@@ -132,6 +156,7 @@ func (e *encodeChain) encode(n int, silent bool, sp silencePolicy) (payload []by
 // resampler restart as after a gap.
 func (e *encodeChain) resume() {
 	e.active = true
+	e.quiet.heard() // a fresh encoder codes the first silent frames for real
 	if e.enc != nil {
 		e.enc.Reset()
 	}
@@ -151,6 +176,7 @@ func (e *encodeChain) resume() {
 // over a loss).
 func (e *encodeChain) takeOver(from *encodeChain) {
 	e.active = true
+	e.quiet.heard() // a fresh encoder codes the first silent frames for real
 	if e.enc != nil {
 		e.enc.Reset()
 	}

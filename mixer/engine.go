@@ -326,29 +326,44 @@ func (w *worker) run() {
 }
 
 // checkOverload runs after each tick of a conference the Engine drives:
-// three ticks in a row over budget take one speaker away (down to one), and
-// five seconds comfortably under budget give one back. Hand-driven ticks
-// (tests, benchmarks) skip it so that they stay deterministic.
+// three ticks in a row over budget take one complexity step off the Opus
+// encoders while that lowers any (complexity.go), then one speaker away
+// (down to one); five seconds comfortably under budget give back one
+// speaker, then once every speaker is back, one complexity step.
+// Hand-driven ticks (tests, benchmarks) skip it so that they stay
+// deterministic.
 func (c *Conference) checkOverload(work time.Duration, now time.Duration) {
 	budget := time.Duration(float64(c.cfg.Ptime) * c.cfg.OverloadShare)
 	if work > budget {
 		c.overruns.Add(1)
 		c.overTicks++
 		c.okTicks = 0
-		if c.overTicks >= 3 && c.degrade < c.cfg.MaxSpeakers-1 {
-			c.degrade++
-			c.overTicks = 0
-			c.emit(Event{Type: Overloaded, At: now,
-				Detail: fmt.Sprintf("tick took %v of a %v budget: max speakers now %d", work, budget, c.cfg.MaxSpeakers-c.degrade)})
+		if c.overTicks >= 3 {
+			switch {
+			case c.canStepDown():
+				c.setComplexityStep(c.silence.cx.step + 1)
+				c.overTicks = 0
+				c.emit(Event{Type: Overloaded, At: now,
+					Detail: fmt.Sprintf("tick took %v of a %v budget: %s", work, budget, c.complexityDetail())})
+			case c.degrade < c.cfg.MaxSpeakers-1:
+				c.degrade++
+				c.overTicks = 0
+				c.emit(Event{Type: Overloaded, At: now,
+					Detail: fmt.Sprintf("tick took %v of a %v budget: max speakers now %d", work, budget, c.cfg.MaxSpeakers-c.degrade)})
+			}
 		}
 	} else {
 		c.overTicks = 0
-		if c.degrade > 0 && work < budget/2 {
+		if (c.degrade > 0 || c.silence.cx.step > 0) && work < budget/2 {
 			c.okTicks++
 			if time.Duration(c.okTicks)*c.cfg.Ptime >= 5*time.Second {
-				c.degrade--
+				if c.degrade > 0 {
+					c.degrade--
+				} else {
+					c.setComplexityStep(c.silence.cx.step - 1)
+				}
 				c.okTicks = 0
-				if c.degrade == 0 {
+				if c.degrade == 0 && c.silence.cx.step == 0 {
 					c.emit(Event{Type: Recovered, At: now, Detail: "full service"})
 				}
 			}

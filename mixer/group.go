@@ -80,4 +80,5 @@ func (c *Conference) assignGroup(p *Participant) {
 // encoder and its listeners get nothing, counted as encode errors.
 func (g *encodeGroup) setup(rate int, ptime time.Duration) {
 	_ = g.chain.setup(g.out, g.encCfg, rate, ptime)
+	g.chain.cx.shared = true // heard by every listener of the group
 }

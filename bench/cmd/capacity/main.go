@@ -33,6 +33,7 @@ import (
 func main() {
 	codecs := flag.String("codec", strings.Join(bench.Codecs, ","), "codec mixes: PCMU, Opus, mix")
 	scenarios := flag.String("scenario", strings.Join(bench.Scenarios, ","), "speaking scenarios: 3talk, all")
+	small := flag.String("small", bench.CodecOpus, "codec mixes to run the small-room scenarios (turns4, all4: rooms of four taking turns, and all talking) for; empty for none")
 	share := flag.Float64("share", 0.5, "share of real time the mean tick may take")
 	ticks := flag.Int("ticks", 100, "measured ticks per size")
 	warmup := flag.Int("warmup", 50, "ticks before measuring")
@@ -60,26 +61,37 @@ func main() {
 	var rows []row
 	var points []bench.Point
 	start := time.Now()
+	type pair struct{ codec, scenario string }
+	var pairs []pair
 	for _, c := range split(*codecs) {
 		for _, sc := range split(*scenarios) {
-			r := row{codec: c, scenario: sc, best: map[int]bench.Point{}}
-			for _, cores := range coreSets {
-				cfg := bench.CapacityConfig{Codec: c, Scenario: sc, Clips: clips, Cores: cores,
-					Share: *share, Ticks: *ticks, Warmup: *warmup, MaxN: *maxN}
-				if *verbose {
-					cfg.Log = func(p bench.Point) {
-						log.Printf("%s/%s cores=%d N=%d mean=%v p99=%v fits=%v", p.Codec, p.Scenario, p.Cores, p.N, p.Mean, p.P99, p.Fits)
-					}
-				}
-				best, pts, err := bench.FindCapacity(cfg)
-				if err != nil {
-					log.Fatal(err)
-				}
-				r.best[cores] = best
-				points = append(points, pts...)
-			}
-			rows = append(rows, r)
+			pairs = append(pairs, pair{c, sc})
 		}
+	}
+	for _, c := range split(*small) {
+		for _, sc := range bench.SmallScenarios {
+			pairs = append(pairs, pair{c, sc})
+		}
+	}
+	for _, pr := range pairs {
+		c, sc := pr.codec, pr.scenario
+		r := row{codec: c, scenario: sc, best: map[int]bench.Point{}}
+		for _, cores := range coreSets {
+			cfg := bench.CapacityConfig{Codec: c, Scenario: sc, Clips: clips, Cores: cores,
+				Share: *share, Ticks: *ticks, Warmup: *warmup, MaxN: *maxN}
+			if *verbose {
+				cfg.Log = func(p bench.Point) {
+					log.Printf("%s/%s cores=%d N=%d mean=%v p99=%v fits=%v", p.Codec, p.Scenario, p.Cores, p.N, p.Mean, p.P99, p.Fits)
+				}
+			}
+			best, pts, err := bench.FindCapacity(cfg)
+			if err != nil {
+				log.Fatal(err)
+			}
+			r.best[cores] = best
+			points = append(points, pts...)
+		}
+		rows = append(rows, r)
 	}
 
 	// The table.
@@ -136,7 +148,7 @@ func main() {
 			HLines: map[string]float64{fmt.Sprintf("%.0f%% of real time", *share*100): float64(budget.Microseconds())},
 		}
 		for _, r := range rows {
-			s := bench.Series{Name: r.codec + " " + r.scenario, Dashed: r.scenario == bench.TalkAll}
+			s := bench.Series{Name: r.codec + " " + r.scenario, Dashed: r.scenario == bench.TalkAll || r.scenario == bench.All4}
 			for _, p := range points {
 				if p.Codec == r.codec && p.Scenario == r.scenario && p.Cores == 1 {
 					s.X = append(s.X, float64(p.N))
