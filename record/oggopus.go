@@ -12,6 +12,7 @@ import (
 
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/internal/ogg"
+	"github.com/rtpmix/rtpmix/internal/opuspacket"
 )
 
 // Vendor is the vendor string of the OpusTags header of every Ogg/Opus
@@ -196,28 +197,7 @@ func (m *oggOpus) packet(p []byte, dur int, granule int64) error {
 // probability 1/32768), so decoders output exact zeros without running
 // the codec, at 3 bytes per 20 ms.
 func silencePacket(dur int, stereo bool) []byte {
-	var s byte
-	if stereo {
-		s = 0x04
-	}
-	frame := []byte{0xFF, 0xFE}
-	switch {
-	case dur <= 960:
-		cfg := byte(28)
-		for d := 120; d < dur; d <<= 1 {
-			cfg++
-		}
-		return append([]byte{cfg<<3 | s}, frame...)
-	case dur == 1920: // code 1: two 20 ms frames of equal size
-		return append([]byte{31<<3 | s | 1}, append(frame, frame...)...)
-	}
-	// Code 3, CBR: a frame-count byte then the frames.
-	n := dur / 960
-	p := []byte{31<<3 | s | 3, byte(n)}
-	for range n {
-		p = append(p, frame...)
-	}
-	return p
+	return opuspacket.AppendSilence(nil, dur, stereo)
 }
 
 // OggOpusWriter encodes 16-bit PCM to Opus with libopus and writes it as
