@@ -31,4 +31,13 @@ var (
 	// ErrPayloadType: WriteRTP refused a packet whose payload type is
 	// neither the participant's inbound one nor its comfort noise one.
 	ErrPayloadType = errors.New("mixer: unexpected payload type")
+
+	// ErrNoTelephoneEvent: Participant.SendDTMF cannot send the
+	// participant a digit as RFC 4733 events: it has no outbound
+	// telephone-event payload type, its events exclude the digit, or it is
+	// sent nothing (on hold). An application may fall back to another way
+	// (SIP INFO, a tone played into the call).
+	ErrNoTelephoneEvent = errors.New("mixer: no telephone-event for this participant")
+	// ErrDTMFQueueFull: Participant.SendDTMF found 32 digits waiting.
+	ErrDTMFQueueFull = errors.New("mixer: DTMF queue full")
 )
