@@ -260,6 +260,9 @@ func checkConfig(cfg *ParticipantConfig) (gIn, gOut int32, err error) {
 	if err := checkRTCP(cfg); err != nil {
 		return 0, 0, err
 	}
+	if err := checkTelephoneEvents(cfg); err != nil {
+		return 0, 0, err
+	}
 	if gIn, err = gainQ16(cfg.GainIn); err != nil {
 		return 0, 0, err
 	}
@@ -342,6 +345,9 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 	cfg.InSRTP, cfg.OutSRTP = cloneKeys(cfg.InSRTP), cloneKeys(cfg.OutSRTP)
 	p.tcfg = &cfg
 	if err := p.setup(rate, c.cfg.Ptime); err != nil {
+		return nil, err
+	}
+	if err := p.initDTMF(&cfg, c.cfg.DTMF, c.cfg.Ptime); err != nil {
 		return nil, err
 	}
 	p.upd.cfg.Store(&cfg)
@@ -428,6 +434,7 @@ func (c *Conference) remove(p *Participant, now time.Duration) {
 	// an Engine.
 	defer p.out.dl.leave()
 	p.joined = false
+	c.stopPassing(p)
 	c.parts = deleteP(c.parts, p)
 	c.dl.dirty = true
 	c.speakers = deleteP(c.speakers, p)

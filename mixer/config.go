@@ -138,6 +138,13 @@ type ConferenceConfig struct {
 
 	// Tones turns on join and leave tones (see ToneConfig).
 	Tones ToneConfig
+
+	// DTMF is what the conference does with keypad digits by default:
+	// swallow them (they raise DTMFBegan and DTMFEnded events for the
+	// application) and detect them in-band for legs without
+	// telephone-event. A participant's ParticipantConfig.DTMF overrides
+	// it field by field.
+	DTMF DTMFConfig
 }
 
 var validRates = [...]int{8000, 16000, 24000, 48000}
@@ -181,6 +188,10 @@ func (c ConferenceConfig) withDefaults() (ConferenceConfig, error) {
 	if c.Complexity, err = c.Complexity.withDefaults(); err != nil {
 		return c, err
 	}
+	if !c.DTMF.valid() {
+		return c, fmt.Errorf("%w: DTMF policy %v, in-band detection %v", ErrConfig, c.DTMF.Policy, c.DTMF.InBand)
+	}
+	c.DTMF = c.DTMF.over(DTMFConfig{Policy: DTMFSwallow, InBand: InBandOn})
 	switch c.Ptime {
 	case 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond:
 	default:
@@ -355,6 +366,14 @@ type ParticipantConfig struct {
 	// RTCP configures the participant's RTCP: reports every ~5 s and a
 	// BYE on leaving, through Sink, by default.
 	RTCP RTCPConfig
+
+	// InTelephoneEvent and OutTelephoneEvent are the RFC 4733
+	// telephone-event formats the participant sends and is sent (the zero
+	// value: none); DTMF says what becomes of its digits, over the
+	// conference's ConferenceConfig.DTMF. See the package documentation,
+	// "DTMF".
+	InTelephoneEvent, OutTelephoneEvent TelephoneEvent
+	DTMF                                DTMFConfig
 }
 
 // DefaultUpdateOverlap is the UpdateOverlap of a ParticipantConfig that

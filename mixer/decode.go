@@ -51,6 +51,9 @@ type decodeQueue struct {
 	pcm     []int16 // this tick's audio, pcm[:frame], once havePCM
 	havePCM bool
 	decoded bool // pend was decoded into the FIFO this tick
+	// inband, when set, looks for DTMF tones in what the current format's
+	// decoder returns, at its own rate (dtmf_inband.go).
+	inband *inband
 
 	decodeErrors, fecRecovered, concealed, skipped atomic.Uint64
 }
@@ -83,6 +86,7 @@ type pendingFrame struct {
 	prev     bool   // a packet of the previous format: decoded by prev
 	samples  int    // duration at the conference rate
 	rtpTicks uint32
+	ts       uint32 // a packet's timestamp, on the jitter buffer's clock
 }
 
 // init allocates the queue's buffers for the inbound format in, on payload
@@ -250,7 +254,7 @@ func (q *decodeQueue) popOne(now time.Duration, rate, fill int, r *popped) (samp
 		return 0, false
 	}
 	pf := &q.pend[q.npend]
-	*pf = pendingFrame{kind: f.Kind, rtpTicks: f.Duration}
+	*pf = pendingFrame{kind: f.Kind, rtpTicks: f.Duration, ts: f.Timestamp}
 	if f.Duration > 0 {
 		pf.samples = int(uint64(f.Duration) * uint64(rate) / uint64(q.clock))
 	}
@@ -375,6 +379,7 @@ func (q *decodeQueue) decode(rate int) {
 				inc(&q.decodeErrors)
 				out, _ = s.dec.Conceal(q.decodeDst(s), q.decodedLen(s, pf.samples, rate))
 			}
+			q.detect(s, out)
 			q.pushDecoded(s, out, pf.samples)
 		case pf.kind == jitter.KindPacket && !pf.cn, pf.kind == jitter.KindLost, pf.kind == jitter.KindConceal:
 			s := &q.cur
@@ -400,11 +405,14 @@ func (q *decodeQueue) decode(rate int) {
 				out = nil
 			}
 			if out == nil {
+				q.detectGap(pf.samples)
 				q.pushSilence(pf.samples)
 			} else {
+				q.detect(s, out)
 				q.pushDecoded(s, out, pf.samples)
 			}
 		default: // DTX gap, comfort noise, nothing yet
+			q.detectGap(pf.samples)
 			q.pushSilence(pf.samples)
 		}
 	}
@@ -471,6 +479,9 @@ func (q *decodeQueue) room(n int) {
 // and what the FIFO held, becomes owed silence, changed by exactly what the
 // jitter buffer asked (nobody hears it), and the decoder is marked stale.
 func (q *decodeQueue) skip(n int) {
+	if q.inband != nil {
+		q.inband.reset() // the audio it would hear next is not consecutive
+	}
 	q.owed += q.fifo.Discard(q.fifo.Len())
 	for i := range q.npend {
 		pf := &q.pend[i]

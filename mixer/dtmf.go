@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,15 +181,12 @@ type DTMFStats struct {
 	// passed on to it from others, NotPassed those that were not because
 	// it was being sent another one at the time.
 	Sent, Passed, NotPassed uint64
-	// Dropped counts digit notices lost because a tick produced more than
-	// the receiver or detector keeps (16): a sender flooding events.
-	Dropped uint64
 }
 
 // dtmfCounters are the published counters behind DTMFStats, written by the
 // tick (Packets by the receive path).
 type dtmfCounters struct {
-	received, detected, sent, passed, notPassed, dropped atomic.Uint64
+	received, detected, sent, passed, notPassed atomic.Uint64
 }
 
 // DTMFGap is the least pause between two digits SendDTMF queued for one
@@ -317,4 +315,78 @@ func checkTelephoneEvents(cfg *ParticipantConfig) error {
 		return fmt.Errorf("%w: DTMF policy %v, in-band detection %v", ErrConfig, cfg.DTMF.Policy, cfg.DTMF.InBand)
 	}
 	return nil
+}
+
+// dtmfStats returns the participant's DTMF counters. Any goroutine.
+func (p *Participant) dtmfStats() DTMFStats {
+	c := &p.dtmf.cnt
+	return DTMFStats{
+		Packets:   p.in.evPackets.Load(),
+		Received:  c.received.Load(),
+		Detected:  c.detected.Load(),
+		Sent:      c.sent.Load(),
+		Passed:    c.passed.Load(),
+		NotPassed: c.notPassed.Load(),
+	}
+}
+
+// initDTMF sets up a new participant's digits both ways, at Join (before
+// it is shared, after its codecs are built).
+func (p *Participant) initDTMF(cfg *ParticipantConfig, conf DTMFConfig, ptime time.Duration) error {
+	var ev *eventIn
+	if cfg.InTelephoneEvent.enabled() {
+		ev = new(eventIn)
+	}
+	p.in.ev, p.in.tePT = ev, cfg.InTelephoneEvent.PayloadType
+	return p.setupDTMF(cfg, conf, ev, ptime)
+}
+
+// planEvents returns the receive path's telephone-event state an Update to
+// next needs: the one the participant has (it keeps numbering the audio
+// once made), or a new one for its first inbound telephone-event. Update's
+// goroutine, under the update lock (the only writer of in.ev besides
+// Join).
+func (p *Participant) planEvents(next *ParticipantConfig) *eventIn {
+	ev := p.in.ev
+	if ev == nil && next.InTelephoneEvent.enabled() {
+		ev = new(eventIn)
+	}
+	return ev
+}
+
+// setupDTMF (re)builds the tick's DTMF state for cfg: at Join, and in the
+// tick for an Update (where it allocates only when a telephone-event
+// format or the in-band detection is added or changes clock).
+func (p *Participant) setupDTMF(cfg *ParticipantConfig, conf DTMFConfig, ev *eventIn, ptime time.Duration) error {
+	if err := p.dtmf.setup(cfg, conf, ev, p.in.jb.Config().ClockRate, p.dq.cur.decRate); err != nil {
+		return err
+	}
+	p.dq.inband = p.dtmf.inband
+	if err := p.dtmfOut.setup(cfg, ptime); err != nil {
+		return err
+	}
+	p.dtmfOut.req, p.dtmfOut.cnt = &p.dtmfReq, &p.dtmf.cnt
+	if p.dtmfOut.tx == nil || !cfg.Direction.Send() {
+		// Nothing queued can be sent any more.
+		p.dtmfOut.stop()
+		p.dtmfReq.clear()
+	}
+	p.out.dtmf = nil
+	if p.dtmfOut.tx != nil {
+		p.out.dtmf = &p.dtmfOut
+	}
+	return nil
+}
+
+// dtmfLogAttrs adds a DTMF event's digit, duration and origin to its log
+// record.
+func dtmfLogAttrs(a []slog.Attr, e Event) []slog.Attr {
+	a = append(a, slog.String("digit", e.DTMF.Digit.String()), slog.Duration("duration", e.DTMF.Duration))
+	if e.DTMF.InBand {
+		a = append(a, slog.Bool("in_band", true))
+	}
+	if e.Type == DTMFEnded {
+		a = append(a, slog.String("cause", e.DTMF.Cause.String()))
+	}
+	return a
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rtpmix/rtpmix/dtmf"
+	"github.com/rtpmix/rtpmix/jitter"
 )
 
 // Inbound RFC 4733: telephone-event packets share the audio's SSRC,
@@ -214,8 +215,9 @@ type dtmfRx struct {
 	ssrc    uint32
 	hasSSRC bool
 	// hold are the packets taken from the ring, in ascending sequence
-	// order, waiting for the audio's playout delay.
-	hold  [eventRingLen]eventPacket
+	// order, waiting for the audio's playout delay; allocated with ev, so
+	// that a participant without telephone-events does not carry it.
+	hold  *[eventRingLen]eventPacket
 	nhold int
 
 	inband *inband // nil: no in-band detection
@@ -304,7 +306,7 @@ func (c *Conference) dtmfPull(p *Participant, now time.Duration) {
 	if d.audioTS {
 		q := &p.dq
 		for i := range q.npend {
-			if pf := &q.pend[i]; pf.kind == jitterPacket && !pf.cn {
+			if pf := &q.pend[i]; pf.kind == jitter.KindPacket && !pf.cn {
 				d.rx.Audio(now, pf.ts)
 			}
 		}
@@ -388,6 +390,9 @@ func (c *Conference) stopPassing(p *Participant) {
 func (d *dtmfRx) setup(cfg *ParticipantConfig, conf DTMFConfig, ev *eventIn, jbClock, decRate int) error {
 	dc := cfg.DTMF.over(conf)
 	d.policy = dc.Policy
+	if ev != nil && d.hold == nil {
+		d.hold = new([eventRingLen]eventPacket)
+	}
 	d.ev = ev
 	te := cfg.InTelephoneEvent
 	if te.enabled() {

@@ -58,15 +58,23 @@ func (b *inband) prepare(rate int) error {
 
 // active reports whether a digit sounds.
 func (b *inband) active() bool {
+	if b.det == nil {
+		return false
+	}
 	_, on := b.det.Active()
 	return on
 }
 
-// feed runs the detector over the next decoded frame, at rate.
+// feed runs the detector over the next decoded frame, at rate. A new
+// rate (the inbound format changed, or the conference rate that Opus
+// decodes at) rebuilds the detector: the one allocation, with the
+// decoders the same change rebuilt.
 func (b *inband) feed(rate int, x []int16) {
 	if rate != b.rate {
-		b.reset() // the previous format's decoder, while an Update overlaps
-		return
+		b.reset()
+		if b.prepare(rate) != nil {
+			return
+		}
 	}
 	if !b.active() && pcm.PeakAbs16(x) < quietPeak {
 		b.reset()
@@ -83,7 +91,7 @@ func (b *inband) feed(rate int, x []int16) {
 // comfort noise gap in a decoded tick): a digit in progress ends as its
 // tone stops; otherwise there is nothing to find.
 func (b *inband) gap(rate, n int) {
-	if !b.active() || rate != b.rate {
+	if b.det == nil || !b.active() || rate != b.rate {
 		b.reset()
 		return
 	}
@@ -97,7 +105,7 @@ func (b *inband) gap(rate, n int) {
 // reset forgets the stream (a tick not decoded, a quiet frame), at the
 // cost of a Reset only when something was fed since the last one.
 func (b *inband) reset() {
-	if !b.fed {
+	if !b.fed || b.det == nil {
 		return
 	}
 	b.det.Reset()
@@ -109,3 +117,25 @@ func (b *inband) reset() {
 
 // zeroPCM is silence to feed the detector over a gap; never written.
 var zeroPCM [960]int16
+
+// detect runs the in-band detector, if any, over a frame s decoded (at
+// s's decoder rate); frames of the previous format's decoder, during an
+// Update's overlap, end a digit rather than mix two streams.
+func (q *decodeQueue) detect(s *decoderSlot, out []int16) {
+	if q.inband == nil {
+		return
+	}
+	if s != &q.cur {
+		q.inband.reset()
+		return
+	}
+	q.inband.feed(s.decRate, out)
+}
+
+// detectGap runs the in-band detector, if any, over a gap of n samples at
+// the conference rate that the tick fills with silence.
+func (q *decodeQueue) detectGap(n int) {
+	if q.inband != nil {
+		q.inband.gap(q.cur.decRate, q.decodedLen(&q.cur, n, q.rate))
+	}
+}

@@ -37,6 +37,9 @@ type dtmfOut struct {
 	ended   bool          // the source's digit has ended (dur is its length)
 	gapTill time.Duration // a queued digit starts no earlier (DTMFGap)
 	sending bool          // tx was started and has packets left
+
+	req *dtmfRequests // the participant's SendDTMF queue
+	cnt *dtmfCounters // the participant's counters
 }
 
 // setup (re)builds the sender for cfg's outbound telephone-event at the
@@ -120,8 +123,9 @@ func (d *dtmfOut) stop() {
 // slot is called for each packet the stream is about to send (audio, or
 // the silence DTX leaves unsent) at stream timestamp ts: it starts a
 // digit that is due, and returns the event packet to send instead of the
-// audio, if any. req is the participant's SendDTMF queue.
-func (d *dtmfOut) slot(now time.Duration, ts uint32, req *dtmfRequests, cnt *dtmfCounters) (dtmf.Packet, bool) {
+// audio, if any.
+func (d *dtmfOut) slot(now time.Duration, ts uint32) (dtmf.Packet, bool) {
+	req, cnt := d.req, d.cnt
 	if !d.sending {
 		if !d.pending && req.pending.Load() && now >= d.gapTill {
 			if r, ok := req.next(); ok {
@@ -145,4 +149,59 @@ func (d *dtmfOut) slot(now time.Duration, ts uint32, req *dtmfRequests, cnt *dtm
 		d.gapTill = now + DTMFGap
 	}
 	return p, ok
+}
+
+// sendEvent sends the telephone-event packet due in this packet slot, if
+// any, in the place of the audio packet, and reports whether it did. The
+// packet has the stream's SSRC and next sequence number, the event's
+// timestamp and marker; the stream's timestamp advances as for audio, so
+// the audio resumes after the digit where it would have been, with the
+// marker bit (a new talkspurt).
+func (o *outStream) sendEvent(now time.Duration) bool {
+	ep, ok := o.dtmf.slot(now, o.ts)
+	if !ok {
+		return false
+	}
+	h := &o.hdr
+	h.marker = ep.Marker
+	h.payloadType = o.dtmf.pt
+	h.seq, h.timestamp, h.ssrc = o.seq, ep.Timestamp, o.ssrc
+	h.csrc, h.levelID, h.csrcLevelsID, h.csrcLevels = nil, 0, 0, nil
+	// Delivered as send delivers audio (outstream.go): into the
+	// participant's queue slot, or straight to the sink in a hand-driven
+	// tick.
+	q := o.dl
+	buf := q.ring.reserve()
+	slot := buf != nil
+	if !slot {
+		buf = o.pkt
+	}
+	buf = buf[:cap(buf)]
+	hn := writeHeader(buf, h)
+	pkt := buf[:hn+copy(buf[hn:cap(buf)-srtpOverhead], ep.Payload)]
+	// The audio timeline, not the event's start, is what sender reports
+	// map to wall-clock time.
+	ts := o.ts
+	o.lastTS, o.sent = ts, true
+	o.seq++
+	o.ts += o.tsStep
+	o.marker = true
+	o.wasSilent = false
+	if o.protect != nil {
+		var err error
+		if pkt, err = o.protect.ProtectRTP(pkt[:0], pkt); err != nil {
+			inc(&o.protectErrors)
+			return true
+		}
+	}
+	o.tx.SentRTP(ts, len(ep.Payload), now)
+	switch {
+	case slot && q.sync:
+		call(o.sink, &q.rtp, pkt)
+	case slot:
+		q.ring.publish(len(pkt), o.sink, &q.rtp)
+	default:
+		inc(&o.sinkDropped)
+	}
+	return true
 }

@@ -33,6 +33,12 @@ const (
 	// within budget again and it is back on the shared delivery.
 	SinkStalled
 	SinkRecovered
+	// DTMFBegan: a participant pressed a key (an RFC 4733 event began, or
+	// a tone was found in its audio); DTMF says which. DTMFEnded: the
+	// digit ended, DTMF.Duration is its length. Each digit is reported
+	// once as begun and once as ended, whatever the network did.
+	DTMFBegan
+	DTMFEnded
 )
 
 func (t EventType) String() string {
@@ -57,6 +63,10 @@ func (t EventType) String() string {
 		return "sink-stalled"
 	case SinkRecovered:
 		return "sink-recovered"
+	case DTMFBegan:
+		return "dtmf-began"
+	case DTMFEnded:
+		return "dtmf-ended"
 	}
 	return fmt.Sprintf("EventType(%d)", int(t))
 }
@@ -73,6 +83,8 @@ type Event struct {
 	// (Participant.LeaveWithReason, or "conference closed"), for
 	// Overloaded what was shed.
 	Detail string
+	// DTMF is the digit of a DTMFBegan or DTMFEnded event.
+	DTMF DTMFDigit
 }
 
 // emit hands e to the events channel without ever blocking the tick: when

@@ -45,6 +45,12 @@ type inbound struct {
 	// CSRC the tick lists for this participant while it speaks.
 	ssrc atomic.Uint32
 
+	// tePT is the inbound telephone-event payload type (0: none), and ev
+	// the telephone-event packets' way to the tick (dtmf_in.go), made the
+	// first time the participant has one.
+	tePT uint8
+	ev   *eventIn
+
 	// rtcp is the inbound RTCP (WriteRTCP), and the reception statistics
 	// of every RTP packet that authenticated and parsed, for our reports.
 	rtcp rtcpIn
@@ -53,7 +59,8 @@ type inbound struct {
 	// see inc) and read by Stats from any goroutine. The refusal counters
 	// come last: rarely written, they keep the hot ones off the cache line
 	// of whatever follows inbound (see Participant).
-	packets, bytes atomic.Uint64 // accepted into the jitter buffer
+	packets, bytes atomic.Uint64 // accepted into the jitter buffer, or telephone-events
+	evPackets      atomic.Uint64 // telephone-events accepted
 	refusedBytes   atomic.Uint64
 	refused        [numRefusals]atomic.Uint64
 }
@@ -162,6 +169,7 @@ const (
 	refDuplicate
 	refFull
 	refTooLarge
+	refEvent
 	numRefusals
 )
 
@@ -178,6 +186,7 @@ var refusalErr = [numRefusals]error{
 	refDuplicate:     jitter.ErrDuplicate,
 	refFull:          jitter.ErrFull,
 	refTooLarge:      jitter.ErrTooLarge,
+	refEvent:         ErrMalformed,
 }
 
 // RefusedStats counts the inbound packets WriteRTP refused, by reason; the
@@ -200,6 +209,11 @@ type RefusedStats struct {
 	// time), ErrDuplicate, ErrFull (too far ahead of playout) and
 	// ErrTooLarge (payload over jitter.Config.MaxPayload).
 	Late, Duplicate, Full, TooLarge uint64
+	// TelephoneEvent: ErrMalformed, a packet of the inbound
+	// telephone-event payload type whose payload is not a whole number of
+	// RFC 4733 reports (or longer than eight). (A burst of events that
+	// the tick has not taken yet is refused as Full.)
+	TelephoneEvent uint64
 }
 
 // write takes one packet; see Participant.WriteRTPAt.
@@ -278,6 +292,9 @@ func (in *inbound) push(now time.Duration, buf []byte) refusal {
 	// below (a payload type we drop, such as DTMF events, or late).
 	in.rtcp.rx.ReceiveRTP(in.hdr.SSRC, in.hdr.SequenceNumber, in.hdr.Timestamp, now)
 	pt := in.hdr.PayloadType
+	if pt == in.tePT && pt != 0 {
+		return in.pushEvent(now, pkt[hlen:end])
+	}
 	m := &in.media
 	if !m.accepts(pt) {
 		if !in.old.hasMedia || !in.old.media.accepts(pt) {
@@ -292,6 +309,10 @@ func (in *inbound) push(now time.Duration, buf []byte) refusal {
 	jp := &in.jpkt
 	jp.SSRC = in.hdr.SSRC
 	jp.SequenceNumber = in.hdr.SequenceNumber
+	if in.ev != nil {
+		// Numbered as if the telephone-events between were not there.
+		jp.SequenceNumber = in.ev.seq.audio(in.hdr.SSRC, in.hdr.SequenceNumber)
+	}
 	jp.Timestamp = m.ts.toJB(in.hdr.Timestamp, in.lastTS, in.lastJB)
 	in.lastTS, in.lastJB = in.hdr.Timestamp, jp.Timestamp
 	jp.Marker = in.hdr.Marker
@@ -404,6 +425,7 @@ func (in *inbound) stats() (packets, bytes uint64, r RefusedStats) {
 	r.PayloadType = n[refPayloadType]
 	r.SRTPAuth, r.SRTPReplay, r.SRTPMalformed = n[refSRTPAuth], n[refSRTPReplay], n[refSRTPMalformed]
 	r.Late, r.Duplicate, r.Full, r.TooLarge = n[refLate], n[refDuplicate], n[refFull], n[refTooLarge]
+	r.TelephoneEvent = n[refEvent]
 	return in.packets.Load(), in.bytes.Load(), r
 }
 

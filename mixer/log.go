@@ -62,6 +62,7 @@ var refusalNames = [numRefusals]string{
 	refDuplicate:     "duplicate",
 	refFull:          "full",
 	refTooLarge:      "too_large",
+	refEvent:         "telephone_event",
 }
 
 // refusalLevel is how loud a refusal is logged: late and duplicate packets
@@ -98,6 +99,7 @@ func (r RefusedStats) byRefusal() [numRefusals]uint64 {
 	n[refPayloadType] = r.PayloadType
 	n[refSRTPAuth], n[refSRTPReplay], n[refSRTPMalformed] = r.SRTPAuth, r.SRTPReplay, r.SRTPMalformed
 	n[refLate], n[refDuplicate], n[refFull], n[refTooLarge] = r.Late, r.Duplicate, r.Full, r.TooLarge
+	n[refEvent] = r.TelephoneEvent
 	return n
 }
 
@@ -303,7 +305,7 @@ func eventLevel(t EventType) slog.Level {
 	switch t {
 	case TalkingStarted, TalkingStopped:
 		return slog.LevelDebug
-	case Joined, Left, Recovered, Updated, ByeReceived, SinkRecovered:
+	case Joined, Left, Recovered, Updated, ByeReceived, SinkRecovered, DTMFBegan, DTMFEnded:
 		return slog.LevelInfo
 	}
 	return slog.LevelWarn
@@ -332,6 +334,10 @@ func eventMessage(t EventType) string {
 		return "sink stalled: participant delivered on a goroutine of its own"
 	case SinkRecovered:
 		return "sink recovered: participant back on the shared delivery"
+	case DTMFBegan:
+		return "DTMF digit began"
+	case DTMFEnded:
+		return "DTMF digit ended"
 	}
 	return "conference event"
 }
@@ -351,13 +357,16 @@ func (c *Conference) logEvent(e Event) {
 	if lv >= slog.LevelWarn && !lg.events.allow(e.Type, c.cfg.Clock(), lg.interval) {
 		return
 	}
-	var attrs [4]slog.Attr
+	var attrs [8]slog.Attr
 	a := append(attrs[:0], slog.String(logKeyEvent, e.Type.String()))
 	if e.Participant != "" {
 		a = append(a, slog.String(logKeyParticipant, e.Participant))
 	}
 	if e.Type == TalkingStarted || e.Type == TalkingStopped {
 		a = append(a, slog.Int(logKeyLevel, e.Level))
+	}
+	if e.Type == DTMFBegan || e.Type == DTMFEnded {
+		a = dtmfLogAttrs(a, e)
 	}
 	if e.Detail != "" {
 		key := logKeyDetail

@@ -46,6 +46,10 @@ type outStream struct {
 	sink Sink
 	dl   *delivery
 
+	// dtmf sends the participant's digits in the place of audio packets
+	// (dtmf_out.go); nil without an outbound telephone-event.
+	dtmf *dtmfOut
+
 	hdr         outHeader
 	pkt         []byte             // where packets are built when the queue is full (Engine only)
 	tx          rtcpsession.Sender // what sender reports say of the stream
@@ -69,6 +73,9 @@ type outStream struct {
 // is the tick's time, which the packet's timestamp stands for in sender
 // reports.
 func (o *outStream) send(now time.Duration, payload []byte, ok, silent bool, level uint8, csrc []uint32, lvl []uint8) {
+	if o.dtmf != nil && o.sendEvent(now) {
+		return
+	}
 	if !ok {
 		o.ts += o.tsStep
 		o.marker = true
@@ -141,7 +148,14 @@ func (o *outStream) queue(pkt []byte, sink Sink, k *sinkCounters) {
 
 // skip lets a tick pass without a packet: the timestamp advances, and the
 // next packet carries the marker bit.
-func (o *outStream) skip() { o.send(0, nil, false, true, 127, nil, nil) }
+func (o *outStream) skip() {
+	if o.dtmf != nil {
+		o.dtmf.stop() // a digit is not sent while the stream sends nothing
+	}
+	o.ts += o.tsStep
+	o.marker = true
+	o.wasSilent = true
+}
 
 // restart starts the stream over under a new SSRC, with a random sequence
 // number and timestamp as RFC 3550 §5.1 asks of a new source.

@@ -64,6 +64,12 @@ type Participant struct {
 	// taps of it), nil until one is. Both tick-owned (see media.go).
 	src *Source
 	att *attached
+	// dtmf is the tick's side of the digits the participant sends,
+	// dtmfOut of those it is sent, dtmfReq the SendDTMF queue (any
+	// goroutine); see dtmf.go.
+	dtmf    dtmfRx
+	dtmfOut dtmfOut
+	dtmfReq dtmfRequests
 
 	done chan struct{} // closed once the tick has removed the participant
 }
@@ -119,6 +125,8 @@ type ParticipantStats struct {
 	// RTCP: what the participant's RTCP said (loss, jitter and round
 	// trip of the stream we send it) and the RTCP counters both ways.
 	RTCP RTCPStats
+	// DTMF counts the participant's keypad digits, both ways.
+	DTMF DTMFStats
 }
 
 // ID returns the participant's ID.
@@ -287,6 +295,7 @@ func (p *Participant) Stats() ParticipantStats {
 		Deaf:           p.ctl.deaf.Load(),
 		ListenOnly:     !cfg.Direction.Recv(),
 		Direction:      cfg.Direction,
+		DTMF:           p.dtmfStats(),
 	}
 	st.SinkErrors, st.SinkStalls = p.out.dl.rtp.sinkErrors.Load(), p.out.dl.stall.Load()
 	st.PacketsIn, st.BytesIn, st.Refused = p.in.stats()

@@ -74,6 +74,7 @@ func (c *Conference) pull(p *Participant, now time.Duration) {
 	if p.att != nil && p.att.packets > 0 {
 		c.tapPackets(p)
 	}
+	c.dtmfPull(p, now) // before the listen-only test: an audience's keys count too
 	if p.spk.listenOnly {
 		// An audience member (or a held participant) that sends anyway is
 		// never mixed: don't decode.
@@ -196,15 +197,19 @@ func (c *Conference) mixSpeakers() {
 	acc := c.acc[:n]
 	clear(acc)
 	for _, p := range c.mixSet {
+		x := c.input(p, n) // first: decoding runs the in-band detector
 		target := p.ctl.gainIn.Load()
-		if p.spk.leaving || p.ctl.muted.Load() {
+		if p.spk.leaving || p.ctl.muted.Load() || p.dtmf.hush() {
 			target = 0
 		}
-		pcm.Add(acc, p.spk.contribute(c.input(p, n), target))
+		pcm.Add(acc, p.spk.contribute(x, target))
 	}
 	for _, p := range c.parts {
 		if !p.spk.speaker && !p.spk.leaving {
 			c.finishInput(p, n)
+		}
+		if p.dtmf.inband != nil {
+			c.dtmfInband(p, c.now)
 		}
 	}
 }

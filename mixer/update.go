@@ -122,6 +122,7 @@ type updatePlan struct {
 	keysOut    bool
 	protect    *srtp.Protector
 	newSSRC    bool
+	ev         *eventIn // the receive path's telephone-event state (planEvents)
 }
 
 // plan validates next against old and builds what the change needs.
@@ -206,6 +207,7 @@ func (p *Participant) plan(old, next ParticipantConfig) (*updatePlan, error) {
 		}
 	}
 	pl.newSSRC = next.SSRC != old.SSRC
+	pl.ev = p.planEvents(&next)
 	next.InSRTP, next.OutSRTP = cloneKeys(next.InSRTP), cloneKeys(next.OutSRTP)
 	pl.next = next
 	return pl, nil
@@ -258,6 +260,7 @@ func (in *inbound) apply(pl *updatePlan, now time.Duration) {
 		in.old.media, in.old.mediaUntil = old, now+pl.overlap
 	}
 	in.levelID = next.InAudioLevelID
+	in.ev, in.tePT = pl.ev, next.InTelephoneEvent.PayloadType
 	in.rtcp.update(next)
 	if pl.keysIn {
 		old := in.unprotect
@@ -326,6 +329,9 @@ func (p *Participant) applyTick(c *Conference, pl *updatePlan, now time.Duration
 		o.protect = pl.protect
 	}
 	p.updateRTCP(old, next, now)
+	// NewReceiver, NewSender and NewDetector cannot refuse what
+	// checkTelephoneEvents passed.
+	_ = p.setupDTMF(next, c.cfg.DTMF, pl.ev, ptime)
 	if pl.outChanged {
 		c.assignGroup(p)
 		c.updateRate()
