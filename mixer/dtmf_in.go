@@ -298,7 +298,9 @@ func (c *Conference) dtmfPull(p *Participant, now time.Duration) {
 		d.take()
 	}
 	if d.nhold > 0 {
-		d.release(now, p.in.jb.Stats().Delay)
+		// The delay the buffer steers the audio towards: its current
+		// delay grows while the sender sends events instead of audio.
+		d.release(now, p.in.jb.Stats().TargetDelay)
 	}
 	if d.rx == nil {
 		return

@@ -144,6 +144,12 @@ func TestInboundRefusals(t *testing.T) {
 				return rtpPkt(t, 4, 0, nil)
 			},
 			pkt: func(t *testing.T) []byte { return rtpPkt(t, 5, 0, nil) }, want: refFull},
+		{name: "telephone-event not whole reports",
+			before: func(t *testing.T, in *inbound) []byte {
+				in.tePT, in.ev = 101, new(eventIn)
+				return rtpPkt(t, 1, 0, nil)
+			},
+			pkt: func(t *testing.T) []byte { return rtpPkt(t, 2, 101, []byte{1, 0, 0}) }, want: refEvent},
 		{name: "too large", jc: jitter.Config{MaxPayload: 100},
 			pkt: func(t *testing.T) []byte { return rtpPkt(t, 1, 0, nil) }, want: refTooLarge},
 	}
