@@ -250,19 +250,22 @@ func (d *dtmfRx) take() {
 }
 
 // release feeds rx the held packets that have waited delay (the jitter
-// buffer's), in order; a full hold releases its oldest at once.
-func (d *dtmfRx) release(now, delay time.Duration) {
+// buffer's), in order, a full hold its oldest at once, handing the
+// notices each packet makes to c before the next packet (the receiver
+// keeps 16, and a burst of packets can make more).
+func (d *dtmfRx) release(c *Conference, p *Participant, now, delay time.Duration) {
 	k := 0
 	for k < d.nhold && (d.hold[k].arr+delay <= now || d.nhold-k == len(d.hold)) {
-		p := &d.hold[k]
-		if !d.hasSSRC || p.ssrc != d.ssrc {
+		e := &d.hold[k]
+		if !d.hasSSRC || e.ssrc != d.ssrc {
 			if d.hasSSRC && d.rx != nil {
 				d.rx.Reset()
 			}
-			d.ssrc, d.hasSSRC = p.ssrc, true
+			d.ssrc, d.hasSSRC = e.ssrc, true
 		}
 		if d.rx != nil {
-			_ = d.rx.Packet(now, p.ts, p.marker, p.payload()) // a payload pushEvent checked
+			_ = d.rx.Packet(now, e.ts, e.marker, e.payload()) // a payload pushEvent checked
+			c.rxDigits(p, now)
 		}
 		k++
 	}
@@ -300,7 +303,7 @@ func (c *Conference) dtmfPull(p *Participant, now time.Duration) {
 	if d.nhold > 0 {
 		// The delay the buffer steers the audio towards: its current
 		// delay grows while the sender sends events instead of audio.
-		d.release(now, p.in.jb.Stats().TargetDelay)
+		d.release(c, p, now, p.in.jb.Stats().TargetDelay)
 	}
 	if d.rx == nil {
 		return
@@ -310,11 +313,17 @@ func (c *Conference) dtmfPull(p *Participant, now time.Duration) {
 		for i := range q.npend {
 			if pf := &q.pend[i]; pf.kind == jitter.KindPacket && !pf.cn {
 				d.rx.Audio(now, pf.ts)
+				c.rxDigits(p, now)
 			}
 		}
 	}
 	d.rx.Tick(now)
-	for g, ok := d.rx.Next(); ok; g, ok = d.rx.Next() {
+	c.rxDigits(p, now)
+}
+
+// rxDigits turns the notices of p's receiver into events.
+func (c *Conference) rxDigits(p *Participant, now time.Duration) {
+	for g, ok := p.dtmf.rx.Next(); ok; g, ok = p.dtmf.rx.Next() {
 		c.digit(p, g, false, now)
 	}
 }
