@@ -19,7 +19,7 @@ func TestConferenceConfigValidation(t *testing.T) {
 		name string
 		cfg  ConferenceConfig
 	}{
-		{"ptime", ConferenceConfig{Ptime: 30 * time.Millisecond}},
+		{"ptime", ConferenceConfig{Ptime: 25 * time.Millisecond}},
 		{"rate", ConferenceConfig{SampleRate: 44100}},
 		{"max rate", ConferenceConfig{MaxSampleRate: 12000}},
 		{"speakers", ConferenceConfig{MaxSpeakers: 16}},

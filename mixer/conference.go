@@ -263,6 +263,9 @@ func checkConfig(cfg *ParticipantConfig) (gIn, gOut int32, err error) {
 	if err := checkTelephoneEvents(cfg); err != nil {
 		return 0, 0, err
 	}
+	if err := checkPtime(cfg); err != nil {
+		return 0, 0, err
+	}
 	if gIn, err = gainQ16(cfg.GainIn); err != nil {
 		return 0, 0, err
 	}
@@ -319,7 +322,8 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 		cfg.SSRC = rand.Uint32()
 	}
 	o.restart(cfg.SSRC)
-	o.setClock(cfg.Out.ClockRate, uint32(cfg.Out.FrameSamples(c.cfg.Ptime)))
+	o.setClock(cfg.Out.ClockRate, uint32(cfg.Out.FrameSamples(outPtime(&cfg, c.cfg.Ptime))))
+	o.tickStep = uint32(cfg.Out.FrameSamples(c.cfg.Ptime))
 	o.paused = !cfg.Direction.Send()
 	o.rtcpDue = never // until the tick arms its reports (startRTCP)
 	o.pt, o.levelID, o.csrcLevelsID = outPT, cfg.OutAudioLevelID, cfg.OutCSRCLevelsID
@@ -347,7 +351,7 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 	if err := p.setup(rate, c.cfg.Ptime); err != nil {
 		return nil, err
 	}
-	if err := p.initDTMF(&cfg, c.cfg.DTMF, c.cfg.Ptime); err != nil {
+	if err := p.initDTMF(&cfg, c.cfg.DTMF, outPtime(&cfg, c.cfg.Ptime)); err != nil {
 		return nil, err
 	}
 	p.upd.cfg.Store(&cfg)

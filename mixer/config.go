@@ -80,8 +80,11 @@ type ConferenceConfig struct {
 	SampleRate int
 	// MaxSampleRate caps the automatic rate. Default 48000.
 	MaxSampleRate int
-	// Ptime is the tick and output packet duration: 10, 20, 40 or 60 ms.
-	// Default 20 ms.
+	// Ptime is the tick and output packet duration: 10, 20, 30, 40 or 60
+	// ms. Default 20 ms. A participant may be sent packets of another
+	// duration (ParticipantConfig.Ptime); inbound packets may have any.
+	// Opus has no 30 ms frame: in a 30 ms conference its participants
+	// are sent 20 ms packets unless they ask otherwise.
 	Ptime time.Duration
 	// MaxSpeakers is how many talkers are mixed at once. Default 3.
 	MaxSpeakers int
@@ -193,9 +196,9 @@ func (c ConferenceConfig) withDefaults() (ConferenceConfig, error) {
 	}
 	c.DTMF = c.DTMF.over(DTMFConfig{Policy: DTMFSwallow, InBand: InBandOn})
 	switch c.Ptime {
-	case 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond:
+	case 10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond:
 	default:
-		return c, fmt.Errorf("%w: ptime %v (want 10, 20, 40 or 60 ms)", ErrConfig, c.Ptime)
+		return c, fmt.Errorf("%w: ptime %v (want 10, 20, 30, 40 or 60 ms)", ErrConfig, c.Ptime)
 	}
 	if c.SampleRate != 0 && !isValidRate(c.SampleRate) {
 		return c, fmt.Errorf("%w: sample rate %d (want 8000, 16000, 24000 or 48000)", ErrConfig, c.SampleRate)
@@ -366,6 +369,15 @@ type ParticipantConfig struct {
 	// RTCP configures the participant's RTCP: reports every ~5 s and a
 	// BYE on leaving, through Sink, by default.
 	RTCP RTCPConfig
+
+	// Ptime is the duration of the packets the participant is sent (the
+	// peer's a=ptime): 10, 20, 30, 40 or 60 ms, as its codec allows. 0
+	// means the conference's (20 ms for Opus in a 30 ms conference). A
+	// participant whose packet time differs from the conference's gets
+	// its own packetization: the mix is queued until a packet's worth is
+	// in, so some ticks send it none and some two. What it sends may have
+	// any packet time.
+	Ptime time.Duration
 
 	// InTelephoneEvent and OutTelephoneEvent are the RFC 4733
 	// telephone-event formats the participant sends and is sent (the zero

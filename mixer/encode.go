@@ -31,6 +31,9 @@ type encodeChain struct {
 	mix     []int16
 	resBuf  []int16
 	payload []byte
+	// repack is set when the chain's packet time differs from the tick's
+	// (ptime.go): the mix waits there until a packet's worth is in.
+	repack *repacketizer
 	// active: the chain encoded last tick, so the encoder's, resampler's
 	// and limiter's state continue the stream. Otherwise they are stale and
 	// are reset (resume) or taken over from another chain (takeOver).
@@ -64,10 +67,12 @@ func newEncodeChain() encodeChain {
 	}
 }
 
-// setup builds the encoder and resampler for the conference rate. On
-// failure the chain is left without an encoder.
-func (e *encodeChain) setup(out codec.Format, ec codec.Config, rate int, ptime time.Duration) error {
+// setup builds the encoder and resampler for the conference rate, for
+// packets of ptime while the conference ticks every tick. On failure the
+// chain is left without an encoder.
+func (e *encodeChain) setup(out codec.Format, ec codec.Config, rate int, tick, ptime time.Duration) error {
 	e.enc = nil
+	e.setPacketTime(rate, tick, ptime)
 	encRate := encoderRate(out, rate)
 	var res *resample.Resampler
 	if encRate != rate {
@@ -157,6 +162,7 @@ func (e *encodeChain) encode(n int, silent bool, sp silencePolicy) (payload []by
 func (e *encodeChain) resume() {
 	e.active = true
 	e.quiet.heard() // a fresh encoder codes the first silent frames for real
+	e.repack.reset()
 	if e.enc != nil {
 		e.enc.Reset()
 	}
@@ -177,6 +183,7 @@ func (e *encodeChain) resume() {
 func (e *encodeChain) takeOver(from *encodeChain) {
 	e.active = true
 	e.quiet.heard() // a fresh encoder codes the first silent frames for real
+	e.repack.takeOver(from)
 	if e.enc != nil {
 		e.enc.Reset()
 	}

@@ -14,7 +14,7 @@ import (
 func newTestChain(t *testing.T, out codec.Format, ec codec.Config, rate int) *encodeChain {
 	t.Helper()
 	ch := newEncodeChain()
-	require.NoError(t, ch.setup(out, ec, rate, 20*time.Millisecond))
+	require.NoError(t, ch.setup(out, ec, rate, 20*time.Millisecond, 20*time.Millisecond))
 	return &ch
 }
 

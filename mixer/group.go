@@ -18,6 +18,7 @@ type groupKey struct {
 	maxBW      codec.Bandwidth
 	gainOut    int32
 	deaf       bool
+	ptime      time.Duration // the packet time (outPtime)
 }
 
 func keyOf(p *Participant) groupKey {
@@ -33,6 +34,7 @@ func keyOf(p *Participant) groupKey {
 		maxBW:      e.MaxBandwidth,
 		gainOut:    p.ctl.gainOut.Load(),
 		deaf:       p.ctl.deaf.Load(),
+		ptime:      outPtime(p.tcfg, p.conf.cfg.Ptime),
 	}
 }
 
@@ -79,6 +81,6 @@ func (c *Conference) assignGroup(p *Participant) {
 // means a codec that cannot encode at all; the chain then stays without an
 // encoder and its listeners get nothing, counted as encode errors.
 func (g *encodeGroup) setup(rate int, ptime time.Duration) {
-	_ = g.chain.setup(g.out, g.encCfg, rate, ptime)
+	_ = g.chain.setup(g.out, g.encCfg, rate, ptime, g.key.ptime)
 	g.chain.cx.shared = true // heard by every listener of the group
 }

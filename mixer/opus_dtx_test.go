@@ -51,7 +51,7 @@ const (
 func runSilentMix(t *testing.T, tc silentMixCase) (pkts [][]byte, skips uint64) {
 	t.Helper()
 	ch := newEncodeChain()
-	require.NoError(t, ch.setup(opf, codec.Config{DTX: tc.dtx}, 48000, tc.ptime))
+	require.NoError(t, ch.setup(opf, codec.Config{DTX: tc.dtx}, 48000, tc.ptime, tc.ptime))
 	ch.active = true
 	n := codec.FrameSamples(48000, tc.ptime)
 	speech := loadClip(t, "alice")

@@ -21,7 +21,8 @@ type outStream struct {
 	ssrc      uint32
 	seq       uint16
 	ts        uint32 // the next packet's
-	tsStep    uint32
+	tsStep    uint32 // per packet
+	tickStep  uint32 // per tick (differs when the packet time does)
 	clock     int    // RTP clock rate of ts
 	lastTS    uint32 // the last packet's, once sent
 	sent      bool
@@ -152,7 +153,7 @@ func (o *outStream) skip() {
 	if o.dtmf != nil {
 		o.dtmf.stop() // a digit is not sent while the stream sends nothing
 	}
-	o.ts += o.tsStep
+	o.ts += o.tickStep
 	o.marker = true
 	o.wasSilent = true
 }
@@ -183,5 +184,6 @@ func (o *outStream) setClock(clock int, step uint32) {
 		o.ts = o.lastTS + ticks*step
 	}
 	o.clock, o.tsStep = clock, step
+	o.tickStep = step // the caller sets the tick's when the packet time differs
 	o.tx.SetClockRate(clock)
 }

@@ -314,7 +314,7 @@ func (p *Participant) setup(rate int, ptime time.Duration) error {
 	}
 	// The own chain serves the participant while it speaks (its mix
 	// leaves its own voice out, so it cannot share the group's encoder).
-	if err := p.own.setup(p.tcfg.Out, p.tcfg.Encoder, rate, ptime); err != nil {
+	if err := p.own.setup(p.tcfg.Out, p.tcfg.Encoder, rate, ptime, outPtime(p.tcfg, ptime)); err != nil {
 		return err
 	}
 	p.rate = rate

@@ -275,6 +275,10 @@ func (c *Conference) sendToSpeakers() {
 			}
 			ch.takeOver(from)
 		}
+		if ch.repack != nil { // its own packet time (ptime.go)
+			c.sendRepacketized(ch, o, len(acc), silent, outLevel(ch.mix[:len(acc)], silent), csrc, lvl)
+			continue
+		}
 		payload, ok, err := ch.encode(len(acc), silent, c.silence)
 		if err != nil {
 			inc(&o.encodeErrors)
@@ -322,6 +326,10 @@ func (c *Conference) sendToGroups() {
 		silent := !heard || g.key.deaf
 		if !silent {
 			ch.limit(acc, nil, g.key.gainOut, c.cfg.DisableLimiter)
+		}
+		if ch.repack != nil { // its own packet time (ptime.go)
+			c.sendGroupRepacketized(g, len(acc), silent, outLevel(ch.mix[:len(acc)], silent))
+			continue
 		}
 		payload, ok, err := ch.encode(len(acc), silent, c.silence)
 		if err != nil {

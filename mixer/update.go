@@ -187,10 +187,10 @@ func (p *Participant) plan(old, next ParticipantConfig) (*updatePlan, error) {
 	}
 
 	pl.outPT, _ = next.OutPayloadType.Value()
-	pl.outChanged = !sameFormat(next.Out, old.Out) || next.Encoder != old.Encoder
+	pl.outChanged = !sameFormat(next.Out, old.Out) || next.Encoder != old.Encoder || next.Ptime != old.Ptime
 	if pl.outChanged {
 		ch := newEncodeChain()
-		if err := ch.setup(next.Out, next.Encoder, rate, ptime); err != nil {
+		if err := ch.setup(next.Out, next.Encoder, rate, ptime, outPtime(&next, ptime)); err != nil {
 			return nil, wrap(err)
 		}
 		pl.own = &ch
@@ -309,7 +309,7 @@ func (p *Participant) applyTick(c *Conference, pl *updatePlan, now time.Duration
 		p.own = *pl.own
 		if p.own.rate != p.rate {
 			// The conference rate changed since Update built the chain.
-			if p.own.setup(next.Out, next.Encoder, p.rate, ptime) != nil {
+			if p.own.setup(next.Out, next.Encoder, p.rate, ptime, outPtime(next, ptime)) != nil {
 				inc(&o.encodeErrors)
 			}
 		}
@@ -317,7 +317,8 @@ func (p *Participant) applyTick(c *Conference, pl *updatePlan, now time.Duration
 			o.marker = true
 		}
 	}
-	o.setClock(next.Out.ClockRate, uint32(next.Out.FrameSamples(ptime)))
+	o.setClock(next.Out.ClockRate, uint32(next.Out.FrameSamples(outPtime(next, ptime))))
+	o.tickStep = uint32(next.Out.FrameSamples(ptime))
 	o.pt, o.levelID, o.csrcLevelsID = pl.outPT, next.OutAudioLevelID, next.OutCSRCLevelsID
 	o.sink = next.Sink
 	if pl.keysOut {
@@ -331,7 +332,7 @@ func (p *Participant) applyTick(c *Conference, pl *updatePlan, now time.Duration
 	p.updateRTCP(old, next, now)
 	// NewReceiver, NewSender and NewDetector cannot refuse what
 	// checkTelephoneEvents passed.
-	_ = p.setupDTMF(next, c.cfg.DTMF, pl.ev, ptime)
+	_ = p.setupDTMF(next, c.cfg.DTMF, pl.ev, outPtime(next, ptime))
 	if pl.outChanged {
 		c.assignGroup(p)
 		c.updateRate()
