@@ -195,3 +195,9 @@ func (c *Conference) sendGroupRepacketized(g *encodeGroup, n int, silent bool, l
 		}
 	}
 }
+
+// Ptime returns the duration of the packets the participant is sent: its
+// ParticipantConfig.Ptime, or the conference's (20 ms for Opus in a 30 ms
+// conference). A signalling layer writes it as the a=ptime of its answer.
+// Safe from any goroutine.
+func (p *Participant) Ptime() time.Duration { return outPtime(p.upd.cfg.Load(), p.conf.cfg.Ptime) }

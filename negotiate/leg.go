@@ -121,8 +121,11 @@ func (l *Leg) ParticipantConfig(id string) mixer.ParticipantConfig {
 // follows the peer's fmtp: useinbandfec=1 turns on FEC (libopus also needs
 // Encoder.PacketLossPercent > 0 to spend bits on it), usedtx=1 DTX,
 // maxaveragebitrate caps the bitrate and maxplaybackrate the bandwidth;
-// for other codecs those options are cleared. Telephone-events are not
-// passed on: the mixer does not take them yet.
+// for other codecs those options are cleared. An agreed telephone-event
+// format goes both ways (InTelephoneEvent and OutTelephoneEvent, its
+// clock when it is not the codec's; none when not agreed), and the
+// peer's a=ptime, when the mixer can packetize it for the codec, becomes
+// the participant's Ptime (0, the conference's, otherwise).
 //
 // Its signature fits mixer.Participant.Update, so a re-offer is applied to
 // a participant in one call, which changes only what the exchange changed:
@@ -141,12 +144,33 @@ func (l *Leg) Apply(pc *mixer.ParticipantConfig) {
 		in, out := l.SRTP.Remote.Keys, l.SRTP.Local.Keys
 		pc.InSRTP, pc.OutSRTP = &in, &out
 	}
+	te := mixer.TelephoneEvent{PayloadType: l.TelephoneEventPayloadType}
+	if l.TelephoneEventPayloadType != 0 && l.TelephoneEventClockRate != l.Codec.ClockRate {
+		te.ClockRate = l.TelephoneEventClockRate
+	}
+	pc.InTelephoneEvent, pc.OutTelephoneEvent = te, te
+	pc.Ptime = sendPtime(l.Codec, l.RemotePtime)
 	e := &pc.Encoder
 	e.FEC, e.DTX, e.Bitrate, e.MaxBandwidth = false, false, 0, 0
 	if strings.EqualFold(l.Codec.Name, "opus") {
 		o := opusEncoderConfig(l.RemoteFmtp)
 		e.FEC, e.DTX, e.Bitrate, e.MaxBandwidth = o.FEC, o.DTX, o.Bitrate, o.MaxBandwidth
 	}
+}
+
+// sendPtime is the packet time to send a peer that asked for p (its
+// a=ptime): p when the mixer packetizes it for codec f, else 0 (the
+// conference's).
+func sendPtime(f codec.Format, p time.Duration) time.Duration {
+	switch p {
+	case 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond:
+		return p
+	case 30 * time.Millisecond:
+		if !strings.EqualFold(f.Name, "opus") { // Opus has no 30 ms frame
+			return p
+		}
+	}
+	return 0
 }
 
 // opusEncoderConfig reads the receiver's RFC 7587 §6.1 parameters.

@@ -27,6 +27,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /rooms/{room}/participants/{id}", s.handleReoffer)
 	mux.HandleFunc("PATCH /rooms/{room}/participants/{id}", s.handlePatchParticipant)
 	mux.HandleFunc("DELETE /rooms/{room}/participants/{id}", s.handleLeave)
+	mux.HandleFunc("POST /rooms/{room}/participants/{id}/dtmf", s.handleSendDTMF)
 	mux.HandleFunc("GET /rooms/{room}/events", s.handleEvents)
 	mux.HandleFunc("GET /stats", s.handleStats)
 	mux.Handle("GET /metrics", s.metricsHandler())

@@ -119,7 +119,7 @@ func (s *Server) reoffer(l *leg, body []byte) ([]byte, error) {
 	o := &offer{leg: next}
 	answer, err := buildAnswer(o, answerParams{
 		ip: s.mediaIP, rtpPort: l.rtpPort(), rtcpPort: l.rtcpPort(), sessionID: st.sessionID, sessionVersion: st.version + 1,
-		ptimeMillis: int(l.room.conf.Config().Ptime.Milliseconds()),
+		ptimeMillis: int(l.p.Ptime().Milliseconds()),
 		listenOnly:  listenOnly, deaf: !next.Direction.Send(),
 	})
 	if err != nil {

@@ -142,6 +142,8 @@ type eventJSON struct {
 	AtMillis    int64  `json:"at_ms"`
 	Level       int    `json:"level,omitempty"`
 	Detail      string `json:"detail,omitempty"`
+	// DTMF is the digit of dtmf_began and dtmf_ended events.
+	DTMF *dtmfEventJSON `json:"dtmf,omitempty"`
 }
 
 // sseName is the SSE event name for a mixer event type.
@@ -161,6 +163,10 @@ func sseName(t mixer.EventType) string {
 		return "recovered"
 	case mixer.Updated:
 		return "updated"
+	case mixer.DTMFBegan:
+		return "dtmf_began"
+	case mixer.DTMFEnded:
+		return "dtmf_ended"
 	}
 	return "unknown"
 }
@@ -188,7 +194,7 @@ func (r *room) pumpEvents() {
 func (r *room) publish(e mixer.Event) {
 	data, _ := json.Marshal(eventJSON{
 		Room: e.Conference, Participant: e.Participant, AtMillis: e.At.Milliseconds(),
-		Level: e.Level, Detail: e.Detail,
+		Level: e.Level, Detail: e.Detail, DTMF: dtmfJSON(e),
 	})
 	msg := make([]byte, 0, len(data)+48)
 	msg = append(msg, "event: "...)

@@ -36,9 +36,10 @@ type offer struct {
 
 // offerPolicy is what the bridge accepts: every registered codec it can
 // decode (in the offer's order of preference), SDES-keyed SRTP or plain
-// RTP, rtcp-mux, RFC 6464 levels and comfort noise.
+// RTP, rtcp-mux, RFC 6464 levels, comfort noise and RFC 4733
+// telephone-events (a=rtpmap:101 telephone-event/8000, a=fmtp:101 0-16).
 func offerPolicy(supported func(sdpName string) bool) negotiate.Policy {
-	p := negotiate.Policy{RTCPMux: true, AudioLevels: true, ComfortNoise: true, SessionName: "rtpmix bridge"}
+	p := negotiate.Policy{RTCPMux: true, AudioLevels: true, ComfortNoise: true, TelephoneEvent: true, SessionName: "rtpmix bridge"}
 	for _, f := range codec.Formats() {
 		if supported(f.SDPName()) {
 			p.Codecs = append(p.Codecs, f)

@@ -32,7 +32,7 @@ import (
 // Config.APIToken every route answers 401 without "Authorization: Bearer
 // <token>"; a join past a limit gets 503 with the limit named):
 //
-//	POST   /rooms                               {"name","sample_rate","ptime_ms","max_speakers"} → 201 room
+//	POST   /rooms                               {"name","sample_rate","ptime_ms","max_speakers","dtmf"} → 201 room
 //	GET    /rooms                               → [room]
 //	GET    /rooms/{room}                        → room stats with tick timing
 //	DELETE /rooms/{room}                        → 204
@@ -41,6 +41,7 @@ import (
 //	POST   /rooms/{room}/participants/{id}      body: SDP re-offer → 200 SDP answer (hold, resume, codec, keys)
 //	PATCH  /rooms/{room}/participants/{id}      {"muted","deaf","gain_in_db","gain_out_db"} → 200 state
 //	DELETE /rooms/{room}/participants/{id}      → 204
+//	POST   /rooms/{room}/participants/{id}/dtmf {"digits":"12#","duration_ms":100} → 202 (RFC 4733 to the participant)
 //	GET    /rooms/{room}/events                 → text/event-stream
 //	GET    /stats                               → engine-wide stats
 //	GET    /metrics                             → Prometheus text format (see metrics.go)
@@ -297,6 +298,9 @@ type roomParams struct {
 	MaxSpeakers int    `json:"max_speakers"`
 	// Tones: a chime when someone joins or leaves (mixer.ToneConfig).
 	Tones bool `json:"tones"`
+	// DTMF is "swallow" (the default: digits are events for the
+	// application) or "pass" (also sent on to the others).
+	DTMF string `json:"dtmf"`
 }
 
 func (s *Server) createRoom(p roomParams) (*room, error) {
@@ -311,6 +315,11 @@ func (s *Server) createRoom(p roomParams) (*room, error) {
 		Tones:         mixer.ToneConfig{Join: p.Tones, Leave: p.Tones},
 		OverloadShare: max(s.cfg.TickBudget, 0), // 0: the mixer's default
 	}
+	pol, err := dtmfPolicy(p.DTMF)
+	if err != nil {
+		return nil, err
+	}
+	cfg.DTMF.Policy = pol
 	if cfg.SampleRate == 0 {
 		cfg.SampleRate = s.cfg.SampleRate
 	}
@@ -490,7 +499,7 @@ func (s *Server) joinReserved(r *room, jp joinParams, o *offer) (*leg, []byte, e
 	}
 	answer, err := buildAnswer(o, answerParams{
 		ip: s.mediaIP, rtpPort: l.rtpPort(), rtcpPort: l.rtcpPort(), sessionID: l.sdp.sessionID, sessionVersion: 1,
-		ptimeMillis: int(r.conf.Config().Ptime / time.Millisecond),
+		ptimeMillis: int(p.Ptime() / time.Millisecond),
 		listenOnly:  listenOnly, deaf: deaf,
 	})
 	if err != nil { // not started: undo by hand, join releases the slots
