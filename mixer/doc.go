@@ -264,6 +264,67 @@
 // returns ErrClosed, ErrMalformed, srtp.ErrAuth or srtp.ErrReplay the same
 // way, counted in ParticipantStats.RTCP.Refused.
 //
+// # DTMF
+//
+// A participant with an inbound telephone-event payload type
+// (ParticipantConfig.InTelephoneEvent, what SDP's a=rtpmap:101
+// telephone-event/8000 and a=fmtp:101 0-16 say; 8 or 48 kHz clock) has its
+// RFC 4733 event packets taken out after SRTP and the RTP header: they
+// never reach a decoder, and their sequence numbers are taken out of the
+// audio's so the jitter buffer does not count them as lost. The tick holds
+// them for the jitter buffer's delay and feeds them in order to a
+// dtmf.Receiver, so that each digit raises one DTMFBegan and one
+// DTMFEnded event (Event.DTMF: the digit, its duration, how its end was
+// known) whatever the network did: repeated or lost end packets, lost
+// starts, reordering, a digit before the last one's end. A participant
+// without one is listened to in-band: a Q.24 Goertzel detector (package
+// dtmf) runs on its decoded audio, at the codec's rate, for the
+// participants decoded in a tick only, so silent participants cost
+// nothing (about 1-2 µs per speaker per 20 ms of G.711, measured with
+// BenchmarkDTMFInBandTick); its events have DTMF.InBand set.
+// ConferenceConfig.DTMF and ParticipantConfig.DTMF (per field) choose
+// what becomes of the digits:
+//
+//   - DTMFSwallow (the default): they are the application's (an IVR, a PIN,
+//     a mute toggle). An in-band tone is muted out of the mix from the
+//     moment it is recognised (35 ms in).
+//   - DTMFPass: they are also sent to the other participants that have an
+//     outbound telephone-event payload type (OutTelephoneEvent), as RFC
+//     4733 events regenerated on each one's own stream (its SSRC, sequence
+//     numbers, timestamps, clock and packet time), in the place of its
+//     audio while the digit lasts.
+//
+// Participant.SendDTMF sends one participant a digit (queued, up to 32,
+// DTMFGap apart) as RFC 4733 events with the three end packets:
+//
+//	p, _ := conf.Join(mixer.ParticipantConfig{In: g711.PCMU, Out: g711.PCMU,
+//		InTelephoneEvent:  mixer.TelephoneEvent{PayloadType: 101},
+//		OutTelephoneEvent: mixer.TelephoneEvent{PayloadType: 101}, Sink: sink})
+//	for e := range conf.Events() {
+//		if e.Type == mixer.DTMFEnded {
+//			fmt.Println(e.Participant, string(e.DTMF.Digit.Rune()), e.DTMF.Duration)
+//		}
+//	}
+//	err := p.SendDTMF(dtmf.EventPound, 100*time.Millisecond) // ErrNoTelephoneEvent without OutTelephoneEvent
+//
+// negotiate.Leg.Apply fills in both payload types from the SDP exchange.
+// ParticipantStats.DTMF counts digits both ways; malformed event packets
+// are refused (ErrMalformed) and counted in Refused.TelephoneEvent.
+//
+// # Packet time
+//
+// A conference ticks (and mixes) every ConferenceConfig.Ptime: 10, 20, 30,
+// 40 or 60 ms. Each participant is sent packets of its own
+// ParticipantConfig.Ptime (the peer's a=ptime; Participant.Ptime says what
+// it is, for the answer), by default the conference's, except Opus in a
+// 30 ms conference, which has no 30 ms frame and gets 20 ms. A participant
+// whose packet time differs from the tick gets its own packetization: its
+// chains queue the mix until a packet's worth is in, so a 30 ms phone in a
+// 20 ms room gets packets on two ticks of three with timestamps 240 apart,
+// and its digits are sent at its packet time too. Listeners with the same
+// codec and packet time still share one encode. Inbound packets may have
+// any duration.
+//
 // # Payload types
 //
 // ParticipantConfig.InPayloadType and OutPayloadType default to the

@@ -44,7 +44,8 @@ func TestRoomsAPI(t *testing.T) {
 }
 
 // TestJoinG722: a desk phone offering G.722 (static payload type 9, RTP
-// clock 8000 for 16 kHz audio, RFC 3551) is answered with G.722.
+// clock 8000 for 16 kHz audio, RFC 3551) is answered with G.722, and the
+// telephone-event it offers is accepted.
 func TestJoinG722(t *testing.T) {
 	s := testServer(t, Config{})
 	mkRoom(t, s, "r")
@@ -54,7 +55,7 @@ func TestJoinG722(t *testing.T) {
 	var ans sdp.SessionDescription
 	require.NoError(t, ans.UnmarshalString(string(body)))
 	md := ans.MediaDescriptions[0]
-	assert.Equal(t, []string{"9"}, md.MediaName.Formats)
+	assert.Equal(t, []string{"9", "101"}, md.MediaName.Formats)
 	rtpmap, _ := md.Attribute("rtpmap")
 	assert.Equal(t, "9 G722/8000", rtpmap)
 }
