@@ -246,7 +246,7 @@ func (p *Participant) SendDTMF(ev dtmf.Event, d time.Duration) error {
 	case !cfg.Direction.Send():
 		return fmt.Errorf("%w: participant %s is sent nothing (%v)", ErrNoTelephoneEvent, p.id, cfg.Direction)
 	}
-	r := &p.dtmfReq
+	r := p.dtmfReq
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.n == len(r.q) {
@@ -333,6 +333,12 @@ func (p *Participant) dtmfStats() DTMFStats {
 // initDTMF sets up a new participant's digits both ways, at Join (before
 // it is shared, after its codecs are built).
 func (p *Participant) initDTMF(cfg *ParticipantConfig, conf DTMFConfig, ptime time.Duration) error {
+	parts := new(struct {
+		rx  dtmfRx
+		out dtmfOut
+		req dtmfRequests
+	})
+	p.dtmf, p.dtmfOut, p.dtmfReq = &parts.rx, &parts.out, &parts.req
 	var ev *eventIn
 	if cfg.InTelephoneEvent.enabled() {
 		ev = new(eventIn)
@@ -365,7 +371,7 @@ func (p *Participant) setupDTMF(cfg *ParticipantConfig, conf DTMFConfig, ev *eve
 	if err := p.dtmfOut.setup(cfg, ptime); err != nil {
 		return err
 	}
-	p.dtmfOut.req, p.dtmfOut.cnt = &p.dtmfReq, &p.dtmf.cnt
+	p.dtmfOut.req, p.dtmfOut.cnt = p.dtmfReq, &p.dtmf.cnt
 	if p.dtmfOut.tx == nil || !cfg.Direction.Send() {
 		// Nothing queued can be sent any more.
 		p.dtmfOut.stop()
@@ -373,7 +379,7 @@ func (p *Participant) setupDTMF(cfg *ParticipantConfig, conf DTMFConfig, ev *eve
 	}
 	p.out.dtmf = nil
 	if p.dtmfOut.tx != nil {
-		p.out.dtmf = &p.dtmfOut
+		p.out.dtmf = p.dtmfOut
 	}
 	return nil
 }

@@ -293,7 +293,7 @@ func (d *dtmfRx) hush() bool { return d.policy == DTMFSwallow && d.active() }
 // time has come, the audio popped this tick (call after the pop), the
 // timeout; and turns the notices into events.
 func (c *Conference) dtmfPull(p *Participant, now time.Duration) {
-	d := &p.dtmf
+	d := p.dtmf
 	if d.ev == nil {
 		return
 	}
@@ -344,7 +344,7 @@ func (c *Conference) dtmfInband(p *Participant, now time.Duration) {
 // digit reports one of p's digit notices as an event, and passes the
 // digit on under DTMFPass.
 func (c *Conference) digit(p *Participant, g dtmf.Digit, inband bool, now time.Duration) {
-	d := &p.dtmf
+	d := p.dtmf
 	e := Event{Participant: p.id, At: now, DTMF: DTMFDigit{Digit: g.Event, Duration: g.Duration,
 		InBand: inband, Cause: g.Cause, Volume: g.Volume}}
 	if g.Ended {

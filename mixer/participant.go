@@ -66,10 +66,11 @@ type Participant struct {
 	att *attached
 	// dtmf is the tick's side of the digits the participant sends,
 	// dtmfOut of those it is sent, dtmfReq the SendDTMF queue (any
-	// goroutine); see dtmf.go.
-	dtmf    dtmfRx
-	dtmfOut dtmfOut
-	dtmfReq dtmfRequests
+	// goroutine); see dtmf.go. They live in one allocation of their own
+	// (Join's), which keeps the participant in its size class.
+	dtmf    *dtmfRx
+	dtmfOut *dtmfOut
+	dtmfReq *dtmfRequests
 
 	done chan struct{} // closed once the tick has removed the participant
 }

@@ -52,7 +52,7 @@ func (s *Server) handleSendDTMF(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if p.Digits == "" || len(p.Digits) > maxDTMFDigits {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("digits: 1..%d of 0-9 * # A-D !", maxDTMFDigits))
+		writeError(w, http.StatusBadRequest, fmt.Errorf("digits: want 1..%d of 0-9 * # A-D and ! (flash)", maxDTMFDigits))
 		return
 	}
 	evs := make([]dtmf.Event, 0, len(p.Digits))
