@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rtpmix/rtpmix/dtmf"
+	"github.com/rtpmix/rtpmix/internal/mediatest"
 )
 
 // teLines are the SDP lines of a peer that sends and takes RFC 4733.
@@ -375,4 +378,78 @@ func TestInteropGStreamerDTMF(t *testing.T) {
 	var st participantJSON
 	getJSON(t, s, "/rooms/r/participants/gst", &st)
 	assert.NotZero(t, st.PacketsIn)
+}
+
+var gstEventRe = regexp.MustCompile(`dtmf-event, number=\(int\)(\d+)`)
+
+// TestInteropGStreamerDecodesBridgeDTMF: the digits the bridge sends a
+// participant (POST .../dtmf), relayed as they arrive to GStreamer's
+// rtpdtmfdepay, an independent RFC 4733 parser, come out as the same
+// digits.
+func TestInteropGStreamerDecodesBridgeDTMF(t *testing.T) {
+	gst, err := exec.LookPath("gst-launch-1.0")
+	if err == nil {
+		if out, e := exec.Command("gst-inspect-1.0", "rtpdtmfdepay").CombinedOutput(); e != nil {
+			err = fmt.Errorf("%v: %s", e, out)
+		}
+	}
+	if err != nil {
+		if os.Getenv("RTPMIX_REQUIRE_INTEROP") == "1" {
+			t.Fatalf("GStreamer rtpdtmfdepay missing: %v", err)
+		}
+		t.Skipf("GStreamer rtpdtmfdepay missing: %v", err)
+	}
+	s := testServer(t, Config{})
+	mkRoom(t, s, "r")
+	phone, _ := joinPhone(t, s, "r", "phone")
+	phone.report(t) // proves its address: the bridge sends to it
+
+	lb := mediatest.NewLoopback(t)
+	port := lb.PeerPortPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, gst, "-e", "-m", "-v",
+		"udpsrc", "address="+lb.Peer.String(), "port="+itoa(port),
+		"caps=application/x-rtp,media=audio,clock-rate=8000,encoding-name=TELEPHONE-EVENT,payload=101",
+		"!", "rtpdtmfdepay", "!", "fakesink", "silent=false")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	require.NoError(t, cmd.Start())
+	lb.WaitBound(t, port)
+	relay := lb.DialUDP(t, port)
+
+	relayed := make(chan int, 1)
+	go func() { // the telephone-events the phone receives, on to GStreamer
+		n := 0
+		buf := make([]byte, 1500)
+		_ = phone.conn.SetReadDeadline(time.Now().Add(4 * time.Second))
+		for {
+			k, err := phone.conn.Read(buf)
+			if err != nil {
+				relayed <- n
+				return
+			}
+			if k > 12 && buf[1]&0x7f == 101 {
+				_, _ = relay.Write(buf[:k])
+				n++
+			}
+		}
+	}()
+	const digits = "9*4#"
+	code, body, _ := call(t, s, "POST", "/rooms/r/participants/phone/dtmf", "application/json", []byte(`{"digits":"`+digits+`","duration_ms":160}`))
+	require.Equal(t, http.StatusAccepted, code, string(body))
+	assert.NotZero(t, <-relayed)
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	_ = cmd.Wait()
+	var got []rune
+	for _, line := range strings.Split(out.String(), "\n") {
+		if m := gstEventRe.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			got = append(got, dtmf.Event(n).Rune())
+		}
+	}
+	assert.Equal(t, digits, string(got), "GStreamer's output:\n%s", tail(out.String(), 3000))
 }
