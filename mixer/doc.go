@@ -254,8 +254,8 @@
 // Every error a call returns matches an exported sentinel with errors.Is:
 // ErrConfig for configurations that cannot work (Join, Update,
 // NewConference, SetGainIn/Out; the message names the field and numbers, and a cause found
-// by package codec, srtp or jitter is wrapped too), ErrDuplicateID, and
-// ErrClosed. Participant.WriteRTP returns exactly one of ErrClosed,
+// by package codec, srtp or jitter is wrapped too), ErrDuplicateID,
+// ErrClosed, and for SendDTMF ErrNoTelephoneEvent and ErrDTMFQueueFull. Participant.WriteRTP returns exactly one of ErrClosed,
 // ErrMalformed, ErrPayloadType, srtp.ErrAuth, srtp.ErrReplay, jitter.ErrLate,
 // jitter.ErrDuplicate, jitter.ErrFull or jitter.ErrTooLarge, unwrapped, and
 // allocates nothing in this package to refuse a packet, so a flood of bad
