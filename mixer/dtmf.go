@@ -72,8 +72,13 @@ const (
 	// type (and accept the event), as RFC 4733 events regenerated on each
 	// one's own stream (its SSRC, sequence numbers, timestamps, clock and
 	// packet time); while the digit plays, that listener is sent the
-	// events instead of its audio. A tone found in-band stays in the mix,
-	// so listeners without telephone-event hear it.
+	// events instead of its audio. A digit passed on starts when the
+	// original's start is played out and is given the original's length
+	// when its end is; an end that comes late (its packets delayed or
+	// lost) makes it last until then. A listener already being sent a
+	// digit is not passed another (DTMFStats.NotPassed). A tone found
+	// in-band stays in the mix, so listeners without telephone-event hear
+	// it.
 	DTMFPass
 )
 
