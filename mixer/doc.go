@@ -280,8 +280,10 @@
 // without one is listened to in-band: a Q.24 Goertzel detector (package
 // dtmf) runs on its decoded audio, at the codec's rate, for the
 // participants decoded in a tick only, so silent participants cost
-// nothing (about 1-2 µs per speaker per 20 ms of G.711, measured with
-// BenchmarkDTMFInBandTick); its events have DTMF.InBand set.
+// nothing (1.3-3.5 µs per decoded speaker per 20 ms of G.711 speech or
+// keypad tones, BenchmarkDTMFInBandTick on a loaded 2-core machine; the
+// same with it on as off for senders that are not decoded); its events
+// have DTMF.InBand set.
 // ConferenceConfig.DTMF and ParticipantConfig.DTMF (per field) choose
 // what becomes of the digits:
 //
