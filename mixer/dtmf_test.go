@@ -297,10 +297,18 @@ var te8k = TelephoneEvent{PayloadType: tePT}
 // jitter buffer, and the audio plays on; with the default policy nobody
 // else is sent the digit.
 func TestDTMFReceive(t *testing.T) {
-	for _, secure := range []bool{false, true} {
-		t.Run(map[bool]string{false: "RTP", true: "SRTP"}[secure], func(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		secure bool
+		opus   bool
+	}{{"RTP", false, false}, {"SRTP", true, false}, {"Opus 48 kHz events", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
 			c := newDTMFConference(t, ConferenceConfig{SampleRate: 8000})
-			a := newPhone(t, c, phoneSpec{id: "a", format: pcmu, pt: 0, teIn: te8k, teOut: te8k, srtp: secure})
+			spec := phoneSpec{id: "a", format: pcmu, pt: 0, teIn: te8k, teOut: te8k, srtp: tc.secure}
+			if tc.opus {
+				spec.format, spec.pt = opf, 111 // telephone-event/48000, the audio's clock
+			}
+			a := newPhone(t, c, spec)
 			b := newPhone(t, c, phoneSpec{id: "b", format: pcmu, pt: 0, teOut: te8k})
 			now := dtmfRun(c, 0, 10, a, b)
 			want := "159#*D"
@@ -462,7 +470,7 @@ func TestDTMFReceiveNetwork(t *testing.T) {
 func TestDTMFPass(t *testing.T) {
 	c := newDTMFConference(t, ConferenceConfig{DTMF: DTMFConfig{Policy: DTMFPass}})
 	a := newPhone(t, c, phoneSpec{id: "a", format: pcmu, pt: 0, teIn: te8k, teOut: te8k})
-	b := newPhone(t, c, phoneSpec{id: "b", format: pcma, pt: 8, teOut: TelephoneEvent{PayloadType: 96}})
+	b := newPhone(t, c, phoneSpec{id: "b", format: pcma, pt: 8, teOut: TelephoneEvent{PayloadType: 96}, srtp: true})
 	o := newPhone(t, c, phoneSpec{id: "o", format: opf, pt: 111, teOut: TelephoneEvent{PayloadType: 110, ClockRate: 48000}})
 	n := newPhone(t, c, phoneSpec{id: "n", format: pcmu, pt: 0}) // no telephone-event
 	now := dtmfRun(c, 0, 10, a, b, o, n)
