@@ -657,10 +657,19 @@ func TestDTMFInBand(t *testing.T) {
 	}
 }
 
-// TestDTMFInBandTalkOff: speech through the conference makes no digit.
+// TestDTMFInBandTalkOff: speech and loud white noise through the
+// conference make no digit.
 func TestDTMFInBandTalkOff(t *testing.T) {
 	c := newDTMFConference(t, ConferenceConfig{SampleRate: 8000})
 	var phones []*phone
+	noise := newPhone(t, c, phoneSpec{id: "noise", format: pcmu, pt: 0, noLevels: true})
+	var g noiseGen
+	noise.src = func(int) []int16 {
+		out := make([]int16, noise.frame)
+		g.fill(out, 15) // -15 dBov: louder than any keypad
+		return out
+	}
+	phones = append(phones, noise)
 	for _, name := range []string{"alice", "bob", "carol", "dave"} {
 		ph := newPhone(t, c, phoneSpec{id: name, format: pcmu, pt: 0, noLevels: name == "alice" || name == "carol"})
 		clip := toRate(t, loadClip(t, name), 8000)
