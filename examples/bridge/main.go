@@ -35,7 +35,7 @@ func main() {
 	flag.BoolVar(&cfg.TrustOfferAddress, "trust-offer-address", false,
 		"send to an offer's address at once, before anything arrived from it (lets whoever can join aim media at any address)")
 	flag.IntVar(&cfg.SampleRate, "sample-rate", 0, "default room mix rate (0: chosen from participants' codecs)")
-	flag.DurationVar(&cfg.Ptime, "ptime", 20*time.Millisecond, "default room packet time (10, 20, 40 or 60 ms)")
+	flag.DurationVar(&cfg.Ptime, "ptime", 20*time.Millisecond, "default room packet time (10, 20, 30, 40 or 60 ms)")
 	flag.IntVar(&cfg.MaxSpeakers, "max-speakers", 3, "default number of talkers mixed at once")
 	flag.IntVar(&cfg.MaxRooms, "max-rooms", 1000, "most rooms clients may create")
 	flag.IntVar(&cfg.MaxParticipants, "max-participants", 10000, "most participants over all rooms (also bounded by the file limit)")
