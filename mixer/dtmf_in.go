@@ -275,6 +275,29 @@ func (d *dtmfRx) release(c *Conference, p *Participant, now, delay time.Duration
 	}
 }
 
+// releaseBefore feeds rx the held packets, oldest first, whose events
+// began at or before stream timestamp ts (the audio about to be played),
+// of the stream being played.
+func (d *dtmfRx) releaseBefore(c *Conference, p *Participant, now time.Duration, ts uint32) {
+	k := 0
+	for k < d.nhold {
+		e := &d.hold[k]
+		if !d.hasSSRC {
+			d.ssrc, d.hasSSRC = e.ssrc, true
+		}
+		if e.ssrc != d.ssrc || int32(e.ts-ts) > 0 {
+			break // later, or another stream's (released by time, with its reset)
+		}
+		_ = d.rx.Packet(now, e.ts, e.marker, e.payload())
+		c.rxDigits(p, now)
+		k++
+	}
+	if k > 0 {
+		copy(d.hold[:], d.hold[k:d.nhold])
+		d.nhold -= k
+	}
+}
+
 // active reports whether a digit of this participant sounds now.
 func (d *dtmfRx) active() bool {
 	if d.rx != nil {
@@ -312,6 +335,12 @@ func (c *Conference) dtmfPull(p *Participant, now time.Duration) {
 		q := &p.dq
 		for i := range q.npend {
 			if pf := &q.pend[i]; pf.kind == jitter.KindPacket && !pf.cn {
+				// Events that began before this audio go first, however
+				// long they were held: the audio after a digit must not
+				// end it before its own end packets are read.
+				if d.nhold > 0 {
+					d.releaseBefore(c, p, now, pf.ts)
+				}
 				d.rx.Audio(now, pf.ts)
 				c.rxDigits(p, now)
 			}
