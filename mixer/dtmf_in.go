@@ -309,8 +309,9 @@ func (d *dtmfRx) active() bool {
 }
 
 // hush reports whether the participant's audio is kept out of the mix
-// now: a digit sounds and its digits are swallowed.
-func (d *dtmfRx) hush() bool { return d.policy == DTMFSwallow && d.active() }
+// now: a digit sounds and its digits are swallowed. A Source's shell
+// participant has no DTMF state (nil): never.
+func (d *dtmfRx) hush() bool { return d != nil && d.policy == DTMFSwallow && d.active() }
 
 // dtmfPull runs p's RFC 4733 receiver for the tick: the packets whose
 // time has come, the audio popped this tick (call after the pop), the
