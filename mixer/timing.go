@@ -116,13 +116,13 @@ func (h *timingHist) histogram() TickHistogram {
 const TickHistogramBuckets = len(tickBounds) + 1
 
 // tickBounds are the fixed bucket bounds: a 1-2.5-5 series from 10 µs
-// (a small room) to 10 ms, then every ptime (10, 20, 40, 60 ms: past its
-// ptime a tick is late) and 100 ms (the Engine's default MaxLag).
+// (a small room) to 10 ms, then every ptime (10, 20, 30, 40, 60 ms: past
+// its ptime a tick is late) and 100 ms (the Engine's default MaxLag).
 var tickBounds = [...]time.Duration{
 	10 * time.Microsecond, 25 * time.Microsecond, 50 * time.Microsecond,
 	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
 	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond,
-	10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond,
+	10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond,
 	100 * time.Millisecond,
 }
 
