@@ -167,18 +167,6 @@ func (o *outStream) sendEvent(now time.Duration) bool {
 	h.payloadType = o.dtmf.pt
 	h.seq, h.timestamp, h.ssrc = o.seq, ep.Timestamp, o.ssrc
 	h.csrc, h.levelID, h.csrcLevelsID, h.csrcLevels = nil, 0, 0, nil
-	// Delivered as send delivers audio (outstream.go): into the
-	// participant's queue slot, or straight to the sink in a hand-driven
-	// tick.
-	q := o.dl
-	buf := q.ring.reserve()
-	slot := buf != nil
-	if !slot {
-		buf = o.pkt
-	}
-	buf = buf[:cap(buf)]
-	hn := writeHeader(buf, h)
-	pkt := buf[:hn+copy(buf[hn:cap(buf)-srtpOverhead], ep.Payload)]
 	// The audio timeline, not the event's start, is what sender reports
 	// map to wall-clock time.
 	ts := o.ts
@@ -187,21 +175,6 @@ func (o *outStream) sendEvent(now time.Duration) bool {
 	o.ts += o.tsStep
 	o.marker = true
 	o.wasSilent = false
-	if o.protect != nil {
-		var err error
-		if pkt, err = o.protect.ProtectRTP(pkt[:0], pkt); err != nil {
-			inc(&o.protectErrors)
-			return true
-		}
-	}
-	o.tx.SentRTP(ts, len(ep.Payload), now)
-	switch {
-	case slot && q.sync:
-		call(o.sink, &q.rtp, pkt)
-	case slot:
-		q.ring.publish(len(pkt), o.sink, &q.rtp)
-	default:
-		inc(&o.sinkDropped)
-	}
+	o.deliver(now, ep.Payload, ts)
 	return true
 }

@@ -94,6 +94,20 @@ func (o *outStream) send(now time.Duration, payload []byte, ok, silent bool, lev
 	h.levelID = o.levelID
 	h.level, h.voice = level, !silent
 	h.csrcLevelsID, h.csrcLevels = o.csrcLevelsID, lvl
+	o.lastTS, o.sent = o.ts, true
+	o.seq++
+	o.ts += o.tsStep
+	o.marker = false
+	o.wasSilent = silent
+	o.deliver(now, payload, h.timestamp)
+}
+
+// deliver writes the packet of o.hdr and payload into the participant's
+// queue slot (or o.pkt when the queue is full), protects it and hands it
+// on: straight to the sink in a hand-driven tick, else published for the
+// Engine's delivery goroutine. reportTS is the RTP time sender reports map
+// to wall-clock time for it. Audio and DTMF events both go out here.
+func (o *outStream) deliver(now time.Duration, payload []byte, reportTS uint32) {
 	q := o.dl
 	buf := q.ring.reserve() // hand-driven (q.sync), never published, so always free
 	slot := buf != nil
@@ -101,13 +115,8 @@ func (o *outStream) send(now time.Duration, payload []byte, ok, silent bool, lev
 		buf = o.pkt
 	}
 	buf = buf[:cap(buf)]
-	hn := writeHeader(buf, h)
+	hn := writeHeader(buf, &o.hdr)
 	pkt := buf[:hn+copy(buf[hn:cap(buf)-srtpOverhead], payload)]
-	o.lastTS, o.sent = o.ts, true
-	o.seq++
-	o.ts += o.tsStep
-	o.marker = false
-	o.wasSilent = silent
 	if o.protect != nil {
 		var err error
 		if pkt, err = o.protect.ProtectRTP(pkt[:0], pkt); err != nil {
@@ -115,7 +124,7 @@ func (o *outStream) send(now time.Duration, payload []byte, ok, silent bool, lev
 			return
 		}
 	}
-	o.tx.SentRTP(h.timestamp, len(payload), now)
+	o.tx.SentRTP(reportTS, len(payload), now)
 	switch {
 	case slot && q.sync:
 		// Hand-driven: the tick is the consumer too, so the packet goes
