@@ -193,13 +193,8 @@ func (s *Server) handleJoin(w http.ResponseWriter, req *http.Request) {
 		writeError(w, statusOf(err), err)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, maxOfferSize+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("reading offer: %v", err))
-		return
-	}
-	if len(body) > maxOfferSize {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("offer larger than %d bytes", maxOfferSize))
+	body, ok := readOffer(w, req)
+	if !ok {
 		return
 	}
 	q := req.URL.Query()
@@ -601,4 +596,20 @@ func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
 			Overruns: st.Overruns})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// readOffer reads an SDP offer of at most maxOfferSize bytes from the
+// request body; on failure it has answered the request (400, or 413 for a
+// larger body) and returns false.
+func readOffer(w http.ResponseWriter, req *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxOfferSize+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("reading offer: %v", err))
+		return nil, false
+	}
+	if len(body) > maxOfferSize {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("offer larger than %d bytes", maxOfferSize))
+		return nil, false
+	}
+	return body, true
 }

@@ -3,7 +3,6 @@ package bridge
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 
@@ -64,13 +63,8 @@ func (s *Server) handleReoffer(w http.ResponseWriter, req *http.Request) {
 			errNotAcceptable, l.id))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, maxOfferSize+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("reading offer: %v", err))
-		return
-	}
-	if len(body) > maxOfferSize {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("offer larger than %d bytes", maxOfferSize))
+	body, ok := readOffer(w, req)
+	if !ok {
 		return
 	}
 	answer, err := s.reoffer(l, body)
