@@ -360,18 +360,25 @@ func (c *Conference) newParticipant(cfg ParticipantConfig, gIn, gOut int32, rate
 
 // newUnprotector builds the inbound SRTP context cfg asks for.
 func newUnprotector(cfg ParticipantConfig) (*srtp.Unprotector, error) {
-	opts := []srtp.Option{srtp.MaxSSRCs(participantSRTPSSRCs)}
-	switch w := cfg.SRTPReplayWindow; {
-	case w < 0:
-		opts = append(opts, srtp.ReplayWindow(0))
-	case w > 0:
-		opts = append(opts, srtp.ReplayWindow(w))
-	}
-	u, err := srtp.NewUnprotector(*cfg.InSRTP, opts...)
+	u, err := unprotectorFor(*cfg.InSRTP, cfg.SRTPReplayWindow, participantSRTPSSRCs)
 	if err != nil {
 		return nil, fmt.Errorf("inbound SRTP: %w", err)
 	}
 	return u, nil
+}
+
+// unprotectorFor builds an inbound SRTP context for keys holding state for
+// at most maxSSRCs sources, with a replay window of window packets (0 the
+// default, negative none), as participants and trunks configure it.
+func unprotectorFor(keys srtp.Keys, window, maxSSRCs int) (*srtp.Unprotector, error) {
+	opts := []srtp.Option{srtp.MaxSSRCs(maxSSRCs)}
+	switch {
+	case window < 0:
+		opts = append(opts, srtp.ReplayWindow(0))
+	case window > 0:
+		opts = append(opts, srtp.ReplayWindow(window))
+	}
+	return srtp.NewUnprotector(keys, opts...)
 }
 
 // cloneKeys returns a deep copy of k, so that no caller shares the slices

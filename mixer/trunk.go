@@ -264,14 +264,7 @@ func (c *Conference) AddTrunk(cfg TrunkConfig) (*Trunk, error) {
 		t.protect = p
 	}
 	if cfg.InSRTP != nil {
-		opts := []srtp.Option{srtp.MaxSSRCs(trunkSRTPSSRCs)}
-		switch w := cfg.SRTPReplayWindow; {
-		case w < 0:
-			opts = append(opts, srtp.ReplayWindow(0))
-		case w > 0:
-			opts = append(opts, srtp.ReplayWindow(w))
-		}
-		u, err := srtp.NewUnprotector(*cfg.InSRTP, opts...)
+		u, err := unprotectorFor(*cfg.InSRTP, cfg.SRTPReplayWindow, trunkSRTPSSRCs)
 		if err != nil {
 			return nil, fmt.Errorf("%w: trunk from %d: inbound SRTP: %w", ErrConfig, cfg.Peer, err)
 		}
