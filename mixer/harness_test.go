@@ -180,20 +180,7 @@ func (cl *client) packet() []byte {
 		panic(err) // not require: packet also runs inside fuzz targets
 	}
 	cl.enc8 = payload
-	b := cl.pkt[:12]
-	b[0], b[1] = 0x80, cl.spec.pt
-	binary.BigEndian.PutUint16(b[2:], cl.seq)
-	binary.BigEndian.PutUint32(b[4:], cl.ts)
-	binary.BigEndian.PutUint32(b[8:], cl.ssrc)
-	if !cl.spec.noLevels {
-		b[0] |= 0x10
-		lvl := byte(pcm.LevelDBov(fr))
-		if lvl < 60 {
-			lvl |= 0x80
-		}
-		b = append(b, 0xBE, 0xDE, 0, 1, levelExtID<<4, lvl, 0, 0)
-	}
-	b = append(b, payload...)
+	b := appendClientRTP(cl.pkt[:0], cl.spec.pt, cl.seq, cl.ts, cl.ssrc, fr, !cl.spec.noLevels, payload)
 	cl.seq++
 	cl.ts += uint32(cl.spec.format.FrameSamples(20 * time.Millisecond))
 	if cl.send != nil {
@@ -281,3 +268,22 @@ var (
 	g722f = g722.Format
 )
 var srtpErrReplay, srtpErrAuth = srtp.ErrReplay, srtp.ErrAuth
+
+// appendClientRTP appends to b what a test client sends: an RTP header,
+// with levels the RFC 6464 level of the frame fr (voice flag above
+// −60 dBov) in a one-byte extension, and payload.
+func appendClientRTP(b []byte, pt uint8, seq uint16, ts, ssrc uint32, fr []int16, levels bool, payload []byte) []byte {
+	b = append(b, 0x80, pt, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	binary.BigEndian.PutUint16(b[2:], seq)
+	binary.BigEndian.PutUint32(b[4:], ts)
+	binary.BigEndian.PutUint32(b[8:], ssrc)
+	if levels {
+		b[0] |= 0x10
+		lvl := byte(pcm.LevelDBov(fr))
+		if lvl < 60 {
+			lvl |= 0x80
+		}
+		b = append(b, 0xBE, 0xDE, 0, 1, levelExtID<<4, lvl, 0, 0)
+	}
+	return append(b, payload...)
+}

@@ -13,7 +13,6 @@ import (
 	"github.com/rtpmix/rtpmix/codec"
 	"github.com/rtpmix/rtpmix/internal/mediatest"
 	"github.com/rtpmix/rtpmix/internal/netsim"
-	"github.com/rtpmix/rtpmix/internal/pcm"
 	"github.com/rtpmix/rtpmix/jitter"
 	"github.com/rtpmix/rtpmix/rtcpsession"
 	"github.com/rtpmix/rtpmix/srtp"
@@ -169,20 +168,7 @@ func (mc *meshClient) packet() []byte {
 		panic(err)
 	}
 	mc.encBuf = payload
-	b := mc.pkt[:12]
-	b[0], b[1] = 0x80, mc.spec.format.PayloadType
-	binary.BigEndian.PutUint16(b[2:], mc.seq)
-	binary.BigEndian.PutUint32(b[4:], mc.ts)
-	binary.BigEndian.PutUint32(b[8:], mc.ssrc)
-	if !mc.spec.noLevels {
-		b[0] |= 0x10
-		lvl := byte(pcm.LevelDBov(fr))
-		if lvl < 60 {
-			lvl |= 0x80
-		}
-		b = append(b, 0xBE, 0xDE, 0, 1, levelExtID<<4, lvl, 0, 0)
-	}
-	b = append(b, payload...)
+	b := appendClientRTP(mc.pkt[:0], mc.spec.format.PayloadType, mc.seq, mc.ts, mc.ssrc, fr, !mc.spec.noLevels, payload)
 	mc.seq++
 	mc.ts += mc.tsStep
 	mc.pkt = b[:0]
