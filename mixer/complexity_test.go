@@ -29,10 +29,11 @@ func TestComplexityPolicy(t *testing.T) {
 		sharedAtStep int
 	}{
 		{name: "defaults", cfg: def, base: 0, step: 0, shared: DefaultComplexity, own: DefaultOwnComplexity},
-		{name: "step 1", cfg: def, base: 0, step: 1, shared: 3, own: 1},
+		{name: "step 1", cfg: def, base: 0, step: 1, shared: 3, own: 3},
 		{name: "step 2", cfg: def, base: 0, step: 2, shared: 1, own: 1},
 		{name: "step 9", cfg: def, base: 0, step: 9, shared: 1, own: 1},
-		{name: "high base", cfg: def, base: 10, step: 1, shared: 8, own: 1},
+		{name: "high base", cfg: def, base: 10, step: 1, shared: 8, own: 3},
+		{name: "own 3", cfg: ComplexityConfig{Own: 3, Floor: 1, Step: 2}, base: 0, step: 1, shared: 3, own: 1},
 		{name: "low base", cfg: def, base: 2, step: 0, shared: 2, own: 2},
 		{name: "own same", cfg: ComplexityConfig{Own: -1, Floor: 1, Step: 2}, base: 7, step: 1, shared: 5, own: 5},
 		{name: "floor 4", cfg: ComplexityConfig{Own: 3, Floor: 4, Step: 1}, base: 6, step: 5, shared: 4, own: 4},
@@ -91,7 +92,7 @@ func TestOverloadStepsComplexityFirst(t *testing.T) {
 	}
 	over(3)
 	st := c.Stats()
-	assert.Equal(t, ComplexityStats{Step: 1, Shared: 3, Own: 1}, st.Complexity)
+	assert.Equal(t, ComplexityStats{Step: 1, Shared: 3, Own: 3}, st.Complexity)
 	assert.Zero(t, st.Degraded)
 	over(3)
 	assert.Equal(t, ComplexityStats{Step: 2, Shared: 1, Own: 1}, c.Stats().Complexity)
@@ -128,7 +129,7 @@ func TestOverloadStepsComplexityFirst(t *testing.T) {
 	}
 	assert.Equal(t, []EventType{Overloaded, Overloaded, Overloaded, Overloaded, Recovered}, types)
 	require.Len(t, details, 5)
-	assert.True(t, strings.Contains(details[0], "complexity step 1: shared 3, own 1"), details[0])
+	assert.True(t, strings.Contains(details[0], "complexity step 1: shared 3, own 3"), details[0])
 	assert.True(t, strings.Contains(details[2], "max speakers now 2"), details[2])
 
 	// NoStepDown sheds speakers at once, as before.
@@ -198,8 +199,8 @@ func TestSmallRoomTickAllocs(t *testing.T) {
 
 // BenchmarkSmallRoomsStepped is BenchmarkSmallRooms's turn-taking rooms
 // with overload control's complexity steps held: what a loaded Engine
-// worker carries once it has stepped its encoders down (step 1: shared 3,
-// own 1; step 2: both 1), before it sheds any speaker.
+// worker carries once it has stepped its encoders down (step 1: both 3;
+// step 2: both 1), before it sheds any speaker.
 func BenchmarkSmallRoomsStepped(b *testing.B) {
 	var speech []benchClip
 	for _, name := range []string{"alice", "bob", "carol", "dave"} {

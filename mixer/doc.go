@@ -49,7 +49,9 @@
 // (TOC-only frames, a real update every 400 ms), and with Encoder.DTX
 // nothing, so a room of four with one talker runs one encoder, not two.
 // Opus encoders run at a complexity chosen by role (ComplexityConfig): the
-// shared encode at the participant's, a speaker's own mix-minus lower.
+// shared encode at the participant's, a speaker's own mix-minus at Own
+// (by default the same: lower costs the talkers audible coding noise),
+// and overload control steps both down before it sheds speakers.
 //
 // # RTCP
 //
