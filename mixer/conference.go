@@ -96,6 +96,9 @@ type Conference struct {
 	trunking atomic.Pointer[trunking]
 	// ep: application endpoints (sources, taps, tones); see media.go.
 	ep endpoints
+	// sh: the per-participant passes split across an Engine's workers
+	// (shard.go).
+	sh splitState
 }
 
 // maxFrame is the largest tick at the highest rate: 60 ms at 48 kHz.

@@ -50,6 +50,15 @@ type EngineConfig struct {
 	// 8: 160 ms of 20 ms packets, more than the ticks a worker runs back to
 	// back to catch up after a stall shorter than MaxLag; at most 1024.
 	SinkQueue int
+	// SplitAt is the room size from which a conference's per-participant
+	// work (reading each jitter buffer, and building, protecting and
+	// queueing each listener's packet) is split into shards of 256
+	// participants that the Engine's other workers take while they have
+	// nothing due; speaker selection, mixing and encoding stay on the
+	// conference's worker. Default 512; negative: never split. Splitting
+	// changes no packet: each participant's stream is built by one
+	// goroutine at a time, in tick order.
+	SplitAt int
 }
 
 // Engine runs many conferences on a pool of worker goroutines, ticking each
@@ -65,6 +74,7 @@ type Engine struct {
 	where   map[*Conference]*worker
 	closed  bool
 	wg      sync.WaitGroup
+	helped  atomic.Uint64 // shards of other workers' rooms taken (shard.go)
 }
 
 type worker struct {
@@ -75,6 +85,7 @@ type worker struct {
 	wake  chan struct{}
 	quit  chan struct{}
 	count atomic.Int32
+	job   splitJob // the board of the room this worker is ticking (shard.go)
 }
 
 type scheduled struct {
@@ -101,9 +112,13 @@ func NewEngine(cfg EngineConfig) *Engine {
 		cfg.SinkQueue = 8
 	}
 	cfg.SinkQueue = min(cfg.SinkQueue, 1024)
+	if cfg.SplitAt == 0 {
+		cfg.SplitAt = defaultSplitAt
+	}
 	e := &Engine{cfg: cfg, where: make(map[*Conference]*worker)}
 	for range cfg.Workers {
 		w := &worker{e: e, d: newDeliverer(cfg.SinkBudget), wake: make(chan struct{}, 1), quit: make(chan struct{})}
+		w.job.owner = w
 		empty := []*scheduled{}
 		w.list.Store(&empty)
 		e.workers = append(e.workers, w)
@@ -133,6 +148,7 @@ func (e *Engine) NewConference(cfg ConferenceConfig) (*Conference, error) {
 	}
 	c.managed = true
 	c.dl.engine, c.dl.depth = e, e.cfg.SinkQueue
+	c.sh.at, c.sh.size = e.cfg.SplitAt, splitShard
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -288,7 +304,7 @@ func (w *worker) run() {
 					s.next += skip * p
 					s.c.overruns.Add(uint64(skip))
 				}
-				s.c.Tick(now)
+				s.c.tickOn(now, w.splitJob())
 				w.d.enqueue(s.c)
 				s.next += p
 			}
@@ -296,6 +312,7 @@ func (w *worker) run() {
 				earliest = s.next
 			}
 		}
+		w.help(earliest)
 		wait := time.Hour
 		if earliest >= 0 {
 			wait = earliest - clock()

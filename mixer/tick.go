@@ -19,14 +19,20 @@ import (
 // speakers are chosen from those levels, and only then are packets decoded,
 // for speakers only (and for senders without level headers, whose level
 // must come from the PCM).
-func (c *Conference) Tick(now time.Duration) {
+func (c *Conference) Tick(now time.Duration) { c.tickOn(now, nil) }
+
+// tickOn is Tick; job, when not nil, is the ticking Engine worker's, on
+// which a large room splits its per-participant passes (shard.go).
+func (c *Conference) tickOn(now time.Duration, job *splitJob) {
 	c.life.mu.Lock()
 	if c.life.done {
 		c.life.mu.Unlock()
 		return
 	}
 	start := c.workClock()
+	c.sh.job = job
 	c.tick(now)
+	c.sh.job = nil
 	work := c.workClock() - start
 	c.timing.record(work)
 	c.ticks.Add(1)
@@ -50,8 +56,12 @@ func (c *Conference) tick(now time.Duration) {
 	c.applyPending(now)
 	c.sinkEvents(now)
 	c.ep.startTick(c, now)
-	for _, p := range c.parts {
-		c.pull(p, now)
+	if c.splitting(len(c.parts)) {
+		c.pullSplit(now)
+	} else {
+		for _, p := range c.parts {
+			c.pull(p, now)
+		}
 	}
 	c.pullSources(now)
 	c.selectSpeakers()
@@ -69,6 +79,12 @@ func (c *Conference) tick(now time.Duration) {
 // pull pops what this tick needs from p's jitter buffer and works out p's
 // level, decoding only when the level must come from the PCM.
 func (c *Conference) pull(p *Participant, now time.Duration) {
+	c.updateTalk(p, c.pullLevel(p, now), now)
+}
+
+// pullLevel is pull's own work, on p alone: it returns p's level for
+// its talk detector. A split tick runs it on several goroutines (shard.go).
+func (c *Conference) pullLevel(p *Participant, now time.Duration) int {
 	n := c.frame
 	f := p.dq.pop(now, c.rate, n)
 	if p.att != nil && p.att.packets > 0 {
@@ -78,8 +94,7 @@ func (c *Conference) pull(p *Participant, now time.Duration) {
 	if p.spk.listenOnly {
 		// An audience member (or a held participant) that sends anyway is
 		// never mixed: don't decode.
-		c.updateTalk(p, 127, now)
-		return
+		return 127
 	}
 	level := f.level
 	switch {
@@ -89,17 +104,12 @@ func (c *Conference) pull(p *Participant, now time.Duration) {
 	case f.audio:
 		level = p.talk.level // only lost frames: keep the last level
 	}
-	c.updateTalk(p, level, now)
+	return level
 }
 
 // updateTalk runs p's talk detector and reports its changes as events.
 func (c *Conference) updateTalk(p *Participant, level int, now time.Duration) {
-	switch p.talk.update(level, &c.talkParams) {
-	case talkStarted:
-		c.emit(Event{Type: TalkingStarted, Participant: p.id, At: now, Level: int(p.talk.smooth)})
-	case talkStopped:
-		c.emit(Event{Type: TalkingStopped, Participant: p.id, At: now, Level: int(p.talk.smooth)})
-	}
+	c.talkEvent(p, p.talk.update(level, &c.talkParams), now)
 }
 
 // eligible says whether p may be mixed: talking, not muted, not audience.
@@ -308,6 +318,7 @@ func (c *Conference) sendToGroups() {
 			p.group.members = append(p.group.members, p)
 		}
 	}
+	c.fanStart()
 	for _, g := range c.groupList {
 		ch := &g.chain
 		if len(g.members) == 0 {
@@ -336,8 +347,13 @@ func (c *Conference) sendToGroups() {
 			inc(&g.members[0].out.encodeErrors)
 		}
 		level := outLevel(ch.mix[:len(acc)], silent)
+		if c.sh.fanning {
+			c.fanQueue(g.members, payload, ok, silent, level)
+			continue
+		}
 		for _, m := range g.members {
 			m.out.send(c.now, payload, ok, silent, level, c.csrc, c.csrcLvl)
 		}
 	}
+	c.fanRun()
 }

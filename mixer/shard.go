@@ -1,0 +1,302 @@
+package mixer
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// Splitting a large room across an Engine's workers.
+//
+// A conference always ticks on one worker, its owner. In a large room most
+// of a tick is per-participant work that does not depend on the other
+// participants: popping each jitter buffer and reading its level (pull),
+// and wrapping each listener's copy of its group's shared payload in its
+// own header, protecting it and queueing it (the group fan-out). The owner
+// splits these two passes into shards of splitShard participants, takes
+// shards itself and lets the Engine's other workers take some while they
+// have nothing due; speaker selection, mixing and every encode stay on the
+// owner, serial. Rooms below EngineConfig.SplitAt, and hand-ticked rooms,
+// never split.
+//
+// Each worker has one preallocated splitJob, which only the conferences it
+// owns publish (one tick at a time). A shard is claimed by a
+// compare-and-swap on the job's word (generation, shard count, next
+// shard), so a helper that looked at an older phase claims nothing; the
+// owner returns from a phase only when the done counter says every shard
+// has finished. That barrier orders every shard's writes before the rest of
+// the tick and before the next tick, so each participant's jitter consumer,
+// packet ring producer, outStream and talk detector are touched by one
+// goroutine at a time, in tick order, as in a serial tick; a participant's
+// packets therefore leave in the same order with the same contents.
+
+// splitShard is how many participants make a shard: enough that claiming
+// one (a compare-and-swap on a shared line) costs nothing next to its work
+// (a few hundred µs of SRTP and ring writes), few enough that two to
+// sixteen workers find work in a room of a few thousand.
+const splitShard = 256
+
+// defaultSplitAt is EngineConfig.SplitAt's default: below it a tick is too
+// short (under a millisecond on one core) for waking a helper to pay.
+const defaultSplitAt = 512
+
+// Split phases: which pass a shard runs.
+const (
+	phasePull = iota + 1
+	phaseFan
+)
+
+// splitJob is a worker's board for the room it is ticking: which
+// conference, which phase, and the claim word. The owner writes c, phase
+// and n before it stores word; a helper reads them only after its
+// compare-and-swap on word succeeded, and the owner does not write them
+// again before done says that shard has finished.
+type splitJob struct {
+	_ pad
+	// word: generation (32 bits) | shard count (16) | next shard (16).
+	word atomic.Uint64
+	_    pad
+	done atomic.Uint32
+	_    pad
+	c     *Conference
+	phase int
+	owner *worker
+}
+
+// splitState is a conference's side: what its shards share. Tick only,
+// except the per-shard slots, each written by the goroutine running that
+// shard and read by the owner after the barrier.
+type splitState struct {
+	job  *splitJob // the owner's job while an Engine worker ticks; nil: serial
+	at   int       // split from this many participants (EngineConfig.SplitAt)
+	size int       // participants per shard
+	gen  uint32
+	// phases counts the passes split (tests read it).
+	phases uint64
+
+	// pull: each participant's talk change, by its index in parts, and
+	// how many changes each shard saw.
+	changes []talkChange
+	nchg    []int32
+
+	// fan-out: the listeners to send to and the result of their group's
+	// encode, in group order.
+	fanning bool
+	res     []fanResult
+	fan     []fanItem
+}
+
+// fanResult is one group's encoded payload for this tick.
+type fanResult struct {
+	payload []byte
+	ok      bool
+	silent  bool
+	level   uint8
+}
+
+type fanItem struct {
+	p   *Participant
+	res int32 // index in res
+}
+
+// splitting says whether this tick splits a pass over n participants.
+func (c *Conference) splitting(n int) bool {
+	return c.sh.job != nil && n >= c.sh.at && n >= 2*c.sh.size
+}
+
+// pullSplit is the pull pass, split: every participant's pop and level in
+// shards, then the talk events in participant order, as the serial pass
+// emits them.
+func (c *Conference) pullSplit(now time.Duration) {
+	s := &c.sh
+	n := len(c.parts)
+	if cap(s.changes) < n {
+		s.changes = make([]talkChange, n, 2*n) // on joins only
+	}
+	s.changes = s.changes[:n]
+	shards := (n + s.size - 1) / s.size
+	if cap(s.nchg) < shards {
+		s.nchg = make([]int32, shards, 2*shards)
+	}
+	s.nchg = s.nchg[:shards]
+	c.runSplit(phasePull, shards)
+	for k, m := range s.nchg {
+		if m == 0 {
+			continue
+		}
+		lo := k * s.size
+		for i, ch := range s.changes[lo:min(lo+s.size, n)] {
+			if ch != talkSame {
+				c.talkEvent(c.parts[lo+i], ch, now)
+			}
+		}
+	}
+}
+
+// talkEvent emits p's talk change.
+func (c *Conference) talkEvent(p *Participant, ch talkChange, now time.Duration) {
+	switch ch {
+	case talkStarted:
+		c.emit(Event{Type: TalkingStarted, Participant: p.id, At: now, Level: int(p.talk.smooth)})
+	case talkStopped:
+		c.emit(Event{Type: TalkingStopped, Participant: p.id, At: now, Level: int(p.talk.smooth)})
+	}
+}
+
+// fanStart begins the group fan-out of a tick: split when the room is
+// large enough, in which case fanQueue collects each group's listeners and
+// fanRun sends to them all.
+func (c *Conference) fanStart() {
+	s := &c.sh
+	s.fanning = c.splitting(len(c.parts))
+	s.res, s.fan = s.res[:0], s.fan[:0]
+}
+
+// fanQueue records a group's payload and listeners for fanRun.
+func (c *Conference) fanQueue(members []*Participant, payload []byte, ok, silent bool, level uint8) {
+	s := &c.sh
+	r := int32(len(s.res))
+	s.res = append(s.res, fanResult{payload: payload, ok: ok, silent: silent, level: level})
+	for _, m := range members {
+		s.fan = append(s.fan, fanItem{p: m, res: r}) // grows on joins only
+	}
+}
+
+// fanRun sends every queued listener its group's packet, split.
+func (c *Conference) fanRun() {
+	s := &c.sh
+	if !s.fanning {
+		return
+	}
+	s.fanning = false
+	if len(s.fan) > 0 {
+		c.runSplit(phaseFan, (len(s.fan)+s.size-1)/s.size)
+	}
+	// Drop the payload references: they are the chains' buffers, reused.
+	clear(s.res)
+}
+
+// runShard runs shard k of phase. Any goroutine that claimed it.
+func (c *Conference) runShard(phase, k int) {
+	s := &c.sh
+	lo := k * s.size
+	switch phase {
+	case phasePull:
+		now := c.now
+		hi := min(lo+s.size, len(c.parts))
+		var m int32
+		for i, p := range c.parts[lo:hi] {
+			ch := p.talk.update(c.pullLevel(p, now), &c.talkParams)
+			s.changes[lo+i] = ch
+			if ch != talkSame {
+				m++
+			}
+		}
+		s.nchg[k] = m
+	case phaseFan:
+		hi := min(lo+s.size, len(s.fan))
+		for _, it := range s.fan[lo:hi] {
+			r := &s.res[it.res]
+			it.p.out.send(c.now, r.payload, r.ok, r.silent, r.level, c.csrc, c.csrcLvl)
+		}
+	}
+}
+
+// runSplit publishes phase in shards on the owner's job, wakes the other
+// workers, takes shards until none is left and waits for those others
+// took. Tick only; no allocation, no lock.
+func (c *Conference) runSplit(phase, shards int) {
+	s := &c.sh
+	s.phases++
+	j := s.job
+	j.c, j.phase = c, phase
+	j.done.Store(0)
+	s.gen++
+	w := uint64(s.gen)<<32 | uint64(shards)<<16
+	j.word.Store(w)
+	j.owner.e.wakeHelpers(j.owner)
+	for {
+		k, ok := j.claim()
+		if !ok {
+			break
+		}
+		c.runShard(phase, k)
+		j.done.Add(1)
+	}
+	for spins := 0; j.done.Load() < uint32(shards); spins++ {
+		// Another worker is finishing a shard it took (a few hundred
+		// µs at most, unless the OS descheduled it).
+		runtime.Gosched()
+	}
+	j.c = nil
+}
+
+// claim takes the job's next shard, if any is left.
+func (j *splitJob) claim() (int, bool) {
+	for {
+		w := j.word.Load()
+		n, next := int(w>>16&0xffff), int(w&0xffff)
+		if next >= n {
+			return 0, false
+		}
+		if j.word.CompareAndSwap(w, w+1) {
+			return next, true
+		}
+	}
+}
+
+// wakeHelpers pokes every worker but the owner, without blocking: an idle
+// one wakes and helps, a busy one looks at the jobs when it is next
+// between ticks.
+func (e *Engine) wakeHelpers(owner *worker) {
+	for _, w := range e.workers {
+		if w != owner {
+			w.poke()
+		}
+	}
+}
+
+// help runs other workers' shards while this worker has time: until its
+// own next deadline, less one shard's worth of margin. Worker only.
+func (w *worker) help(until time.Duration) {
+	e := w.e
+	if len(e.workers) < 2 || e.cfg.SplitAt < 0 {
+		return
+	}
+	clock := e.cfg.Clock
+	for {
+		took := false
+		for _, o := range e.workers {
+			if o == w {
+				continue
+			}
+			j := &o.job
+			for until < 0 || clock() < until-helpMargin {
+				k, ok := j.claim()
+				if !ok {
+					break
+				}
+				j.c.runShard(j.phase, k)
+				j.done.Add(1)
+				e.helped.Add(1)
+				took = true
+			}
+		}
+		if !took {
+			return
+		}
+	}
+}
+
+// helpMargin is how much time before its own next tick a worker stops
+// taking other rooms' shards: more than a shard takes.
+const helpMargin = time.Millisecond
+
+// splitJob returns the job a conference this worker ticks may split on,
+// or nil when the Engine never splits.
+func (w *worker) splitJob() *splitJob {
+	if w.e.cfg.SplitAt < 0 || len(w.e.workers) < 2 {
+		return nil
+	}
+	return &w.job
+}
