@@ -122,6 +122,10 @@ func NewEngine(cfg EngineConfig) *Engine {
 		empty := []*scheduled{}
 		w.list.Store(&empty)
 		e.workers = append(e.workers, w)
+	}
+	// Started once all exist: a worker helps the others (shard.go), so it
+	// reads the whole list.
+	for _, w := range e.workers {
 		e.wg.Add(1)
 		go w.run()
 		w.d.start()
