@@ -11,7 +11,8 @@ import (
 // A conference always ticks on one worker, its owner. In a large room most
 // of a tick is per-participant work that does not depend on the other
 // participants: popping each jitter buffer and reading its level (pull),
-// and wrapping each listener's copy of its group's shared payload in its
+// dropping what the non-speakers sent once the mix is made (finish), and
+// wrapping each listener's copy of its group's shared payload in its
 // own header, protecting it and queueing it (the group fan-out). The owner
 // splits these two passes into shards of splitShard participants, takes
 // shards itself and lets the Engine's other workers take some while they
@@ -42,8 +43,9 @@ const defaultSplitAt = 512
 
 // Split phases: which pass a shard runs.
 const (
-	phasePull = iota + 1
-	phaseFan
+	phasePull   = iota + 1 // pop, level, talk detector (pullSplit)
+	phaseFinish            // drop what the non-speakers sent (mixSpeakers)
+	phaseFan               // each group listener's packet (fanRun)
 )
 
 // splitJob is a worker's board for the room it is ticking: which
@@ -104,6 +106,9 @@ func (c *Conference) splitting(n int) bool {
 	return c.sh.job != nil && n >= c.sh.at && n >= 2*c.sh.size
 }
 
+// shards is how many shards n participants make.
+func (c *Conference) shards(n int) int { return (n + c.sh.size - 1) / c.sh.size }
+
 // pullSplit is the pull pass, split: every participant's pop and level in
 // shards, then the talk events in participant order, as the serial pass
 // emits them.
@@ -114,7 +119,7 @@ func (c *Conference) pullSplit(now time.Duration) {
 		s.changes = make([]talkChange, n, 2*n) // on joins only
 	}
 	s.changes = s.changes[:n]
-	shards := (n + s.size - 1) / s.size
+	shards := c.shards(n)
 	if cap(s.nchg) < shards {
 		s.nchg = make([]int32, shards, 2*shards)
 	}
@@ -170,7 +175,7 @@ func (c *Conference) fanRun() {
 	}
 	s.fanning = false
 	if len(s.fan) > 0 {
-		c.runSplit(phaseFan, (len(s.fan)+s.size-1)/s.size)
+		c.runSplit(phaseFan, c.shards(len(s.fan)))
 	}
 	// Drop the payload references: they are the chains' buffers, reused.
 	clear(s.res)
@@ -193,6 +198,13 @@ func (c *Conference) runShard(phase, k int) {
 			}
 		}
 		s.nchg[k] = m
+	case phaseFinish:
+		hi := min(lo+s.size, len(c.parts))
+		for _, p := range c.parts[lo:hi] {
+			if !p.spk.speaker && !p.spk.leaving {
+				c.finishInput(p, c.frame)
+			}
+		}
 	case phaseFan:
 		hi := min(lo+s.size, len(s.fan))
 		for _, it := range s.fan[lo:hi] {

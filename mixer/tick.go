@@ -214,6 +214,10 @@ func (c *Conference) mixSpeakers() {
 		}
 		pcm.Add(acc, p.spk.contribute(x, target))
 	}
+	if c.splitting(len(c.parts)) {
+		c.runSplit(phaseFinish, c.shards(len(c.parts)))
+		return
+	}
 	for _, p := range c.parts {
 		if !p.spk.speaker && !p.spk.leaving {
 			c.finishInput(p, n)
