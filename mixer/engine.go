@@ -75,6 +75,7 @@ type Engine struct {
 	closed  bool
 	wg      sync.WaitGroup
 	helped  atomic.Uint64 // shards of other workers' rooms taken (shard.go)
+	noHelp  atomic.Bool   // benchmarks: owners run all their shards
 }
 
 type worker struct {

@@ -22,8 +22,8 @@ import (
 //
 // Each worker has one preallocated splitJob, which only the conferences it
 // owns publish (one tick at a time). A shard is claimed by a
-// compare-and-swap on the job's word (generation, shard count, next
-// shard), so a helper that looked at an older phase claims nothing; the
+// compare-and-swap on the job's word (generation, the range still
+// unclaimed), so a helper that looked at an older phase claims nothing; the
 // owner returns from a phase only when the done counter says every shard
 // has finished. That barrier orders every shard's writes before the rest of
 // the tick and before the next tick, so each participant's jitter consumer,
@@ -55,7 +55,8 @@ const (
 // again before done says that shard has finished.
 type splitJob struct {
 	_ pad
-	// word: generation (32 bits) | shard count (16) | next shard (16).
+	// word: generation (32 bits) | end (16) | next (16): the shards in
+	// [next, end) are unclaimed.
 	word atomic.Uint64
 	_    pad
 	done atomic.Uint32
@@ -73,8 +74,10 @@ type splitState struct {
 	at   int       // split from this many participants (EngineConfig.SplitAt)
 	size int       // participants per shard
 	gen  uint32
-	// phases counts the passes split (tests read it).
-	phases uint64
+	// phases and shards count the passes split and their shards, inPhases
+	// the owner's wall time in them (tests and benchmarks read them).
+	phases, shards uint64
+	inPhases       time.Duration
 
 	// pull: each participant's talk change, by its index in parts, and
 	// how many changes each shard saw.
@@ -220,6 +223,9 @@ func (c *Conference) runShard(phase, k int) {
 func (c *Conference) runSplit(phase, shards int) {
 	s := &c.sh
 	s.phases++
+	s.shards += uint64(shards)
+	t0 := Monotonic()
+	defer func() { s.inPhases += Monotonic() - t0 }()
 	j := s.job
 	j.c, j.phase = c, phase
 	j.done.Store(0)
@@ -228,7 +234,7 @@ func (c *Conference) runSplit(phase, shards int) {
 	j.word.Store(w)
 	j.owner.e.wakeHelpers(j.owner)
 	for {
-		k, ok := j.claim()
+		k, ok := j.claim(false)
 		if !ok {
 			break
 		}
@@ -243,15 +249,22 @@ func (c *Conference) runSplit(phase, shards int) {
 	j.c = nil
 }
 
-// claim takes the job's next shard, if any is left.
-func (j *splitJob) claim() (int, bool) {
+// claim takes one of the job's shards still unclaimed, if any: the owner
+// from the front, helpers from the back, so that with steady timings each
+// worker gets the same participants tick after tick and finds them in its
+// cache.
+func (j *splitJob) claim(back bool) (int, bool) {
 	for {
 		w := j.word.Load()
-		n, next := int(w>>16&0xffff), int(w&0xffff)
-		if next >= n {
+		end, next := int(w>>16&0xffff), int(w&0xffff)
+		if next >= end {
 			return 0, false
 		}
-		if j.word.CompareAndSwap(w, w+1) {
+		if back {
+			if j.word.CompareAndSwap(w, w-1<<16) {
+				return end - 1, true
+			}
+		} else if j.word.CompareAndSwap(w, w+1) {
 			return next, true
 		}
 	}
@@ -272,7 +285,7 @@ func (e *Engine) wakeHelpers(owner *worker) {
 // own next deadline, less one shard's worth of margin. Worker only.
 func (w *worker) help(until time.Duration) {
 	e := w.e
-	if len(e.workers) < 2 || e.cfg.SplitAt < 0 {
+	if len(e.workers) < 2 || e.cfg.SplitAt < 0 || e.noHelp.Load() {
 		return
 	}
 	clock := e.cfg.Clock
@@ -284,7 +297,7 @@ func (w *worker) help(until time.Duration) {
 			}
 			j := &o.job
 			for until < 0 || clock() < until-helpMargin {
-				k, ok := j.claim()
+				k, ok := j.claim(true)
 				if !ok {
 					break
 				}

@@ -278,8 +278,10 @@ func TestSplitTickAllocs(t *testing.T) {
 }
 
 // BenchmarkSplitTick runs one large room on an Engine of 1 and of 2
-// workers, the rounds interleaved (round=1/workers=1, round=1/workers=2,
-// round=2/…) so that both see the same machine load. Inbound packets are
+// workers, and on 2 with the other worker not helping (the split code,
+// the owner alone: its split-share is the part of the tick that more
+// workers can divide), the rounds interleaved so that all see the same
+// machine load. Inbound packets are
 // written between ticks, untimed (in a server, socket goroutines do that
 // in parallel anyway); a tick is timed by the conference itself (its
 // Timing, wall time on its worker). Metrics: tick-µs, the mean tick;
@@ -294,19 +296,24 @@ func BenchmarkSplitTick(b *testing.B) {
 	silence := encodeClip(b, f, make([]int16, 48000), 1)
 	for _, n := range []int{1000, 4000} {
 		for round := 1; round <= 3; round++ {
-			for _, workers := range []int{1, 2} {
-				b.Run(fmt.Sprintf("Opus/3talk/N=%d/round=%d/workers=%d", n, round, workers), func(b *testing.B) {
-					benchSplit(b, workers, n, f, pt, speech, &silence)
+			for _, mode := range []string{"1", "2", "2-owner-alone"} {
+				b.Run(fmt.Sprintf("Opus/3talk/N=%d/round=%d/workers=%s", n, round, mode), func(b *testing.B) {
+					benchSplit(b, mode, n, f, pt, speech, &silence)
 				})
 			}
 		}
 	}
 }
 
-func benchSplit(b *testing.B, workers, n int, f codec.Format, pt uint8, speech []benchClip, silence *benchClip) {
+func benchSplit(b *testing.B, mode string, n int, f codec.Format, pt uint8, speech []benchClip, silence *benchClip) {
 	v := &splitClock{}
+	workers := 2
+	if mode == "1" {
+		workers = 1
+	}
 	e := NewEngine(EngineConfig{Workers: workers, Clock: v.now, SinkBudget: time.Minute})
 	defer e.Close()
+	e.noHelp.Store(mode == "2-owner-alone")
 	c, err := e.NewConference(ConferenceConfig{Name: "bench"})
 	require.NoError(b, err)
 	c.workClock = Monotonic
@@ -327,6 +334,7 @@ func benchSplit(b *testing.B, workers, n int, f codec.Format, pt uint8, speech [
 	}
 	runtime.GC()
 	t0 := c.Stats().Timing
+	in0, sh0, h0 := c.sh.inPhases, c.sh.shards, e.helped.Load()
 	var cpu time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -350,5 +358,12 @@ func benchSplit(b *testing.B, workers, n int, f codec.Format, pt uint8, speech [
 	mean := (time.Duration(t1.Ticks)*t1.Mean - time.Duration(t0.Ticks)*t0.Mean) / time.Duration(ticks)
 	b.ReportMetric(float64(mean.Microseconds()), "tick-µs")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/tick")
-	b.ReportMetric(float64(c.sh.phases)/float64(160+b.N), "split-phases/tick")
+	// split-share: the share of the tick in the split passes (with the
+	// owner alone, what Amdahl's law may divide); helped: the share of
+	// shards the other worker took.
+	work := time.Duration(t1.Ticks)*t1.Mean - time.Duration(t0.Ticks)*t0.Mean
+	b.ReportMetric(float64(c.sh.inPhases-in0)/float64(work), "split-share")
+	if sh := c.sh.shards - sh0; sh > 0 {
+		b.ReportMetric(float64(e.helped.Load()-h0)/float64(sh), "helped")
+	}
 }
