@@ -57,10 +57,10 @@ type splitJob struct {
 	_ pad
 	// word: generation (32 bits) | end (16) | next (16): the shards in
 	// [next, end) are unclaimed.
-	word atomic.Uint64
-	_    pad
-	done atomic.Uint32
-	_    pad
+	word  atomic.Uint64
+	_     pad
+	done  atomic.Uint32
+	_     pad
 	c     *Conference
 	phase int
 	owner *worker
