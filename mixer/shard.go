@@ -37,9 +37,9 @@ import (
 // sixteen workers find work in a room of a few thousand.
 const splitShard = 256
 
-// defaultSplitAt is EngineConfig.SplitAt's default: below it a tick is too
-// short (under a millisecond on one core) for waking a helper to pay.
-const defaultSplitAt = 512
+// SuggestedSplitAt is a value for EngineConfig.SplitAt: below it a tick is
+// too short (under a millisecond on one core) for waking a helper to pay.
+const SuggestedSplitAt = 512
 
 // Split phases: which pass a shard runs.
 const (

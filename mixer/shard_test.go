@@ -219,7 +219,7 @@ func TestSplitRoomSameOutput(t *testing.T) {
 			const ticks = 120
 			serial, _ := runSplitRoom(t, 0, 0, tc.n, ticks, tc.f, tc.pt, speech, &silence)
 			off, _ := runSplitRoom(t, 2, -1, tc.n, ticks, tc.f, tc.pt, speech, &silence)
-			split, e := runSplitRoom(t, 2, 512, tc.n, ticks, tc.f, tc.pt, speech, &silence)
+			split, e := runSplitRoom(t, 2, SuggestedSplitAt, tc.n, ticks, tc.f, tc.pt, speech, &silence)
 			assert.Positive(t, split.c.sh.phases, "the split room split")
 			assert.Zero(t, off.c.sh.phases)
 			t.Logf("split phases %d, shards taken by the other worker %d", split.c.sh.phases, e.helped.Load())
@@ -251,7 +251,7 @@ func TestSplitTickAllocs(t *testing.T) {
 	}
 	silence := encodeClip(t, f, make([]int16, 48000), 1)
 	v := &splitClock{}
-	e := NewEngine(EngineConfig{Workers: 2, Clock: v.now, SinkQueue: 64, SinkBudget: time.Minute})
+	e := NewEngine(EngineConfig{Workers: 2, Clock: v.now, SinkQueue: 64, SinkBudget: time.Minute, SplitAt: SuggestedSplitAt})
 	defer e.Close()
 	c, err := e.NewConference(ConferenceConfig{Name: "split"})
 	require.NoError(t, err)
@@ -311,7 +311,7 @@ func benchSplit(b *testing.B, mode string, n int, f codec.Format, pt uint8, spee
 	if mode == "1" {
 		workers = 1
 	}
-	e := NewEngine(EngineConfig{Workers: workers, Clock: v.now, SinkBudget: time.Minute})
+	e := NewEngine(EngineConfig{Workers: workers, Clock: v.now, SinkBudget: time.Minute, SplitAt: SuggestedSplitAt})
 	defer e.Close()
 	e.noHelp.Store(mode == "2-owner-alone")
 	c, err := e.NewConference(ConferenceConfig{Name: "bench"})
