@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -121,6 +122,12 @@ type Config struct {
 	// token: they hold no data, and everything the page does goes through
 	// the API with the token the user gives it).
 	DisablePage bool
+
+	// Middleware, when set, wraps the API's routes (not the page), behind
+	// the token check: a clustered bridge (examples/cluster) uses it to
+	// send a join to the bridge that hosts the room's part. It is called
+	// once, by New.
+	Middleware func(next http.Handler) http.Handler
 }
 
 // WebRTCConfig configures the legs of browsers and other WebRTC clients:

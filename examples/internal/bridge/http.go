@@ -32,7 +32,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /stats", s.handleStats)
 	mux.Handle("GET /metrics", s.metricsHandler())
 	s.mediaRoutes(mux)
-	return s.withPage(s.authorize(mux))
+	var h http.Handler = mux
+	if s.cfg.Middleware != nil {
+		h = s.cfg.Middleware(h) // behind the token check, like every route
+	}
+	return s.withPage(s.authorize(h))
 }
 
 // authorize lets a request through when the bridge has no API token, or

@@ -301,6 +301,9 @@ type roomParams struct {
 	// DTMF is "swallow" (the default: digits are events for the
 	// application) or "pass" (also sent on to the others).
 	DTMF string `json:"dtmf"`
+	// trunking, when its Part is set, makes the room one part of a room
+	// cascaded over several bridges (CreateRoom; not in the API's JSON).
+	trunking mixer.TrunkingConfig
 }
 
 func (s *Server) createRoom(p roomParams) (*room, error) {
@@ -342,6 +345,13 @@ func (s *Server) createRoom(p roomParams) (*room, error) {
 	conf, err := s.engine.NewConference(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if p.trunking.Part != 0 {
+		// Before any join, so that every talker is forwarded from its start.
+		if err := conf.EnableTrunking(p.trunking); err != nil {
+			_ = conf.Close()
+			return nil, err
+		}
 	}
 	r := newRoom(s, conf)
 	s.rooms[p.Name] = r
