@@ -154,9 +154,9 @@ type partRec struct {
 // trunkReq asks the node of an existing part to open a trunk to a new
 // one; the new part made both directions' keys.
 type trunkReq struct {
-	Room     string    `json:"room"`
-	To       uint32    `json:"to"` // the answering part
-	From     partRec   `json:"from"`
+	Room      string    `json:"room"`
+	To        uint32    `json:"to"` // the answering part
+	From      partRec   `json:"from"`
 	KeysToYou srtp.Keys `json:"keys_to_you"` // what From sends with
 	KeysToMe  srtp.Keys `json:"keys_to_me"`  // what the answering part sends with
 }
@@ -363,7 +363,6 @@ func (n *Node) shut() bool {
 }
 
 func (n *Node) stop() error {
-	n.wg.Wait()
 	if n.sub != nil {
 		_ = n.sub.Unsubscribe()
 	}
@@ -372,8 +371,9 @@ func (n *Node) stop() error {
 	n.parts = map[string]*part{}
 	n.mu.Unlock()
 	for _, p := range parts {
-		_ = p.conn.Close()
+		_ = p.conn.Close() // ends its readTrunks
 	}
+	n.wg.Wait()
 	err := n.srv.Close()
 	n.closeNATS()
 	return err
