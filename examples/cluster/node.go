@@ -742,6 +742,37 @@ func (n *Node) requestTrunk(p *part, me, o partRec) error {
 	return p.addTrunk(o.Part, o.Trunk, toYou, toMe)
 }
 
+// errTrunkReq: a trunk request that is not one.
+var errTrunkReq = errors.New("cluster: bad trunk request")
+
+// parseTrunkReq reads and checks a trunk request from NATS: anyone who
+// can publish there can send one, so nothing in it is trusted before it
+// is checked.
+func parseTrunkReq(b []byte) (trunkReq, error) {
+	var req trunkReq
+	if len(b) > 4096 {
+		return req, fmt.Errorf("%w: %d bytes", errTrunkReq, len(b))
+	}
+	if err := json.Unmarshal(b, &req); err != nil {
+		return req, fmt.Errorf("%w: %v", errTrunkReq, err)
+	}
+	switch {
+	case req.Room == "" || len(req.Room) > 64:
+		return req, fmt.Errorf("%w: room %q", errTrunkReq, req.Room)
+	case req.To == 0 || req.From.Part == 0 || req.To == req.From.Part:
+		return req, fmt.Errorf("%w: parts %d to %d", errTrunkReq, req.From.Part, req.To)
+	}
+	if ap, err := netip.ParseAddrPort(req.From.Trunk); err != nil || ap.Port() == 0 || !ap.Addr().Is4() && !ap.Addr().Is6() {
+		return req, fmt.Errorf("%w: trunk address %q", errTrunkReq, req.From.Trunk)
+	}
+	for _, k := range []srtp.Keys{req.KeysToYou, req.KeysToMe} {
+		if err := k.Validate(); err != nil {
+			return req, fmt.Errorf("%w: %v", errTrunkReq, err)
+		}
+	}
+	return req, nil
+}
+
 // handleTrunkReq answers another node's trunk request for one of our
 // parts.
 func (n *Node) handleTrunkReq(m *nats.Msg) {
@@ -753,9 +784,9 @@ func (n *Node) handleTrunkReq(m *nats.Msg) {
 		b, _ := json.Marshal(r)
 		_ = m.Respond(b)
 	}
-	var req trunkReq
-	if err := json.Unmarshal(m.Data, &req); err != nil {
-		reply(fmt.Errorf("trunk request: %w", err))
+	req, err := parseTrunkReq(m.Data)
+	if err != nil {
+		reply(err)
 		return
 	}
 	p := n.part(req.Room)
