@@ -199,6 +199,7 @@ type part struct {
 	id   uint32
 	conf *mixer.Conference
 	conn *net.UDPConn
+	made time.Time // reconcile leaves a new part's trunks to ensurePart for a while
 
 	mu     sync.Mutex
 	byAddr map[netip.AddrPort]*link
@@ -246,9 +247,10 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		n.closeNATS()
 		return nil, err
 	}
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.leaseLoop()
 	go n.silenceLoop()
+	go n.reconcileLoop()
 	n.log.Info("cluster node up", "api", srv.HTTPAddr(), "nats", n.NATSURL())
 	return n, nil
 }
@@ -503,6 +505,77 @@ func (n *Node) silenceLoop() {
 	}
 }
 
+// reconcileGrace is how long after a part is made reconcile leaves its
+// trunks to ensurePart's requests (each bounded by 1 s), so that the two
+// never ask for the same pair at once.
+const reconcileGrace = 3 * time.Second
+
+// reconcileLoop sets trunks up again: every part checks, once a second,
+// the room's record for live parts it has no trunk with (dropped for
+// silence after a network blip, or never set up because a request
+// failed), and the part with the smaller ID asks for the trunk. (A part
+// made later asks at once, in ensurePart; this is the repair.)
+func (n *Node) reconcileLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.cfg.Refresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.done:
+			return
+		case <-t.C:
+		}
+		n.mu.Lock()
+		parts := make([]*part, 0, len(n.parts))
+		for _, p := range n.parts {
+			if time.Since(p.made) > reconcileGrace {
+				parts = append(parts, p)
+			}
+		}
+		n.mu.Unlock()
+		for _, p := range parts {
+			n.reconcile(p)
+		}
+	}
+}
+
+func (n *Node) reconcile(p *part) {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Refresh)
+	defer cancel()
+	rec, _, err := n.getRoom(ctx, p.room)
+	if err != nil {
+		return
+	}
+	var me *partRec
+	for i := range rec.Parts {
+		if rec.Parts[i].Part == p.id {
+			me = &rec.Parts[i]
+		}
+	}
+	if me == nil {
+		return // not (or no longer) in the record: the next join there adds one
+	}
+	for _, o := range rec.Parts {
+		if o.Part <= p.id {
+			continue // the smaller ID asks
+		}
+		p.mu.Lock()
+		_, ok := p.byPeer[o.Part]
+		p.mu.Unlock()
+		if ok {
+			continue
+		}
+		if _, live := n.node(ctx, o.Node); !live {
+			continue
+		}
+		if err := n.requestTrunk(p, *me, o); err != nil {
+			n.log.Warn("trunk not set up again", "conference", p.room, "peer_node", o.Node, "peer", o.Part, "err", err)
+			continue
+		}
+		n.log.Info("trunk set up again", "conference", p.room, "part", p.id, "peer", o.Part, "peer_node", o.Node)
+	}
+}
+
 // getRoom reads a room's record and revision.
 func (n *Node) getRoom(ctx context.Context, name string) (roomRec, uint64, error) {
 	e, err := n.rooms.Get(ctx, name)
@@ -642,7 +715,7 @@ func (n *Node) newPart(name string, rec roomRec, id uint32) (*part, error) {
 		_ = conn.Close()
 		return nil, err
 	}
-	p := &part{room: name, id: id, conf: conf, conn: conn, byAddr: map[netip.AddrPort]*link{}, byPeer: map[uint32]*link{}}
+	p := &part{room: name, id: id, conf: conf, conn: conn, made: time.Now(), byAddr: map[netip.AddrPort]*link{}, byPeer: map[uint32]*link{}}
 	n.mu.Lock()
 	if n.closed || n.parts[name] != nil {
 		n.mu.Unlock()
@@ -689,11 +762,23 @@ func (n *Node) readTrunks(p *part) {
 	}
 }
 
-// addTrunk opens the part's trunk to a peer part at addr.
+// addTrunk opens the part's trunk to a peer part at addr. A trunk to the
+// same peer at the same address is replaced: the peer set it up again
+// (reconcile) while this side still had it, with new keys.
 func (p *part) addTrunk(peer uint32, addr string, out, in srtp.Keys) error {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return fmt.Errorf("peer trunk address %q: %w", addr, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old := p.byPeer[peer]; old != nil && old.addr == ap {
+		old.t.Close()
+		delete(p.byPeer, peer)
+		delete(p.byAddr, ap)
+	}
+	if old := p.byAddr[ap]; old != nil {
+		return fmt.Errorf("trunk address %s is part %d's", ap, old.peer)
 	}
 	conn := p.conn
 	dst := net.UDPAddrFromAddrPort(ap)
@@ -704,12 +789,6 @@ func (p *part) addTrunk(peer uint32, addr string, out, in srtp.Keys) error {
 		})})
 	if err != nil {
 		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if old := p.byAddr[ap]; old != nil { // the same socket as another part: refuse the newer
-		t.Close()
-		return fmt.Errorf("trunk address %s is part %d's", ap, old.peer)
 	}
 	l := &link{peer: peer, addr: ap, t: t, created: p.conf.Config().Clock()}
 	p.byAddr[ap] = l

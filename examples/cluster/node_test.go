@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -87,4 +88,42 @@ func TestLeaseFences(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestTrunkRepair: a trunk lost while both parts live (one side drops it,
+// as after a network blip; the other then drops it for silence) is set up
+// again by reconcile, and the two parts hear each other again.
+func TestTrunkRepair(t *testing.T) {
+	a := startNode(t, "a", "", 1)
+	b := startNode(t, "b", a.NATSURL(), 1)
+	code, body := post(t, a.HTTPAddr(), "/rooms", "application/json", []byte(`{"name":"r"}`))
+	require.Equal(t, http.StatusCreated, code, string(body))
+	peers := []*peer{join(t, a.HTTPAddr(), "r", "x", 440), join(t, a.HTTPAddr(), "r", "y", 700)}
+	for _, n := range []*Node{a, b} {
+		k, _, err := n.Server().RoomOccupancy("r")
+		require.NoError(t, err)
+		require.Equal(t, 1, k, "one participant on %s", n.cfg.ID)
+	}
+	eventually(t, 5*time.Second, func() error { return hearing(peers) })
+
+	pa := a.part("r")
+	pa.mu.Lock()
+	require.Len(t, pa.byPeer, 1)
+	for peer, l := range pa.byPeer {
+		l.t.Close()
+		delete(pa.byPeer, peer)
+		delete(pa.byAddr, l.addr)
+	}
+	pa.mu.Unlock()
+	cut := time.Now()
+	eventually(t, 5*time.Second, func() error {
+		for _, p := range peers {
+			if pw := p.power(peers[0].freq + peers[1].freq - p.freq); pw > -60 {
+				return fmt.Errorf("%s still hears the other at %.1f dB", p.id, pw)
+			}
+		}
+		return nil
+	})
+	eventually(t, 10*time.Second, func() error { return hearing(peers) })
+	t.Logf("parts hear each other again %v after the trunk was cut", time.Since(cut).Round(time.Millisecond))
 }
