@@ -41,7 +41,15 @@ type ReceiverStats struct {
 	Ignored    uint64 // reports of events outside ReceiverConfig.Events
 	Conflicts  uint64 // reports of another event at the current event's timestamp
 	Dropped    uint64 // notices lost because Next was not called often enough (16 are kept)
+	Excess     uint64 // reports past the MaxPackedReports a packet may carry, not read
 }
+
+// MaxPackedReports is how many reports of one packet a Receiver reads
+// (RFC 4733 §2.5.1.5 packs several short events into one packet; senders
+// pack two or three). Each report can end an event and begin another, two
+// notices, so a caller that drains Next after every call never loses one
+// to the queue of 16; the rest of a longer packet is counted in Excess.
+const MaxPackedReports = (len(digitQueue{}.buf) - 2) / 2
 
 // Receiver turns the telephone-event packets of one RTP stream into digit
 // notices: a digit began, a digit ended with its duration. Feed it the
@@ -159,6 +167,10 @@ func (r *Receiver) Packet(now time.Duration, ts uint32, marker bool, payload []b
 	}
 	r.stats.Packets++
 	r.stats.Reports += uint64(n)
+	if n > MaxPackedReports {
+		r.stats.Excess += uint64(n - MaxPackedReports)
+		n = MaxPackedReports
+	}
 	start := ts
 	for i := range n {
 		var rep Report
