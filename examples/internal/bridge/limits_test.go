@@ -87,8 +87,9 @@ func TestTickBudget(t *testing.T) {
 	assert.Contains(t, string(body), "ptime")
 
 	// The header, from a raw request.
-	_, _, hdr := call(t, s, "POST", "/rooms/r/participants?id=c", "application/sdp", offerSDP(40000, "RTP/AVP", "0"))
-	assert.Equal(t, "2", hdr.Get("Retry-After"))
+	code, body, hdr := call(t, s, "POST", "/rooms/r/participants?id=c", "application/sdp", offerSDP(40000, "RTP/AVP", "0"))
+	assert.Equal(t, http.StatusServiceUnavailable, code, string(body))
+	assert.Equal(t, "2", hdr.Get("Retry-After"), string(body))
 
 	_, err := New(Config{TickBudget: 1.5})
 	assert.ErrorContains(t, err, "tick budget")
