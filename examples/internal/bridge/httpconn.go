@@ -73,10 +73,17 @@ func (cl *connLimiter) track(c net.Conn, state http.ConnState) {
 				cl.shed.Add(1)
 			}
 		}
-	case http.StateActive:
-		cl.move(c, connActive)
-	case http.StateIdle:
-		cl.move(c, connIdle)
+	case http.StateActive, http.StateIdle:
+		// Only a connection still tracked: one shed a moment ago may
+		// still report its state from its server goroutine before the
+		// close reaches it, and must not come back over the cap.
+		if _, ok := cl.conns[c]; ok {
+			st := connActive
+			if state == http.StateIdle {
+				st = connIdle
+			}
+			cl.move(c, st)
+		}
 	case http.StateClosed, http.StateHijacked:
 		cl.forget(c)
 	}
