@@ -478,13 +478,7 @@ func (n *Node) silenceLoop() {
 			return
 		case <-t.C:
 		}
-		n.mu.Lock()
-		parts := make([]*part, 0, len(n.parts))
-		for _, p := range n.parts {
-			parts = append(parts, p)
-		}
-		n.mu.Unlock()
-		for _, p := range parts {
+		for _, p := range n.partsWhere(func(*part) bool { return true }) {
 			now := p.conf.Config().Clock()
 			p.mu.Lock()
 			for _, l := range p.byPeer {
@@ -525,14 +519,7 @@ func (n *Node) reconcileLoop() {
 			return
 		case <-t.C:
 		}
-		n.mu.Lock()
-		parts := make([]*part, 0, len(n.parts))
-		for _, p := range n.parts {
-			if time.Since(p.made) > reconcileGrace {
-				parts = append(parts, p)
-			}
-		}
-		n.mu.Unlock()
+		parts := n.partsWhere(func(p *part) bool { return time.Since(p.made) > reconcileGrace })
 		for _, p := range parts {
 			n.reconcile(p)
 		}
@@ -907,4 +894,18 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// partsWhere returns the node's parts that keep accepts, taken under the
+// node's lock so that the caller can work on them without it.
+func (n *Node) partsWhere(keep func(*part) bool) []*part {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	parts := make([]*part, 0, len(n.parts))
+	for _, p := range n.parts {
+		if keep(p) {
+			parts = append(parts, p)
+		}
+	}
+	return parts
 }
