@@ -955,3 +955,17 @@ func (b *Buffer) Stretched(d time.Duration) {
 		add(&b.cc.shortened, uint64(-d))
 	}
 }
+
+// Ready reports whether the next Pop would hand out a packet that is here
+// now (or the silence before it), rather than conceal or wait for one.
+// Consumer goroutine only.
+//
+// A caller that pops a frame beyond the tick it needs, to have audio to
+// time-scale, asks first: popping ahead for a packet still on its way
+// would conceal for it, and the concealment would add a frame of delay
+// that the buffer then takes out again, over and over (heard as a warble
+// on steady tones).
+func (b *Buffer) Ready() bool {
+	c := &b.c
+	return c.playing && b.ring[c.next&b.mask].state.Load() == c.next<<2|stFull
+}

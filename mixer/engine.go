@@ -313,7 +313,17 @@ func (w *worker) run() {
 					s.next += skip * p
 					s.c.overruns.Add(uint64(skip))
 				}
-				s.c.tickOn(now, w.splitJob())
+				// The tick is for its slot on the schedule, not for when
+				// the worker got to it: each tick plays one ptime of
+				// audio, so the jitter buffers must see ticks ptime
+				// apart. Handed the wall clock, a worker catching up
+				// after a stall (ticks back to back) would tell them that
+				// a ptime of audio played in a few µs, and they would
+				// keep that audio's worth of delay on their books for
+				// good, then shorten and conceal over and over to undo
+				// it. Packets that arrived since the slot are here all
+				// the same.
+				s.c.tickOn(s.next, w.splitJob())
 				w.d.enqueue(s.c)
 				s.next += p
 			}

@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,6 +72,46 @@ func TestEngineSkipsAfterStall(t *testing.T) {
 	after := c.Stats()
 	due := uint64(time.Since(start) / (20 * time.Millisecond))
 	assert.Less(t, after.Ticks-before.Ticks, due+20, "caught up by bursting")
+}
+
+// TestEngineTicksOnSchedule: an Engine hands each tick the time of its
+// slot on the schedule (start + k·ptime), not the moment the worker got to
+// it. After a stall shorter than MaxLag the worker runs the missed ticks
+// back to back, and each still plays one ptime of audio: handed the wall
+// clock, the jitter buffers would book that audio as played in a few µs
+// and keep its delay on their books for good (a steady tone then warbled
+// as they shortened and concealed to undo it).
+func TestEngineTicksOnSchedule(t *testing.T) {
+	var offset atomic.Int64
+	clock := func() time.Duration { return Monotonic() + time.Duration(offset.Load()) }
+	e := NewEngine(EngineConfig{Workers: 1, Clock: clock, MaxLag: time.Second})
+	defer e.Close()
+	c, err := e.NewConference(ConferenceConfig{Name: "r"})
+	require.NoError(t, err)
+	joined := func(id string) Event {
+		t.Helper()
+		_, err := c.Join(ParticipantConfig{ID: id, In: pcmu, Out: pcmu})
+		require.NoError(t, err)
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case ev := <-c.Events():
+				if ev.Type == Joined && ev.Participant == id {
+					return ev
+				}
+			case <-deadline:
+				t.Fatalf("no Joined event for %s", id)
+			}
+		}
+	}
+	first := joined("first")
+	for i := range 6 {
+		// A stall of 23–48 ms (not a whole number of ticks), which the
+		// worker catches up on.
+		offset.Add(int64(23*time.Millisecond + time.Duration(i)*5*time.Millisecond))
+		ev := joined(fmt.Sprint("p", i))
+		assert.Zero(t, (ev.At-first.At)%(20*time.Millisecond), "tick %d at %v, first at %v: off the schedule", i, ev.At, first.At)
+	}
 }
 
 // TestOverloadDegrades drives checkOverload directly: overruns take

@@ -180,16 +180,20 @@ func samplesOf(d time.Duration, rate int) int {
 // needs: the buffer asks to shorten the audio by more than will be left
 // after the tick (have samples popped or pending, n taken by the tick),
 // which happens when its delay is a tick or more above its target, so the
-// next packet is already due by the target. A pitch splice needs the
+// next packet is normally due by the target. A pitch splice needs the
 // period it takes out and half as much again in the pending audio, so
-// shortening the tick's own frame alone would leave the tick short.
+// shortening the tick's own frame alone would leave the tick short. Only a
+// packet that is here is taken ahead: for one still on its way (late by
+// the target, but with a tick to go before its audio plays) the buffer
+// would conceal at once, adding the frame of delay the shortening was to
+// take out; the request waits for a later tick instead.
 func (q *decodeQueue) lookAhead(have, n int) bool {
 	r := q.ts.req
 	if r >= 0 || q.npend == 0 || q.npend >= maxPending || q.ts.guard > 0 {
 		return false
 	}
 	last := &q.pend[q.npend-1]
-	return last.kind != jitter.KindEmpty && samplesOf(-r, q.rate) > have-n && have+last.samples <= q.fifo.Cap()
+	return last.kind != jitter.KindEmpty && samplesOf(-r, q.rate) > have-n && have+last.samples <= q.fifo.Cap() && q.jb.Ready()
 }
 
 // scale applies this tick's request to the decoded audio before the tick

@@ -43,6 +43,17 @@ func TestWebRTCMedia(t *testing.T) {
 		x := c.who.heardFrom(48000) // past the jitter buffer's start
 		heard, own := toneShare(x, 48000, c.other), toneShare(x, 48000, c.own)
 		t.Logf("hears %g Hz at %.3f of its power, its own %g Hz %.1f dB below", c.other, heard, c.own, 10*math.Log10(heard/math.Max(own, 1e-12)))
+		if heard <= 0.5 {
+			// What the jitter buffers and time-scalers did is what
+			// explains a warbling tone: log it.
+			conf, _ := s.Conference("web")
+			for _, id := range []string{"alice", "bob"} {
+				if p := conf.Participant(id); p != nil {
+					st := p.Stats()
+					t.Logf("%s: jitter %+v, time-scaled %+v", id, st.Jitter, st.TimeScale)
+				}
+			}
+		}
 		assert.Greater(t, heard, 0.5)
 		assert.Less(t, own, heard/10000, "own tone at least 40 dB below")
 	}
