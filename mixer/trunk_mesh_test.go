@@ -221,12 +221,12 @@ type meshResult struct {
 	equalTicks, equalSkewed, ticks int
 	// equalMedia: ticks whose speaker sets are equal compared in media
 	// time (see runMesh).
-	equalMedia int
-	worstOwn                       float64 // dB
-	worstLag, sumLag               time.Duration
-	lags                           int
-	worstGain                      float64 // dB, |remote − local|
-	worstSecond                    float64 // second correlation peak / main
+	equalMedia       int
+	worstOwn         float64 // dB
+	worstLag, sumLag time.Duration
+	lags             int
+	worstGain        float64 // dB, |remote − local|
+	worstSecond      float64 // second correlation peak / main
 }
 
 // runMesh runs the room for d. align, when set, is the local
@@ -602,24 +602,30 @@ func TestTrunkMesh(t *testing.T) {
 		d = 30 * time.Second // the race detector makes a minute cost 20 s a run
 	}
 	for _, tc := range []struct {
-		name              string
-		align             time.Duration
-		equal, skewed     float64
-		meanLag, worstLag time.Duration
+		name                 string
+		align                time.Duration
+		media, equal, skewed float64
+		meanLag, worstLag    time.Duration
 	}{
-		// Issue 17 asks for equal sets in 99 % of ticks. Each change of
-		// the speaker set reaches the parts a trunk's delay and a jitter
-		// buffer apart (1–3 ticks: 20 ms on the trunk, the remote jitter
-		// buffer's few ms, the wait for the next tick of a part ticking
-		// at another phase), and this meeting changes the set about 30
-		// times a minute: tick for tick the sets agree in 97–98 %, and
-		// in over 99 % once compared within two ticks. A remote talker
-		// is heard at most trunk delay + 20 ms after a local one on the
-		// mean; a pair of parts whose ticks fall badly (a packet
-		// arriving just after the listener's part ticked waits a whole
-		// tick) adds up to one 5 ms step of the measure's grid more.
-		{"defaults", 0, 0.97, 0.99, meshTrunk + 20*time.Millisecond, meshTrunk + 20*time.Millisecond + meshHop},
-		{"aligned", meshTrunk, 0.98, 0.99, 20 * time.Millisecond, 25 * time.Millisecond},
+		// Issue 17 asks for equal sets in 99 % of ticks. A part plays a
+		// remote talker a trunk's delay and a jitter buffer after the
+		// talker's own part does (1–3 ticks: 20 ms on the trunk, the
+		// remote buffer's few ms, the wait for the next tick of a part
+		// ticking at another phase), and every part selects on the
+		// audio it plays, so each change of the set reaches the parts
+		// that far apart on the clock. Equal sets mean every part mixes
+		// the same talkers for the same moment of their speech: compared
+		// so (media), the sets agree in 99.4–99.8 % of ticks (seeds 0–7);
+		// tick for tick on the clock, in 97.8 % with the defaults (this
+		// meeting changes the set about 30 times a minute) and 98.9 %
+		// with local talkers played a trunk's delay later; within two
+		// ticks, in over 99 %. A remote talker is heard at most trunk
+		// delay + 20 ms after a local one on the mean; a pair of parts
+		// whose ticks fall badly (a packet arriving just after the
+		// listener's part ticked waits a whole tick) adds up to one 5 ms
+		// step of the measure's grid more.
+		{"defaults", 0, 0.99, 0.97, 0.99, meshTrunk + 20*time.Millisecond, meshTrunk + 20*time.Millisecond + meshHop},
+		{"aligned", meshTrunk, 0.99, 0.985, 0.99, 20 * time.Millisecond, 25 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := runMesh(t, d, tc.align, *meshSeed, meshSpecs())
@@ -630,7 +636,8 @@ func TestTrunkMesh(t *testing.T) {
 			t.Logf("own voice at most %.1f dB; remote lag beyond local: mean %v, at most %v; gain off by at most %.2f dB; second peak at most %.2f",
 				res.worstOwn, meanLag, res.worstLag, res.worstGain, res.worstSecond)
 			require.LessOrEqual(t, res.worstOwn, -50.0, "own voice")
-			require.GreaterOrEqual(t, float64(res.equalTicks), tc.equal*float64(res.ticks), "speaker sets")
+			require.GreaterOrEqual(t, float64(res.equalMedia), tc.media*float64(res.ticks), "speaker sets, in media time")
+			require.GreaterOrEqual(t, float64(res.equalTicks), tc.equal*float64(res.ticks), "speaker sets, tick for tick")
 			require.GreaterOrEqual(t, float64(res.equalSkewed), tc.skewed*float64(res.ticks), "speaker sets within two ticks")
 			require.LessOrEqual(t, meanLag, tc.meanLag, "remote lag, mean")
 			require.LessOrEqual(t, res.worstLag, tc.worstLag, "remote lag, worst pair")
