@@ -395,20 +395,28 @@ func (c *Conference) closeTrunks() {
 // or PCMA (8) payload as the tick measures the decoded frame
 // (pcm.LevelDBov); ok false for other payload types.
 func g711Level(pt uint8, payload []byte) (int32, bool) {
-	var e uint64
+	var sq *[256]uint32
 	switch pt {
 	case 0:
-		for _, b := range payload {
-			v := int64(g711.UlawToLinear(b))
-			e += uint64(v * v)
-		}
+		sq = &g711Squares[0]
 	case 8:
-		for _, b := range payload {
-			v := int64(g711.AlawToLinear(b))
-			e += uint64(v * v)
-		}
+		sq = &g711Squares[1]
 	default:
 		return 0, false
 	}
+	var e uint64
+	for _, b := range payload {
+		e += uint64(sq[b])
+	}
 	return int32(pcm.DBov(e, len(payload))), true
 }
+
+// g711Squares holds each code's decoded sample squared (PCMU, PCMA): a
+// packet's energy is then one lookup and one add per byte.
+var g711Squares = func() (t [2][256]uint32) {
+	for c := range 256 {
+		u, a := int32(g711.UlawToLinear(byte(c))), int32(g711.AlawToLinear(byte(c)))
+		t[0][c], t[1][c] = uint32(u*u), uint32(a*a)
+	}
+	return t
+}()
