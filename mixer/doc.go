@@ -362,7 +362,12 @@
 // are broken by each stream's (part, SSRC), and a new speaker's place
 // stays open to any louder talker for TrunkingConfig.Settle, so parts
 // that saw talkers start in a different order (a trunk's delay apart)
-// agree. A talker is forwarded from the first packet loud enough to
+// agree. Each part selects on the audio it plays, and plays a remote
+// talker a trunk's delay and a jitter buffer after the talker's own part
+// does; so the parts agree on which talkers are mixed for each moment of
+// their speech (a G.711 talker's missing level is measured on the packet
+// forwarded, so it belongs to that packet everywhere), while on the
+// clock a change of the set reaches them that far apart. A talker is forwarded from the first packet loud enough to
 // enter its part's top N (the tick confirms within a few hundred ms, or
 // the run ends), with the packets of the last PreRoll before it, dated
 // back by the time they were held, so its first syllable reaches the

@@ -11,6 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/codec/g711"
+	"github.com/rtpmix/rtpmix/internal/pcm"
 	"github.com/rtpmix/rtpmix/jitter"
 	"github.com/rtpmix/rtpmix/srtp"
 )
@@ -270,8 +273,16 @@ func TestTrunkPacketAllocs(t *testing.T) {
 // trunk (SRTP AES-GCM), as the participant's WriteRTP does after its
 // jitter buffer took the packet.
 func BenchmarkTrunkForward(b *testing.B) {
-	for _, trunks := range []int{1, 2, 4} {
-		b.Run(fmt.Sprintf("trunks=%d", trunks), func(b *testing.B) {
+	for _, bc := range []struct {
+		trunks   int
+		measured bool // the talker sends no level: the forwarder measures it
+	}{{1, false}, {2, false}, {4, false}, {1, true}} {
+		trunks := bc.trunks
+		name := fmt.Sprintf("trunks=%d", trunks)
+		if bc.measured {
+			name += ",level=measured"
+		}
+		b.Run(name, func(b *testing.B) {
 			c := newTrunkConf(b, 1)
 			k, _ := srtp.GenerateKeys(srtp.ProfileAEADAES128GCM)
 			for i := range trunks {
@@ -292,6 +303,9 @@ func BenchmarkTrunkForward(b *testing.B) {
 			n, err := h.Unmarshal(pkt)
 			require.NoError(b, err)
 			jp := jitter.Packet{SSRC: h.SSRC, PayloadType: 0, AudioLevel: 30, Voice: true, Payload: pkt[n:]}
+			if bc.measured {
+				jp.AudioLevel = -1
+			}
 			tp := &talker.p.tr
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -500,4 +514,29 @@ func TestTrunkMutedNotForwarded(t *testing.T) {
 	n, preRoll, held := media()
 	require.Positive(t, n, "forwarded once unmuted")
 	assert.Zero(t, preRoll, "no pre-roll from before the unmute (held %v, unmuted at %v)", held, unmuted)
+}
+
+// TestG711Level: the level the forwarder measures on a G.711 packet is
+// the one the tick measures on the decoded frame, so that a talker
+// without level headers starts and stops on the same frame everywhere.
+func TestG711Level(t *testing.T) {
+	for _, f := range []codec.Format{pcmu, pcma} {
+		for _, amp := range []float64{0, 0.0003, 0.01, 0.1, 0.5, 1} {
+			src := tone(440, 0.02, amp)[:160]
+			var payload []byte
+			var pcm16 []int16
+			if f.PayloadType == 0 {
+				payload = g711.EncodeUlaw(nil, src)
+				pcm16 = g711.DecodeUlaw(nil, payload)
+			} else {
+				payload = g711.EncodeAlaw(nil, src)
+				pcm16 = g711.DecodeAlaw(nil, payload)
+			}
+			got, ok := g711Level(f.PayloadType, payload)
+			require.True(t, ok)
+			require.Equal(t, int32(pcm.LevelDBov(pcm16)), got, "%s at %v", f.Name, amp)
+		}
+	}
+	_, ok := g711Level(111, []byte{1, 2, 3})
+	require.False(t, ok, "Opus is not measured")
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/rtpmix/rtpmix/codec/g711"
+	"github.com/rtpmix/rtpmix/internal/pcm"
 	"github.com/rtpmix/rtpmix/jitter"
 )
 
@@ -111,10 +113,18 @@ func (tp *trunkPart) forward(now time.Duration, h *rtp.Header, jp *jitter.Packet
 	if jp.AudioLevel >= 0 {
 		level, voice = uint8(jp.AudioLevel), jp.Voice
 	} else {
-		// The origin adds the level the talker did not send: the tick's
-		// last measure (one tick behind the packet, the best it has
-		// without decoding here).
-		l := tp.level.Load()
+		// The origin adds the level the talker did not send. G.711 is
+		// measured here, on the packet itself (a table lookup per byte,
+		// well within the forwarding budget): the level then belongs to
+		// the audio it rides with, as the origin's own tick will measure
+		// it when it plays the packet, so every part sees the talker
+		// start and stop on the same frame. Other codecs would need a
+		// decode: they carry the tick's last measure, which lags the
+		// packet by the origin's jitter buffer delay and a tick.
+		l, ok := g711Level(pt, jp.Payload)
+		if !ok {
+			l = tp.level.Load()
+		}
 		level, voice = uint8(min(127, max(0, l))), float64(l) <= ts.conf.talkParams.stop
 	}
 	if !f.forwarding(tp, ts, now, level, voice) {
@@ -380,3 +390,33 @@ func (c *Conference) closeTrunks() {
 	}
 	ts.mu.Unlock()
 }
+
+// g711Level measures the RFC 6464 level of a PCMU (trunk payload type 0)
+// or PCMA (8) payload as the tick measures the decoded frame
+// (pcm.LevelDBov); ok false for other payload types.
+func g711Level(pt uint8, payload []byte) (int32, bool) {
+	var sq *[256]uint32
+	switch pt {
+	case 0:
+		sq = &g711Squares[0]
+	case 8:
+		sq = &g711Squares[1]
+	default:
+		return 0, false
+	}
+	var e uint64
+	for _, b := range payload {
+		e += uint64(sq[b])
+	}
+	return int32(pcm.DBov(e, len(payload))), true
+}
+
+// g711Squares holds each code's decoded sample squared (PCMU, PCMA): a
+// packet's energy is then one lookup and one add per byte.
+var g711Squares = func() (t [2][256]uint32) {
+	for c := range 256 {
+		u, a := int32(g711.UlawToLinear(byte(c))), int32(g711.AlawToLinear(byte(c)))
+		t[0][c], t[1][c] = uint32(u*u), uint32(a*a)
+	}
+	return t
+}()

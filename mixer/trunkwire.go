@@ -16,16 +16,13 @@ import (
 // (profile 0x100X) with these elements:
 //
 //	ID 1  audio level (RFC 6464), 1 byte: V flag and level, the talker's
-//	      own when it sent one, else the level the origin measured
+//	      own when it sent one, else the level the origin measured (on
+//	      the packet itself for G.711, as the origin's tick will)
 //	ID 2  origin, 7 bytes: the origin part's ID (uint32, big endian), a
 //	      flags byte (bit 0: pre-roll, a packet the origin held back and
 //	      sends late, at the start of a run) and, for pre-roll, how long it
 //	      was held (uint16, ms): the receiver dates the packet back by as
 //	      much, so its jitter buffer sees it as if forwarded at once;
-//	      bit 1: keepalive, a packet without payload that a part sends
-//	      on a trunk that has carried nothing for trunkKeepalive, under
-//	      SSRC = its part ID, so the peer can tell a quiet room from a
-//	      dead part;
 //	      bit 1: keepalive, a packet without payload that a part sends
 //	      on a trunk that has carried nothing for trunkKeepalive, under
 //	      SSRC = its part ID, so the peer can tell a quiet room from a
