@@ -10,7 +10,7 @@ FUZZTIME ?= 5s
 # Packages that must build without cgo: all but codec/opus and the binaries.
 NOCGO_PKGS = $(shell $(GO) list ./... | grep -v -e /codec/opus -e /examples -e /bench)
 
-.PHONY: all demo test bench deps fmt-check vet race allocs noasm nocgo consumer fuzz staticcheck browser cluster-test
+.PHONY: all demo test bench deps fmt-check vet race allocs noasm nocgo consumer fuzz staticcheck browser cluster-test cluster-demo cluster-capacity
 
 all: test
 
@@ -85,6 +85,21 @@ browser:
 # process with NATS embedded in the first, on loopback. Not in make test yet.
 cluster-test:
 	cd examples/cluster && GOTOOLCHAIN=auto $(GO) vet ./... && GOTOOLCHAIN=auto $(GO) test -race -count=1 -timeout 3m ./...
+
+# Issue 17's three-process demo: nodes a (embedded NATS), b, c as separate
+# processes on 127.0.0.1, 12 participants (two of them ffmpeg), kill -9
+# of the room's home, re-claim, re-join, restart; prints a table of the
+# measured times (about 30 s). cluster-capacity: one room of 5,000
+# listeners + 3 talkers over three processes, then one alone (about 3
+# minutes). Neither is in make test.
+CLUSTER_BIN = $(or $(TMPDIR),/tmp)/rtpmix-cluster-node
+cluster-demo:
+	cd examples/cluster && GOTOOLCHAIN=auto $(GO) build -o $(CLUSTER_BIN) . && GOTOOLCHAIN=auto $(GO) build -o $(CLUSTER_BIN)-demo ./cmd/clusterdemo
+	$(CLUSTER_BIN)-demo -bin $(CLUSTER_BIN)
+
+cluster-capacity:
+	cd examples/cluster && GOTOOLCHAIN=auto $(GO) build -o $(CLUSTER_BIN) . && GOTOOLCHAIN=auto $(GO) build -o $(CLUSTER_BIN)-demo ./cmd/clusterdemo
+	$(CLUSTER_BIN)-demo -bin $(CLUSTER_BIN) -capacity -timeout 9m $(CAPACITY_FLAGS)
 
 fuzz:
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh

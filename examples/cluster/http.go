@@ -35,6 +35,8 @@ func (n *Node) middleware(next http.Handler) http.Handler {
 			n.handleCreate(w, req)
 		case req.Method == http.MethodPost && joinRoom(req.URL.Path) != "":
 			n.handleJoin(w, req, next, joinRoom(req.URL.Path))
+		case req.Method == http.MethodGet && req.URL.Path == "/cluster":
+			n.handleStatus(w, req)
 		default:
 			next.ServeHTTP(w, req)
 		}

@@ -35,6 +35,7 @@ func main() {
 	flag.IntVar(&b.MaxParticipants, "max-participants", 10000, "most participants on this node")
 	flag.IntVar(&b.MaxRoomParticipants, "max-room-participants", 1000, "most participants in this node's part of a room (then joins spill)")
 	flag.BoolVar(&b.WebRTC.Disable, "no-webrtc", false, "refuse WebRTC offers")
+	flag.Float64Var(&b.TickBudget, "tick-budget", 0, "share of ptime a room's tick may take before joins are refused (503); 0: the bridge's default 0.8, negative: no check")
 	flag.Parse()
 	b.APIToken = os.Getenv("RTPMIX_API_TOKEN") // the same on every node: joins are forwarded with it
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
