@@ -214,9 +214,20 @@ func (n *Node) handleJoin(w http.ResponseWriter, req *http.Request, next http.Ha
 // returns false, having written nothing, when the part is full (so the
 // caller may spill the join).
 func (n *Node) serveLocal(ctx context.Context, w http.ResponseWriter, req *http.Request, next http.Handler, room string, body []byte) bool {
-	_, err := n.ensurePart(ctx, room)
-	if errors.Is(err, bridge.ErrRoomExists) { // made by a join racing this one
-		_, err = n.ensurePart(ctx, room)
+	var p *part
+	var err error
+	for range 3 {
+		p, err = n.ensurePart(ctx, room)
+		if errors.Is(err, bridge.ErrRoomExists) { // made by a join racing this one
+			continue
+		}
+		if err != nil || n.hold(p) {
+			break
+		}
+		p = nil // dropped empty since: make it again
+	}
+	if err == nil && p == nil {
+		err = fmt.Errorf("%w: part of %q made and dropped at once", errConflict, room)
 	}
 	if err != nil {
 		writeErr(w, statusOf(err), err)
@@ -225,6 +236,7 @@ func (n *Node) serveLocal(ctx context.Context, w http.ResponseWriter, req *http.
 	rec := &recorder{h: http.Header{}}
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	next.ServeHTTP(rec, req)
+	n.release(p, rec.status == http.StatusCreated)
 	if rec.status == http.StatusServiceUnavailable && req.Header.Get(hopHeader) != "placed" {
 		return false
 	}

@@ -55,6 +55,10 @@ type NodeConfig struct {
 	// TrunkSilence drops a trunk that has carried nothing, keepalives
 	// included, for this long (its peer died). Default 1 s (4 keepalives).
 	TrunkSilence time.Duration
+	// PartIdle drops a part this long after its last participant left
+	// (and the room's key with the room's last part). Default 5 s;
+	// negative keeps empty parts until the node closes.
+	PartIdle time.Duration
 	// Bridge configures the node's bridge (its Middleware is the node's).
 	Bridge bridge.Config
 	// Logger; default slog.Default().
@@ -79,6 +83,9 @@ func (c NodeConfig) withDefaults() (NodeConfig, error) {
 	}
 	if c.TrunkSilence == 0 {
 		c.TrunkSilence = time.Second
+	}
+	if c.PartIdle == 0 {
+		c.PartIdle = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -201,6 +208,11 @@ type part struct {
 	conn *net.UDPConn
 	made time.Time // reconcile leaves a new part's trunks to ensurePart for a while
 
+	// Under the node's mu: joins in flight on the part (hold), and
+	// whether it has admitted anyone (only such a part is dropped empty).
+	inflight int
+	used     bool
+
 	mu     sync.Mutex
 	byAddr map[netip.AddrPort]*link
 	byPeer map[uint32]*link
@@ -251,6 +263,10 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	go n.leaseLoop()
 	go n.silenceLoop()
 	go n.reconcileLoop()
+	if cfg.PartIdle > 0 {
+		n.wg.Add(1)
+		go n.idleLoop()
+	}
 	n.log.Info("cluster node up", "api", srv.HTTPAddr(), "nats", n.NATSURL())
 	return n, nil
 }

@@ -163,6 +163,29 @@ func (d *demo) capacityRun(ctx context.Context, cfg capConfig, k int) (capResult
 			_ = l.conn.Close()
 		}
 	}()
+	// Receiver reports every 5 s keep the listeners known to be alive
+	// (the bridge removes a participant silent for 30 s).
+	rrStop := make(chan struct{})
+	rrDone := make(chan struct{})
+	go func() {
+		defer close(rrDone)
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-rrStop:
+				return
+			case <-t.C:
+			}
+			lmu.Lock()
+			now := append([]*listener(nil), ls...)
+			lmu.Unlock()
+			for _, l := range now {
+				_, _ = l.conn.WriteToUDP(receiverReport(l.ssrc), l.dst)
+			}
+		}
+	}()
+	defer func() { close(rrStop); <-rrDone }()
 	var next, refused atomic.Int64
 	var joinErr error
 	var emu sync.Mutex
@@ -243,26 +266,6 @@ func (d *demo) capacityRun(ctx context.Context, cfg capConfig, k int) (capResult
 	if joinErr != nil {
 		fmt.Printf("joining stopped: %v\n", joinErr)
 	}
-
-	// Receiver reports every 5 s keep the listeners known to be alive.
-	rrStop := make(chan struct{})
-	rrDone := make(chan struct{})
-	go func() {
-		defer close(rrDone)
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-rrStop:
-				return
-			case <-t.C:
-			}
-			for _, l := range ls {
-				_, _ = l.conn.WriteToUDP(receiverReport(l.ssrc), l.dst)
-			}
-		}
-	}()
-	defer func() { close(rrStop); <-rrDone }()
 
 	// Settle, then measure.
 	select {

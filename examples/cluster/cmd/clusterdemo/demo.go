@@ -238,7 +238,7 @@ func (d *demo) killDemo(ctx context.Context) error {
 	}
 	quietOther, loudOwn := worst(peers)
 	rows := []row{{
-		what: fmt.Sprintf("12 participants (2 ffmpeg), parts a %d / b %d / c %d: everyone hears everyone", placement["a"], placement["b"], placement["c"]),
+		what:     fmt.Sprintf("12 participants (2 ffmpeg), parts a %d / b %d / c %d: everyone hears everyone", placement["a"], placement["b"], placement["c"]),
 		measured: fmt.Sprintf("%s after the last join; quietest other %.1f dB, loudest own %.1f dB", ms(took), quietOther, loudOwn),
 		target:   "others heard, own voice absent (Goertzel)", verdict: verdict(true)}}
 
