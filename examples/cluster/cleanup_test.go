@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -51,6 +52,24 @@ func TestEmptyParts(t *testing.T) {
 	eventually(t, 10*time.Second, func() error { return hearing([]*peer{p1, p2}) })
 	bPart := b.part("r").id
 
+	// GET /cluster: a's part mixes p2 over its trunk to b's part.
+	req, err := http.NewRequest(http.MethodGet, "http://"+a.HTTPAddr()+"/cluster", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var st statusJSON
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+	_ = resp.Body.Close()
+	assert.Equal(t, "a", st.Node)
+	assert.True(t, st.Admitting)
+	require.Len(t, st.Parts, 1)
+	assert.Equal(t, 1, st.Parts[0].Local)
+	assert.Equal(t, []string{"p2"}, st.Parts[0].Remote)
+	require.Len(t, st.Parts[0].Trunks, 1)
+	assert.Equal(t, bPart, st.Parts[0].Trunks[0].Peer)
+	assert.NotZero(t, st.Parts[0].Trunks[0].PacketsIn)
+
 	// p2 leaves: b's part goes, and with it its place in the record and
 	// a's trunk to it.
 	p2.close()
@@ -72,7 +91,7 @@ func TestEmptyParts(t *testing.T) {
 		}
 		return nil
 	})
-	_, err := b.Server().Conference("r")
+	_, err = b.Server().Conference("r")
 	assert.ErrorIs(t, err, bridge.ErrNoRoom)
 
 	// A new join spills to b again: a new part, trunked, heard.
