@@ -420,8 +420,8 @@ func (d *demo) killDemo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("b restarted: registered, admitting; POST /rooms r2 at b → home %s epoch %d; POST /rooms r at b → %d (r is alive on %s)\n",
-		r2.Home, r2.Epoch, code, rec.Home)
+	fmt.Printf("b restarted: registered, admitting; POST /rooms r2 at b → home %s epoch %d; POST /rooms r at b → %d %s (r is alive on %s)\n",
+		r2.Home, r2.Epoch, code, strings.TrimSpace(string(body)), rec.Home)
 	rows = append(rows, row{"b restarted: registers again (nodes bucket), admits, homes a new room",
 		fmt.Sprintf("key put %s after the process started; r2 homed on %s, r refused (409: alive on %s)", ms(regAt), r2.Home, rec.Home),
 		"a failure is never sticky", verdict(r2.Home == "b" && code == http.StatusConflict)})
