@@ -348,19 +348,25 @@ func (d *demo) capacityRun(ctx context.Context, cfg capConfig, k int) (capResult
 }
 
 func joinListener(ctx context.Context, c *api, entry, id string) (*listener, error) {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		return nil, err
+	for try := 0; ; try++ {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return nil, err
+		}
+		_ = conn.SetReadBuffer(1024) // the kernel's minimum: a few packets, then drops
+		a, _, err := joinAt(ctx, c, entry, "big", id, offerSDP(conn.LocalAddr().(*net.UDPAddr).Port, true), true)
+		if err != nil {
+			_ = conn.Close()
+			var es *errStatus
+			if errors.As(err, &es) && es.code == notAcceptable && try < 5 {
+				continue // a port a node calls its own: another socket
+			}
+			return nil, err
+		}
+		l := &listener{conn: conn, dst: a.rtp, ssrc: uint32(0x200000 + len(id)*7919)}
+		_, _ = conn.WriteToUDP(receiverReport(l.ssrc), l.dst)
+		return l, nil
 	}
-	_ = conn.SetReadBuffer(1024) // the kernel's minimum: a few packets, then drops
-	a, _, err := joinAt(ctx, c, entry, "big", id, offerSDP(conn.LocalAddr().(*net.UDPAddr).Port, true), true)
-	if err != nil {
-		_ = conn.Close()
-		return nil, err
-	}
-	l := &listener{conn: conn, dst: a.rtp, ssrc: uint32(0x200000 + len(id)*7919)}
-	_, _ = conn.WriteToUDP(receiverReport(l.ssrc), l.dst)
-	return l, nil
 }
 
 func median(v []int64) int64 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +50,9 @@ func (d *demo) startNode(ctx context.Context, id string, embed bool, extra ...st
 		n = &node{id: id, http: "127.0.0.1:" + strconv.Itoa(port)}
 		n.args = []string{"-id", id, "-http", n.http, "-media-ip", "127.0.0.1", "-no-webrtc"}
 		if embed {
-			n.args = append(n.args, "-nats-listen", "127.0.0.1:"+strconv.Itoa(d.natsPort))
+			// JetStream's store in the demo's directory: removed with it.
+			n.args = append(n.args, "-nats-listen", "127.0.0.1:"+strconv.Itoa(d.natsPort),
+				"-nats-dir", filepath.Join(d.ps.dir, "nats-"+id+"-"+strconv.Itoa(d.natsPort)))
 		} else {
 			n.args = append(n.args, "-nats", "nats://127.0.0.1:"+strconv.Itoa(d.natsPort))
 		}

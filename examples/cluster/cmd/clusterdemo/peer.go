@@ -123,23 +123,35 @@ func joinAt(ctx context.Context, c *api, entry, room, id string, offer []byte, l
 	return a, holder, err
 }
 
+// notAcceptable is the bridge's answer to an offer whose address it
+// refuses: here, a port that happens to be (or neighbour) one of a node's
+// own (the nodes and the demo share the ephemeral range). Another socket
+// is tried.
+const notAcceptable = 488
+
 // joinGo joins the demo's own RTP endpoint.
 func joinGo(ctx context.Context, c *api, entry, room, id string, freq float64, talk bool) (*peer, string, error) {
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		return nil, "", err
+	for try := 0; ; try++ {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return nil, "", err
+		}
+		p := newRing(&peer{id: id, freq: freq, conn: conn, send: talk})
+		a, holder, err := joinAt(ctx, c, entry, room, id, offerSDP(conn.LocalAddr().(*net.UDPAddr).Port, true), !talk)
+		if err != nil {
+			_ = conn.Close()
+			var es *errStatus
+			if errors.As(err, &es) && es.code == notAcceptable && try < 5 {
+				continue
+			}
+			return nil, "", err
+		}
+		p.dst = a.rtp
+		p.wg.Add(2)
+		go p.sendLoop()
+		go p.receiveLoop()
+		return p, holder, nil
 	}
-	p := newRing(&peer{id: id, freq: freq, conn: conn, send: talk})
-	a, holder, err := joinAt(ctx, c, entry, room, id, offerSDP(conn.LocalAddr().(*net.UDPAddr).Port, true), !talk)
-	if err != nil {
-		_ = conn.Close()
-		return nil, "", err
-	}
-	p.dst = a.rtp
-	p.wg.Add(2)
-	go p.sendLoop()
-	go p.receiveLoop()
-	return p, holder, nil
 }
 
 // joinFFmpeg joins a participant made of two ffmpeg processes: the
