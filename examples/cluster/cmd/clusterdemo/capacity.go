@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"net"
 	"net/http"
 	"os"
@@ -363,7 +364,7 @@ func joinListener(ctx context.Context, c *api, entry, id string) (*listener, err
 			}
 			return nil, err
 		}
-		l := &listener{conn: conn, dst: a.rtp, ssrc: uint32(0x200000 + len(id)*7919)}
+		l := &listener{conn: conn, dst: a.rtp, ssrc: crc32.ChecksumIEEE([]byte(id))}
 		_, _ = conn.WriteToUDP(receiverReport(l.ssrc), l.dst)
 		return l, nil
 	}
