@@ -223,6 +223,8 @@ type consumer struct {
 	// Audio handed out since the last request to lengthen, and to shorten
 	// by half a tick or more, ns.
 	sinceGrow, sinceShrink int64
+	// Whether a bursty source's dip is on (see burstDip).
+	dipping bool
 	// How often the talker paused (a timestamp gap between consecutive
 	// packets) and lost packets, recently: whether running dry is more
 	// likely a pause than a loss (see underrun).

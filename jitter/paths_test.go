@@ -45,7 +45,11 @@ func (b *Buffer) popGeneral(now time.Duration) Frame {
 	if t >= start {
 		c.outBase, c.outTicks, start = t, 0, t
 	}
-	return b.popSlow(t, start, b.target.Load(), b.minT.Load())
+	target := b.target.Load()
+	if t-b.burst.Load() < burstyFor {
+		target = b.burstDip(target)
+	}
+	return b.popSlow(t, start, target, b.minT.Load())
 }
 
 // source is where the traffic generator takes its decisions: a seeded

@@ -54,8 +54,9 @@ func runPhases(t *testing.T, scs []netsim.Scenario, cons netsim.Consumer) []nets
 // fixed-delay oracle's (where that is 10 ms or more: below, the 80 ms
 // start delay over the first second alone adds more than 30%); and for a
 // source that sends faster than real time, nothing lost and nothing
-// concealed, a delay below MaxDelay, and a mean delay within
-// burstRealTimeRatio of the path's real-time oracle (see there).
+// concealed, a delay below MaxDelay, and a mean delay within 1.3 times
+// both the trace's oracle and the path's real-time oracle (see
+// burstRealTimeRatio).
 func playoutTargets(t *testing.T, r netsim.Result, sc netsim.Scenario) {
 	t.Helper()
 	what := fmt.Sprintf("%s at %v, %v", r.Name, r.Phase, r.Consumer)
@@ -65,6 +66,7 @@ func playoutTargets(t *testing.T, r netsim.Result, sc netsim.Scenario) {
 		assert.Zero(t, r.Late+r.Dropped+r.Overflow, "a bursty source loses nothing: %s", what)
 		assert.Zero(t, r.ConcealPct, "nor is any of it concealed: %s", what)
 		assert.Less(t, r.P95Delay, sc.Buffer.MaxDelay, "%s", what)
+		assert.LessOrEqual(t, r.OracleRatio, 1.3, "mean delay against the oracle: %s", what)
 		assert.LessOrEqual(t, r.RealTimeRatio, burstRealTimeRatio, "mean delay against the path's real-time oracle: %s", what)
 		return
 	}
@@ -75,23 +77,22 @@ func playoutTargets(t *testing.T, r netsim.Result, sc netsim.Scenario) {
 
 // burstRealTimeRatio bounds the mean delay of a source that sends in
 // bursts (text-to-speech: 5 s of audio in 200 ms every 5 s) against
-// netsim.Result.RealTimeOracle: the least fixed delay that the same path
-// would need for a real-time sender with the late share the buffer's
-// quantile allows, 0.5%. Not the trace's own oracle, which the 1.3 of the
-// other scenarios holds to: that is the largest delay of the only packets
-// that matter, the first of each burst (the rest arrive seconds early), a
-// dozen a minute, known in hindsight, and rounded to the tick grid: a
-// player that must not lose the next first packet keeps a margin above
-// the level of those packets, and where that margin crosses a grid line
-// the trace's oracle did not need, it plays a whole tick later (the
-// published trace at phases 10 and 15 ms: 1.6–1.8 times the trace's
-// oracle, 1.0–1.6 times the real-time one). The buffer learns the path's
-// jitter from the packets within each burst (see jitter's burstFit):
-// over 20 traces at 4 phases and 2 consumers (TestScenarioSeeds) it
-// loses none, at 1.22 times the real-time oracle on average and 1.72 at
-// worst; the rule before it (StartDelay until 8 packets over 4 s were
-// measured, then twice the largest delay) was at 2.0 and 2.73.
-const burstRealTimeRatio = 2.0
+// netsim.Result.RealTimeOracle as well: the least fixed delay that the
+// same path would need for a real-time sender with the late share the
+// buffer's quantile allows, 0.5%. The trace's own oracle, which the 1.3
+// of the other scenarios holds to, is the largest delay of the only
+// packets that can come late, the first of each burst (the rest arrive
+// seconds early), a dozen a minute, known in hindsight and rounded to
+// the tick grid; a player that must not lose the next first packet
+// keeps a margin above their level (see jitter's burstTarget), and where
+// that margin crosses a grid line the trace's oracle did not need, it
+// plays those packets a whole tick later. It makes up for that within
+// the burst, whose audio is buffered: the delay is a tick shorter there
+// (see jitter's burstDip). Over 20 traces at 4 phases and 2 consumers
+// (TestScenarioSeeds) it loses none, at 0.77 times the trace's oracle
+// on average (1 run in 160 above 1.3) and at most 1.14 times the
+// real-time one; before the dip, 1.37 (80 in 160 above 1.3) and 1.72.
+const burstRealTimeRatio = 1.3
 
 // TestScenarios replays the network scenarios through the buffer in
 // virtual time at four tick phases, with a consumer that time-scales as
@@ -194,6 +195,10 @@ func TestScenarioSeeds(t *testing.T) {
 	for _, base := range append(netsim.Playout(), std[2]) {
 		t.Run(base.Name, func(t *testing.T) {
 			var worstLate, worstExcess, worstRatio float64
+			// A burst source's mean delay against its trace's oracle:
+			// the sum, the runs, and those above 1.3.
+			var burstSum, burstWorst float64
+			var burstRuns, burstOver int
 			for seed := uint64(100); seed < 120; seed++ {
 				sc := base
 				sc.Seed = seed
@@ -208,6 +213,13 @@ func TestScenarioSeeds(t *testing.T) {
 							assert.Less(t, r.P95Delay, sc.Buffer.MaxDelay, "%s", what)
 							assert.LessOrEqual(t, r.RealTimeRatio, burstRealTimeRatio, "mean delay against the path's real-time oracle: %s", what)
 							worstRatio = max(worstRatio, r.RealTimeRatio)
+							assert.LessOrEqual(t, r.OracleRatio, 1.5, "mean delay against the oracle: %s", what)
+							burstSum += r.OracleRatio
+							burstWorst = max(burstWorst, r.OracleRatio)
+							burstRuns++
+							if r.OracleRatio > 1.3 {
+								burstOver++
+							}
 						} else if r.Oracle >= 10*time.Millisecond {
 							assert.LessOrEqual(t, r.OracleRatio, 1.5, "mean delay against the oracle: %s", what)
 							worstRatio = max(worstRatio, r.OracleRatio)
@@ -219,6 +231,14 @@ func TestScenarioSeeds(t *testing.T) {
 						worstExcess = max(worstExcess, r.ExcessConcealPct)
 					}
 				}
+			}
+			if burstRuns > 0 {
+				// On average well within the 1.3 of TestScenarios (0.77
+				// measured), and above it only now and then.
+				avg := burstSum / float64(burstRuns)
+				t.Logf("mean delay / trace oracle: %.2f on average, %.2f at worst, %d of %d runs above 1.3", avg, burstWorst, burstOver, burstRuns)
+				assert.LessOrEqual(t, avg, 1.0, "mean delay / trace oracle, on average")
+				assert.LessOrEqual(t, burstOver, burstRuns/20, "runs above 1.3 times the trace oracle")
 			}
 			t.Logf("over 20 seeds, 4 phases, 2 consumers: worst late %.2f%%, excess concealment %.2f%%, mean/oracle %.2f (for a burst source: against the real-time oracle)",
 				worstLate, worstExcess, worstRatio)
