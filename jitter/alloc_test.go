@@ -75,3 +75,59 @@ func TestAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestAllocsBurst: a source that sends 5 s of audio in one go every 5 s,
+// played by a caller that time-scales as asked (popping until its tick
+// is covered, as the mixer does), so that the delay dips while each
+// burst is buffered (see burstDip), allocates nothing either.
+func TestAllocsBurst(t *testing.T) {
+	b, err := jitter.New(jitter.Config{ClockRate: rate, MaxDelay: 6 * time.Second})
+	require.NoError(t, err)
+	p := &jitter.Packet{SSRC: 1, AudioLevel: -1, Payload: make([]byte, 160)}
+	const burst = 250 // packets of 20 ms: 5 s
+	sent := 0
+	var carry time.Duration
+	step := func(i int) {
+		now := time.Duration(i) * ptime
+		if i%burst == 0 {
+			// The whole burst at once, the first at its own time or
+			// 10 ms after, in turn.
+			at := now - time.Duration(i/burst%2)*10*time.Millisecond
+			for range burst {
+				p.SequenceNumber, p.Timestamp = uint16(sent), uint32(sent)*tick
+				_ = b.Push(at, p)
+				sent++
+			}
+		}
+		pos := carry
+		for pos < ptime {
+			f := b.Pop(now)
+			if f.Kind == jitter.KindEmpty {
+				break
+			}
+			d := time.Duration(f.Duration) * time.Second / rate
+			if a := max(f.Stretch, -d); a != 0 {
+				b.Stretched(a)
+				d += a
+			}
+			pos += d
+		}
+		carry = max(pos-ptime, 0)
+	}
+	i := 0
+	for ; i < 6*burst; i++ {
+		step(i)
+	}
+	before := b.Stats()
+	allocs := testing.AllocsPerRun(2*burst, func() {
+		step(i)
+		i++
+	})
+	require.Zero(t, allocs)
+	st := b.Stats()
+	// (AllocsPerRun runs the function once more than it is told.)
+	t.Logf("over two bursts: shortened %v, lengthened %v", st.Shortened-before.Shortened, st.Lengthened-before.Lengthened)
+	require.GreaterOrEqual(t, st.Shortened-before.Shortened, 2*ptime, "the delay dipped a tick in each burst")
+	require.GreaterOrEqual(t, st.Lengthened-before.Lengthened, ptime, "and came back")
+	require.Zero(t, st.Late+st.Dropped+st.Overflow+st.Concealed+st.Lost, "%+v", st)
+}
