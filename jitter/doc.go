@@ -81,7 +81,12 @@
 // stream's pace are kept and played in turn, none skipped, and left out of
 // the delay estimate (they say nothing about the network), so the buffer
 // neither sheds them as excess delay nor takes them for a shorter route.
-// Set MaxDelay above the longest burst such a source sends.
+// Only the packet that starts each burst can come late, and the target's
+// margin is for it: while a burst's audio is buffered, a caller that
+// time-scales is asked to play it a tick earlier, and the delay is
+// lengthened back before the buffered audio runs out (about 1% of the
+// audio time-scaled per 5 s burst). Set MaxDelay above the longest burst
+// such a source sends.
 //
 // A consumer that stalls for longer than the ring holds plays what the
 // ring kept, then starts over, as at the start, from the packets arriving

@@ -685,7 +685,8 @@ const (
 // samples a minute, and needs StartDelay and then twice its estimate for
 // the first 20 s or so not to lose one (1.6–2.8 times the oracle's
 // delay on the scenario of issue 12, where this is 1.0–1.8, the rest
-// being the tick grid: see TestScenarios).
+// being the tick grid; during a burst the delay dips a tick below it,
+// see burstDip, for 0.5–1.2: see TestScenarios).
 func (e *estimator) burstTarget() (int64, bool) {
 	if e.t1-e.burstT >= burstyFor || e.bf.levelN == 0 {
 		return 0, false
