@@ -25,7 +25,7 @@ import (
 // twice the real-time oracle on average (0.4–1.05 times on normal
 // jitter, 1.4 on Pareto, where the margin covers the largest excess a
 // burst showed; before the delay dipped during bursts, see jitter's
-// burstDip, 1.1–1.2 and 1.6–1.7). Where the jitter is wider
+// burstDip, 1.1–1.2 and 1.55–1.75). Where the jitter is wider
 // or heavy-tailed, a packet of a burst now and then comes so late that
 // no delay short of hundreds of ms saves it (a Pareto path's), or the
 // drift fit takes the sparse first packets for a drifting clock: those
