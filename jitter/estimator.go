@@ -328,6 +328,12 @@ func (e *estimator) measure(start, end int) int64 {
 	// While the source sends in bursts, the packets measured are those
 	// it sent at its own pace: their level is the burst target's.
 	bursty := !e.haveK || e.t1-e.burstT < burstyFor
+	// And its early packets stay out of the drift fit even in a batch
+	// that is not a burst by itself (a few packets of one, split by the
+	// path's jitter): they run seconds ahead of the clock, and with one
+	// measured packet in 5 s, a few of them made the fit read 15 ms of
+	// jitter as a 2.7% drift, and the target went to 590 ms.
+	skipEarly := burst || e.haveK && e.t1-e.burstT < burstyFor
 	// Packets keyed below this came early: the anchor less the step
 	// threshold.
 	if !e.haveK {
@@ -352,6 +358,9 @@ func (e *estimator) measure(start, end int) int64 {
 			e.earlyAt(a.t, ts, a.u)
 			if burst {
 				e.bf.add(ts, k, npt)
+				continue
+			}
+			if skipEarly {
 				continue
 			}
 		} else {
@@ -387,7 +396,7 @@ func (e *estimator) measure(start, end int) int64 {
 	thr := e.stepThreshold()
 	for p := slow; p < end; p++ {
 		a := &all[p&mask]
-		if a.k == noKey && burst {
+		if a.k == noKey && skipEarly {
 			continue
 		}
 		if f := &e.drift; f.blk.holds(a.ts) {
