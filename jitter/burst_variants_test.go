@@ -27,9 +27,11 @@ import (
 // burst showed; before the delay dipped during bursts, see jitter's
 // burstDip, 1.1–1.2 and 1.55–1.75). Where the jitter is wider
 // or heavy-tailed, a packet of a burst now and then comes so late that
-// no delay short of hundreds of ms saves it (a Pareto path's), or the
-// drift fit takes the sparse first packets for a drifting clock: those
-// are printed, not held.
+// no delay short of hundreds of ms saves it (a Pareto path's): those
+// are printed, not held. (With 10 and 15 ms of normal jitter, 2 and 10
+// packets in 160 runs; they were 52 and 50, and 13 with bursts of 2 s
+// in 100 ms, before a burst's early packets were kept out of the drift
+// fit in every batch: the fit took them for a drifting clock.)
 func TestBurstVariants(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1120 runs")
@@ -47,7 +49,7 @@ func TestBurstVariants(t *testing.T) {
 	}{
 		{5 * time.Second, 200 * time.Millisecond, normal(5 * time.Millisecond), true},
 		{3 * time.Second, 500 * time.Millisecond, normal(2 * time.Millisecond), true},
-		{2 * time.Second, 100 * time.Millisecond, normal(5 * time.Millisecond), false},
+		{2 * time.Second, 100 * time.Millisecond, normal(5 * time.Millisecond), true},
 		{time.Second, 300 * time.Millisecond, normal(10 * time.Millisecond), false},
 		{5 * time.Second, 200 * time.Millisecond, normal(15 * time.Millisecond), false},
 		{5 * time.Second, 200 * time.Millisecond, pareto(5*time.Millisecond, 2), false},
