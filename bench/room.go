@@ -138,7 +138,28 @@ func NewRoom(cfg RoomConfig) (*Room, error) {
 	if err != nil {
 		return nil, err
 	}
+	r, err := joinRoom(c, cfg, nil)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if cfg.Warmup <= 0 {
+		cfg.Warmup = 100
+	}
+	for i := 0; i < cfg.Warmup; i++ {
+		r.Prepare()
+		r.Tick()
+	}
+	return r, nil
+}
+
+// joinRoom joins cfg.N participants to c, each sending to sink (nil: to
+// the room's Out, which is not safe for concurrent use).
+func joinRoom(c *mixer.Conference, cfg RoomConfig, sink mixer.Sink) (*Room, error) {
 	r := &Room{Conf: c, cfg: cfg, senders: make([]*sender, cfg.N)}
+	if sink == nil {
+		sink = &r.Out
+	}
 	if cfg.Scenario == Turns4 && cfg.N > 1 {
 		r.turns = TurnSchedule(cfg.Seed, cfg.N, TurnCycle)
 		r.turnAt = int(cfg.Seed*577) % TurnCycle
@@ -158,7 +179,7 @@ func NewRoom(cfg RoomConfig) (*Room, error) {
 			return nil, err
 		}
 		p, err := c.Join(mixer.ParticipantConfig{In: f, InPayloadType: mixer.PT(pt), Out: f, OutPayloadType: mixer.PT(pt),
-			InAudioLevelID: levelExtID, InSRTP: &in, OutSRTP: &out, Sink: &r.Out})
+			InAudioLevelID: levelExtID, InSRTP: &in, OutSRTP: &out, Sink: sink})
 		if err != nil {
 			return nil, err
 		}
@@ -176,13 +197,6 @@ func NewRoom(cfg RoomConfig) (*Room, error) {
 		r.senders[i] = &sender{p: p, clip: clip, off: i*7 + int(cfg.Seed)*31, ssrc: uint32(i + 1), pt: pt,
 			step: uint32(f.FrameSamples(Ptime)), prot: prot, buf: make([]byte, 0, 1600),
 			seq: uint16(i * 100), ts: uint32(i) * 4000, speech: talk, silence: clip}
-	}
-	if cfg.Warmup <= 0 {
-		cfg.Warmup = 100
-	}
-	for i := 0; i < cfg.Warmup; i++ {
-		r.Prepare()
-		r.Tick()
 	}
 	return r, nil
 }

@@ -59,6 +59,39 @@ tick_table() {
 	}' "$raw/e2e.txt"
 }
 
+# Both SRTP backends side by side, from srtp's BenchmarkBackends (compact
+# against pion, interleaved, hot: one context, cold: round-robin over 2,000)
+# and BenchmarkColdHot (each backend's cold/hot ratio) in the micro run.
+srtp_table() {
+	echo "| profile | operation | contexts | compact ns/pkt | pion ns/pkt | pion/compact |"
+	echo "|---|---|---|---:|---:|---:|"
+	awk '/^BenchmarkBackends\// {
+		name=$1; sub(/^BenchmarkBackends\//, "", name); sub(/-[0-9]+$/, "", name)
+		n=split(name, f, "/")
+		c=""; p=""; r=""
+		for (i = 2; i < NF; i++) {
+			if ($(i+1) == "ns/pkt-compact") c=$i
+			if ($(i+1) == "ns/pkt-pion") p=$i
+			if ($(i+1) == "pion/compact") r=$i
+		}
+		printf "| %s | %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], c, p, r
+	}' "$raw/micro.txt"
+	echo
+	echo "| profile | backend | operation | hot ns/pkt | cold ns/pkt | cold/hot |"
+	echo "|---|---|---|---:|---:|---:|"
+	awk '/^BenchmarkColdHot\// {
+		name=$1; sub(/^BenchmarkColdHot\//, "", name); sub(/-[0-9]+$/, "", name)
+		n=split(name, f, "/"); sub(/^backend=/, "", f[2])
+		h=""; c=""; r=""
+		for (i = 2; i < NF; i++) {
+			if ($(i+1) == "ns/pkt-hot") h=$i
+			if ($(i+1) == "ns/pkt-cold") c=$i
+			if ($(i+1) == "cold/hot") r=$i
+		}
+		printf "| %s | %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], h, c, r
+	}' "$raw/micro.txt"
+}
+
 {
 	echo "# rtpmix benchmark report"
 	echo
@@ -76,11 +109,19 @@ tick_table() {
 	echo
 	echo "## Capacity: participants per conference within 50% of real time"
 	echo
+	echo "The small-room rows (turns4, all4) are sets of 4-party Opus rooms; the split-room table below them is one 4,000-party Opus room run by a mixer.Engine on 1 worker and on every core's worker with EngineConfig.SplitAt."
+	echo
 	echo "\`$cmd_cap\`"
 	echo
 	cat "$raw/capacity.md"
 	echo
 	echo "![µs per tick against N](capacity.svg)"
+	echo
+	echo "## SRTP: the compact backend against pion/srtp"
+	echo
+	echo "\`go test -run '^\$' -bench 'BenchmarkBackends|BenchmarkColdHot' -benchtime=$BENCHTIME ./srtp\` (part of the micro run; 112-byte packets)"
+	echo
+	srtp_table
 	echo
 	echo "## Conference tick, one core"
 	echo

@@ -11,6 +11,12 @@
 // Every room runs SRTP both ways; the senders' work (encoding is done
 // beforehand, SRTP protect per packet) is outside the timed tick.
 //
+// Split room (-split N, default 4000; 0 skips it): one Opus room of N
+// with 3 talkers run by a real mixer.Engine in real time, on 1 worker and
+// on all cores' workers with EngineConfig.SplitAt (mixer.SuggestedSplitAt),
+// the two interleaved over -splitrounds rounds; it reports each one's mean
+// and p99 tick, its CPU time per tick, and the ratios of 1 worker to all.
+//
 //	go run ./bench/cmd/capacity -csv bench/results/capacity.csv -svg bench/results/capacity.svg
 package main
 
@@ -44,6 +50,9 @@ func main() {
 	svgPath := flag.String("svg", "", "write the chart of µs per tick against N to this SVG file")
 	md := flag.Bool("md", false, "print the table as Markdown")
 	verbose := flag.Bool("v", false, "log each point as it is measured")
+	splitN := flag.Int("split", 4000, "participants of the split-room scenario (one Opus room, 3 talkers, 1 worker against all cores' workers splitting it); 0 skips it")
+	splitRounds := flag.Int("splitrounds", 3, "rounds of the split-room scenario, 1 worker and all workers interleaved")
+	splitTicks := flag.Int("splitticks", 250, "measured ticks of each split-room run")
 	flag.Parse()
 
 	clips, err := bench.LoadClips(*testdata, 250)
@@ -96,7 +105,9 @@ func main() {
 
 	// The table.
 	budget := time.Duration(*share * float64(bench.Ptime))
-	if *md {
+	if len(rows) == 0 {
+		// -codec '' -small '': the split room alone.
+	} else if *md {
 		fmt.Printf("Largest N with mean tick ≤ %v (%.0f%% of %v) and p99 ≤ %v; SRTP both ways.\n\n", budget, *share*100, bench.Ptime, bench.Ptime)
 		head := "| codec | speakers | 1 core: N | mean | p99 | µs/participant |"
 		sep := "|---|---|---:|---:|---:|---:|"
@@ -132,6 +143,11 @@ func main() {
 			fmt.Fprintln(tw)
 		}
 		tw.Flush()
+	}
+	if *splitN > 0 {
+		if err := splitRoom(clips, *splitN, *splitRounds, *splitTicks, *md, *verbose); err != nil {
+			log.Fatal(err)
+		}
 	}
 	fmt.Fprintf(os.Stderr, "capacity: %d points in %v\n", len(points), time.Since(start).Round(time.Second))
 
