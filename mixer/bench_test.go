@@ -109,14 +109,44 @@ func BenchmarkTick(b *testing.B) {
 	}
 }
 
+// BenchmarkTickSRTP is the headline rooms with each SRTP profile
+// (both ways): PCMU 3-party rooms and an Opus room of 1000, 3 talkers.
+// Run it with -cpu 1.
+func BenchmarkTickSRTP(b *testing.B) {
+	for _, prof := range []srtp.Profile{srtp.ProfileAEADAES128GCM, srtp.ProfileAESCM128HMACSHA1_80} {
+		for _, room := range []struct {
+			codec string
+			n     int
+		}{{"PCMU", 3}, {"Opus", 1000}} {
+			f, pt := pcmu, uint8(0)
+			if room.codec == "Opus" {
+				f, pt = opf, 111
+			}
+			var speech []benchClip
+			for _, name := range []string{"alice", "bob", "carol", "dave"} {
+				speech = append(speech, encodeClip(b, f, loadClip(b, name), 250))
+			}
+			silence := encodeClip(b, f, make([]int16, 48000), 1)
+			b.Run(fmt.Sprintf("%s/%s/3talk/N=%d", prof, room.codec, room.n), func(b *testing.B) {
+				tickProfile = prof
+				defer func() { tickProfile = srtp.ProfileAESCM128HMACSHA1_80 }()
+				benchConference(b, f, pt, room.n, false, speech, &silence, RTCPConfig{})
+			})
+		}
+	}
+}
+
+// tickProfile is the SRTP profile benchConference's participants use.
+var tickProfile = srtp.ProfileAESCM128HMACSHA1_80
+
 func benchConference(b *testing.B, f codec.Format, pt uint8, n int, allTalk bool, speech []benchClip, silence *benchClip, rc RTCPConfig) {
 	c, err := NewConference(ConferenceConfig{})
 	require.NoError(b, err)
 	sink := &countSink{}
 	senders := make([]*benchSender, n)
 	for i := range senders {
-		in, _ := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
-		out, _ := srtp.GenerateKeys(srtp.ProfileAESCM128HMACSHA1_80)
+		in, _ := srtp.GenerateKeys(tickProfile)
+		out, _ := srtp.GenerateKeys(tickProfile)
 		p, err := c.Join(ParticipantConfig{In: f, InPayloadType: PT(pt), Out: f, OutPayloadType: PT(pt),
 			InAudioLevelID: levelExtID, InSRTP: &in, OutSRTP: &out, Sink: sink, RTCP: rc})
 		require.NoError(b, err)

@@ -48,7 +48,11 @@ type encodeGroup struct {
 	out     codec.Format
 	encCfg  codec.Config
 	members []*Participant // listeners this tick
-	chain   encodeChain
+	// fanFirst is the group's first listener this tick and fanRes its
+	// payload's index in splitState.res, in a split tick (shard.go).
+	fanFirst *Participant
+	fanRes   int32
+	chain    encodeChain
 }
 
 // assignGroup puts p in the group for its current key, creating the group

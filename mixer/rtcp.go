@@ -457,22 +457,31 @@ func (c *Conference) rtcpTick(now time.Duration) {
 	if !pending && now < c.rtcpDue {
 		return
 	}
+	if c.rtcpSplit() && !pending {
+		return
+	}
 	next := never
 	for _, p := range c.parts {
 		if pending {
 			c.rtcpRequests(p, now)
 		}
 		if now >= p.out.rtcpDue {
-			o := &p.rtcpOut
-			m, s, we := p.rtcpMembers()
-			if o.sched.Due(now, m, s, we) {
-				p.sendReport(now, false) // on success, schedules the next
-			}
-			p.out.rtcpDue = o.sched.Next()
+			c.rtcpReport(p, now)
 		}
 		next = min(next, p.out.rtcpDue)
 	}
 	c.rtcpDue = next
+}
+
+// rtcpReport sends p's periodic report if its schedule says it is due, and
+// sets when to look again. p's report time has come (now ≥ rtcpDue).
+func (c *Conference) rtcpReport(p *Participant, now time.Duration) {
+	o := &p.rtcpOut
+	m, s, we := p.rtcpMembers()
+	if o.sched.Due(now, m, s, we) {
+		p.sendReport(now, false) // on success, schedules the next
+	}
+	p.out.rtcpDue = o.sched.Next()
 }
 
 // rtcpRequests emits p's ByeReceived event and sends the report

@@ -46,6 +46,7 @@ const (
 	phasePull   = iota + 1 // pop, level, talk detector (pullSplit)
 	phaseFinish            // drop what the non-speakers sent (mixSpeakers)
 	phaseFan               // each group listener's packet (fanRun)
+	phaseParts             // each listener's packet and report check (sendToGroupsSplit)
 )
 
 // splitJob is a worker's board for the room it is ticking: which
@@ -89,6 +90,16 @@ type splitState struct {
 	fanning bool
 	res     []fanResult
 	fan     []fanItem
+
+	// The listeners' pass of sendToGroupsSplit also finds the reports
+	// due when rtcp is set: shard k writes the indexes in parts of its
+	// due participants to due[k·size:], their count to ndue[k] and the
+	// earliest report time of the others to next[k].
+	rtcp     bool
+	rtcpDone bool // rtcpTick's check is done for this tick
+	due      []int32
+	ndue     []int32
+	next     []time.Duration
 }
 
 // fanResult is one group's encoded payload for this tick.
@@ -97,6 +108,7 @@ type fanResult struct {
 	ok      bool
 	silent  bool
 	level   uint8
+	noEnc   bool // the group has no encoder: its listeners count an encode error
 }
 
 type fanItem struct {
@@ -184,6 +196,117 @@ func (c *Conference) fanRun() {
 	clear(s.res)
 }
 
+// fanDirect says whether sendToGroupsSplit can serve every group: not
+// when one repacketizes (ptime.go), which needs its member list.
+func (c *Conference) fanDirect() bool {
+	for _, g := range c.groupList {
+		if g.chain.repack != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// sendToGroupsSplit is sendToGroups in a split tick. The owner finds each
+// group's first listener (a scan that stops as soon as every group has
+// one: in a large room, after a few participants) and encodes each group
+// that has one; then one split pass over every participant does what the
+// serial code does in two (collect each group's listeners, then send to
+// them): each listener is sent its group's packet, and when reports are
+// due, each participant's report time is checked in the same pass. Same
+// packets, same per-participant order as sendToGroups then rtcpTick.
+func (c *Conference) sendToGroupsSplit() {
+	acc := c.acc[:c.frame]
+	heard := len(c.mixSet) > 0
+	s := &c.sh
+	need := len(c.groupList)
+	for _, g := range c.groupList {
+		g.fanFirst, g.fanRes = nil, -1
+		g.members = g.members[:0] // unused here: hold no one who left
+	}
+	for _, p := range c.parts {
+		if need == 0 {
+			break
+		}
+		g := p.group
+		if g == nil || g.fanFirst != nil || !hearsGroup(p) || p.out.paused {
+			continue
+		}
+		g.fanFirst = p
+		need--
+	}
+	s.res = s.res[:0]
+	for _, g := range c.groupList {
+		ch := &g.chain
+		if g.fanFirst == nil {
+			ch.active = false
+			continue
+		}
+		g.fanRes = int32(len(s.res))
+		if ch.enc == nil {
+			s.res = append(s.res, fanResult{noEnc: true})
+			continue
+		}
+		if !ch.active {
+			ch.resume()
+		}
+		silent := !heard || g.key.deaf
+		if !silent {
+			ch.limit(acc, nil, g.key.gainOut, c.cfg.DisableLimiter)
+		}
+		payload, ok, err := ch.encode(len(acc), silent, c.silence)
+		if err != nil {
+			inc(&g.fanFirst.out.encodeErrors)
+		}
+		s.res = append(s.res, fanResult{payload: payload, ok: ok, silent: silent, level: outLevel(ch.mix[:len(acc)], silent)})
+	}
+	// The report check rides along when reports may be due and no
+	// request is pending (rtcpTick serves those, emitting events).
+	n := len(c.parts)
+	shards := c.shards(n)
+	s.rtcp = c.now >= c.rtcpDue && !c.rtcpPending.Load()
+	if s.rtcp {
+		if cap(s.due) < n {
+			s.due = make([]int32, n, 2*n) // on joins only
+		}
+		s.due = s.due[:n]
+		if cap(s.ndue) < shards {
+			s.ndue = make([]int32, shards, 2*shards)
+			s.next = make([]time.Duration, shards, 2*shards)
+		}
+		s.ndue, s.next = s.ndue[:shards], s.next[:shards]
+	}
+	c.runSplit(phaseParts, shards)
+	clear(s.res) // the chains' buffers, reused
+	if s.rtcp {
+		s.rtcp = false
+		s.rtcpDone = true
+		next := never
+		for k, m := range s.ndue {
+			next = min(next, s.next[k])
+			for _, i := range s.due[k*s.size : k*s.size+int(m)] {
+				p := c.parts[i]
+				c.rtcpReport(p, c.now)
+				next = min(next, p.out.rtcpDue)
+			}
+		}
+		c.rtcpDue = next
+	}
+}
+
+// hearsGroup says whether p hears its group's shared mix this tick.
+func hearsGroup(p *Participant) bool {
+	return !p.spk.speaker && !p.spk.leaving && !privateNow(p)
+}
+
+// rtcpSplit says whether this tick's report check was done by the split
+// listeners' pass (sendToGroupsSplit), consuming that.
+func (c *Conference) rtcpSplit() bool {
+	done := c.sh.rtcpDone
+	c.sh.rtcpDone = false
+	return done
+}
+
 // runShard runs shard k of phase. Any goroutine that claimed it.
 func (c *Conference) runShard(phase, k int) {
 	s := &c.sh
@@ -207,6 +330,36 @@ func (c *Conference) runShard(phase, k int) {
 			if !p.spk.speaker && !p.spk.leaving {
 				c.finishInput(p, c.frame)
 			}
+		}
+	case phaseParts:
+		hi := min(lo+s.size, len(c.parts))
+		now, rtcp := c.now, s.rtcp
+		next, m := never, int32(0)
+		for i, p := range c.parts[lo:hi] {
+			if hearsGroup(p) {
+				p.own.active = false // own chain idle: taken over afresh when next used
+				if p.out.paused {
+					p.out.skip()
+				} else if g := p.group; g != nil {
+					r := &s.res[g.fanRes]
+					if r.noEnc {
+						inc(&p.out.encodeErrors)
+					} else {
+						p.out.send(now, r.payload, r.ok, r.silent, r.level, c.csrc, c.csrcLvl)
+					}
+				}
+			}
+			if rtcp {
+				if now >= p.out.rtcpDue {
+					s.due[lo+int(m)] = int32(lo + i)
+					m++
+				} else {
+					next = min(next, p.out.rtcpDue)
+				}
+			}
+		}
+		if rtcp {
+			s.ndue[k], s.next[k] = m, next
 		}
 	case phaseFan:
 		hi := min(lo+s.size, len(s.fan))

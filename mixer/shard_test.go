@@ -35,14 +35,19 @@ type hashSink struct {
 	buf        []byte
 	sum        uint64
 	n, gaps    int
-	bad        int
+	bad, rtcp  int
 	seq0, last uint16
 	ts0        uint32
 }
 
 func (s *hashSink) WriteRTP(pkt []byte) error {
 	if len(pkt) < 12 || (pkt[1] >= 200 && pkt[1] <= 204) {
-		return nil // RTCP
+		if _, err := s.u.UnprotectRTCP(s.buf[:0], pkt); err != nil {
+			s.bad++
+		} else {
+			s.rtcp++
+		}
+		return nil // RTCP: counted, not hashed
 	}
 	plain, err := s.u.UnprotectRTP(s.buf[:0], pkt, &s.hdr)
 	if err != nil {
@@ -237,6 +242,29 @@ func TestSplitRoomSameOutput(t *testing.T) {
 			assert.Greater(t, serial.sinks[10].n, ticks/2, "listeners hear the talkers")
 		})
 	}
+}
+
+// TestSplitRTCP: in a split room the listeners' pass also finds the
+// reports due (sendToGroupsSplit); every participant gets its first
+// report (due within 3.1 s of joining) as it does unsplit, valid SRTCP.
+func TestSplitRTCP(t *testing.T) {
+	f := pcmu
+	speech := []benchClip{encodeClip(t, f, loadClip(t, "alice"), 150)}
+	silence := encodeClip(t, f, make([]int16, 48000), 1)
+	const ticks = 200 // 4 s
+	serial, _ := runSplitRoom(t, 0, 0, 600, ticks, f, 0, speech, &silence)
+	split, _ := runSplitRoom(t, 2, SuggestedSplitAt, 600, ticks, f, 0, speech, &silence)
+	assert.Positive(t, split.c.sh.phases, "the split room split")
+	total := [2]int{}
+	for k, r := range []*splitRoom{serial, split} {
+		for i, s := range r.sinks {
+			require.Zero(t, s.bad, "participant %d: packets that failed SRTP or SRTCP", i)
+			require.Positive(t, s.rtcp, "participant %d: reports", i)
+			total[k] += s.rtcp
+		}
+	}
+	t.Logf("reports: serial %d, split %d", total[0], total[1])
+	assert.InDelta(t, total[0], total[1], float64(total[0])/5, "as many reports split as serial")
 }
 
 // TestSplitTickAllocs: a split tick, on two workers, allocates nothing.

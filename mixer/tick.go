@@ -304,6 +304,10 @@ func (c *Conference) sendToSpeakers() {
 // sendToGroups encodes each group's shared mix once and sends it to every
 // listener in the group.
 func (c *Conference) sendToGroups() {
+	if c.splitting(len(c.parts)) && c.fanDirect() {
+		c.sendToGroupsSplit()
+		return
+	}
 	acc := c.acc[:c.frame]
 	heard := len(c.mixSet) > 0
 	for _, g := range c.groupList {
