@@ -65,6 +65,7 @@ type Conference struct {
 	speakers  []*Participant // selected, at most the effective max
 	mixSet    []*Participant // speakers plus those ramping out this tick
 	groups    map[groupKey]*encodeGroup
+	rates     rateCount // the participants' natural rates (rates.go)
 	groupList []*encodeGroup
 	acc       []int32
 	csrc      []uint32
@@ -119,6 +120,7 @@ func NewConference(cfg ConferenceConfig) (*Conference, error) {
 		ids:     make(map[string]*Participant),
 		events:  make(chan Event, cfg.EventBuffer),
 		groups:  make(map[groupKey]*encodeGroup),
+		rates:   make(rateCount),
 		acc:     make([]int32, maxFrame),
 		csrc:    make([]uint32, 0, 2*maxCSRC),
 		csrcLvl: make([]uint8, 0, 2*maxCSRC),
@@ -422,6 +424,7 @@ func naturalRate(f codec.Format) int {
 func (c *Conference) add(p *Participant, now time.Duration) {
 	p.joined = true
 	c.parts = append(c.parts, p)
+	c.rates.count(p.tcfg, 1)
 	c.dl.dirty = true
 	c.numParts.Store(int32(len(c.parts)))
 	c.updateRate()
@@ -447,6 +450,9 @@ func (c *Conference) remove(p *Participant, now time.Duration) {
 	// to the sinks: at once in a hand-driven tick, from the deliverer in
 	// an Engine.
 	defer p.out.dl.leave()
+	if p.joined {
+		c.rates.count(p.tcfg, -1)
+	}
 	p.joined = false
 	c.stopPassing(p)
 	c.parts = deleteP(c.parts, p)
@@ -515,15 +521,7 @@ func (c *Conference) updateRate() {
 	if c.cfg.SampleRate != 0 {
 		return
 	}
-	r := 8000
-	for _, p := range c.parts {
-		if n := naturalRate(p.tcfg.In); n > r {
-			r = n
-		}
-		if n := naturalRate(p.tcfg.Out); n > r {
-			r = n
-		}
-	}
+	r := c.rates.highest()
 	if r > c.cfg.MaxSampleRate {
 		r = c.cfg.MaxSampleRate
 	}

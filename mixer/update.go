@@ -304,6 +304,8 @@ func (p *Participant) applyTick(c *Conference, pl *updatePlan, now time.Duration
 		p.sendBye(now) // RFC 3550 §8.2: the old source says goodbye
 		o.restart(next.SSRC)
 	}
+	c.rates.count(p.tcfg, -1)
+	c.rates.count(next, 1)
 	p.tcfg = next
 	if pl.outChanged {
 		p.own = *pl.own
