@@ -123,7 +123,7 @@ func NewEngine(cfg EngineConfig) *Engine {
 	e := &Engine{cfg: cfg, where: make(map[*Conference]*worker)}
 	for range cfg.Workers {
 		w := &worker{e: e, d: newDeliverer(cfg.SinkBudget), wake: make(chan struct{}, 1), quit: make(chan struct{})}
-		w.job.owner = w
+		w.job.owner, w.job.wake = w, make(chan struct{}, 1)
 		empty := []*scheduled{}
 		w.list.Store(&empty)
 		e.workers = append(e.workers, w)

@@ -58,13 +58,59 @@ type splitJob struct {
 	_ pad
 	// word: generation (32 bits) | end (16) | next (16): the shards in
 	// [next, end) are unclaimed.
-	word  atomic.Uint64
-	_     pad
-	done  atomic.Uint32
-	_     pad
-	c     *Conference
-	phase int
-	owner *worker
+	word atomic.Uint64
+	_    pad
+	done atomic.Uint32
+	// waiting: the owner is blocked on wake until done reaches total.
+	waiting atomic.Bool
+	_       pad
+	c       *Conference
+	phase   int
+	total   uint32 // shards of the phase: written with c and phase
+	owner   *worker
+	wake    chan struct{} // capacity 1
+}
+
+// splitSpin is how long an owner whose shards are all taken spins
+// (yielding) for the others' last shards before it blocks: about what one
+// shard has left on average, so that on an idle machine it rarely blocks,
+// while on a loaded one a helper descheduled mid-shard does not make the
+// owner burn its core waiting.
+const splitSpin = 50 * time.Microsecond
+
+// finished marks one claimed shard done: the last one wakes a blocked
+// owner. Whoever ran the shard.
+func (j *splitJob) finished() {
+	total := j.total // before done moves: the owner may then publish the next phase
+	if j.done.Add(1) == total && j.waiting.Load() {
+		select {
+		case j.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wait returns once every shard of the phase is done: the owner spins for
+// splitSpin, then blocks until the last helper wakes it. waiting and done
+// are sequentially consistent atomics, so either the owner sees done at
+// total or the helper that brought it there sees waiting; a token left
+// from an earlier phase costs one more look at done.
+func (j *splitJob) wait() {
+	total := j.total
+	if j.done.Load() >= total {
+		return
+	}
+	t0 := Monotonic()
+	for j.done.Load() < total && Monotonic()-t0 < splitSpin {
+		runtime.Gosched()
+	}
+	for j.done.Load() < total {
+		j.waiting.Store(true)
+		if j.done.Load() < total {
+			<-j.wake
+		}
+	}
+	j.waiting.Store(false)
 }
 
 // splitState is a conference's side: what its shards share. Tick only,
@@ -380,7 +426,7 @@ func (c *Conference) runSplit(phase, shards int) {
 	t0 := Monotonic()
 	defer func() { s.inPhases += Monotonic() - t0 }()
 	j := s.job
-	j.c, j.phase = c, phase
+	j.c, j.phase, j.total = c, phase, uint32(shards)
 	j.done.Store(0)
 	s.gen++
 	w := uint64(s.gen)<<32 | uint64(shards)<<16
@@ -394,11 +440,9 @@ func (c *Conference) runSplit(phase, shards int) {
 		c.runShard(phase, k)
 		j.done.Add(1)
 	}
-	for spins := 0; j.done.Load() < uint32(shards); spins++ {
-		// Another worker is finishing a shard it took (a few hundred
-		// µs at most, unless the OS descheduled it).
-		runtime.Gosched()
-	}
+	// Another worker may be finishing a shard it took (a few hundred µs
+	// at most, unless the OS descheduled it).
+	j.wait()
 	j.c = nil
 }
 
@@ -455,7 +499,7 @@ func (w *worker) help(until time.Duration) {
 					break
 				}
 				j.c.runShard(j.phase, k)
-				j.done.Add(1)
+				j.finished()
 				e.helped.Add(1)
 				took = true
 			}
