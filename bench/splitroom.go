@@ -11,8 +11,8 @@ import (
 	"github.com/rtpmix/rtpmix/srtp"
 )
 
-// A split room: one large conference run by a real mixer.Engine in real
-// time, on one worker, or on several with EngineConfig.SplitAt so that the
+// A split room: one large conference run by a real mixer.Engine, on one
+// worker, or on several with EngineConfig.SplitAt so that the
 // other workers take shards of its per-participant passes. Unlike Room,
 // whose ticks a benchmark calls by hand, the Engine's own worker ticks
 // it on its deadlines, and the room's tick times are the conference's own
@@ -81,21 +81,20 @@ type SplitPoint struct {
 }
 
 // MeasureSplit runs one room of cfg.N on an Engine of cfg.Workers
-// workers and returns its tick times. The Engine's clock stands still
-// while the participants join, so that one tick applies every join; then
-// it follows real time, and a feeding goroutine writes each participant's
-// next SRTP packet after each tick, between ticks, as the far ends'
-// packets would arrive. Sinks count packets and drop them.
+// workers and returns its tick times. The Engine's clock is a stepped one:
+// it stands at 0 while the participants join, then a feeding goroutine
+// steps it one ptime at a time: once a tick has finished, it writes each
+// participant's next SRTP packet (arriving at the clock's time, the far
+// ends' work and the server's inbound work, untimed) and only then moves
+// the clock to the next tick's deadline. The worker waits for that
+// deadline on its timer as always (one ptime of real time after it last
+// looked), so ticks come every ptime plus the tick's own time, and the
+// feeding never runs during a tick, which would take the core a helper
+// needs. Sinks count packets and drop them.
 func MeasureSplit(cfg SplitConfig) (SplitPoint, error) {
 	cfg.defaults()
-	var base atomic.Int64 // 0: the clock stands at 0; else Monotonic at its start
-	clock := func() time.Duration {
-		b := base.Load()
-		if b == 0 {
-			return 0
-		}
-		return mixer.Monotonic() - time.Duration(b)
-	}
+	var vnow atomic.Int64 // the Engine's clock
+	clock := func() time.Duration { return time.Duration(vnow.Load()) }
 	var packets atomic.Uint64
 	sink := mixer.SinkFunc(func([]byte) error { packets.Add(1); return nil })
 	e := mixer.NewEngine(mixer.EngineConfig{Workers: cfg.Workers, SplitAt: cfg.SplitAt, Clock: clock})
@@ -117,7 +116,7 @@ func MeasureSplit(cfg SplitConfig) (SplitPoint, error) {
 		return SplitPoint{}, err
 	}
 	runtime.GC()
-	base.Store(int64(max(1, mixer.Monotonic())))
+	vnow.Store(int64(Ptime)) // the first deadline: that tick applies the joins
 
 	type snap struct {
 		ticks     uint64
@@ -163,10 +162,12 @@ func MeasureSplit(cfg SplitConfig) (SplitPoint, error) {
 				return
 			}
 			r.Prepare()
+			now := clock()
 			for _, s := range r.senders {
-				_ = s.p.WriteRTP(s.ready)
+				_ = s.p.WriteRTPAt(now, s.ready)
 			}
 			r.ticks++
+			vnow.Add(int64(Ptime))
 		}
 	}()
 	if err := <-done; err != nil {

@@ -3,12 +3,14 @@ package mixer
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/rtpmix/rtpmix/codec"
+	"github.com/rtpmix/rtpmix/internal/cputime"
 	"github.com/rtpmix/rtpmix/internal/pcm"
 	"github.com/rtpmix/rtpmix/srtp"
 )
@@ -127,20 +129,33 @@ func BenchmarkTickSRTP(b *testing.B) {
 				speech = append(speech, encodeClip(b, f, loadClip(b, name), 250))
 			}
 			silence := encodeClip(b, f, make([]int16, 48000), 1)
-			b.Run(fmt.Sprintf("%s/%s/3talk/N=%d", prof, room.codec, room.n), func(b *testing.B) {
-				tickProfile = prof
-				defer func() { tickProfile = srtp.ProfileAESCM128HMACSHA1_80 }()
-				benchConference(b, f, pt, room.n, false, speech, &silence, RTCPConfig{})
-			})
+			// inband=off: without the in-band DTMF detector on the
+			// speakers' audio (on by default; not in older commits).
+			for _, inband := range []InBandDetection{InBandOn, InBandOff} {
+				name := fmt.Sprintf("%s/%s/3talk/N=%d", prof, room.codec, room.n)
+				if inband == InBandOff {
+					name += "/inband=off"
+				}
+				b.Run(name, func(b *testing.B) {
+					tickProfile, tickCPU, tickConf = prof, true, ConferenceConfig{DTMF: DTMFConfig{InBand: inband}}
+					defer func() { tickProfile, tickCPU, tickConf = srtp.ProfileAESCM128HMACSHA1_80, false, ConferenceConfig{} }()
+					benchConference(b, f, pt, room.n, false, speech, &silence, RTCPConfig{})
+				})
+			}
 		}
 	}
 }
 
-// tickProfile is the SRTP profile benchConference's participants use.
-var tickProfile = srtp.ProfileAESCM128HMACSHA1_80
+// tickProfile is the SRTP profile benchConference's participants use;
+// tickCPU makes it report the thread's CPU time per tick.
+var (
+	tickProfile = srtp.ProfileAESCM128HMACSHA1_80
+	tickCPU     bool
+	tickConf    ConferenceConfig // benchConference's conference
+)
 
 func benchConference(b *testing.B, f codec.Format, pt uint8, n int, allTalk bool, speech []benchClip, silence *benchClip, rc RTCPConfig) {
-	c, err := NewConference(ConferenceConfig{})
+	c, err := NewConference(tickConf)
 	require.NoError(b, err)
 	sink := &countSink{}
 	senders := make([]*benchSender, n)
@@ -179,16 +194,34 @@ func benchConference(b *testing.B, f codec.Format, pt uint8, n int, allTalk bool
 		prepare(i)
 		tick(i)
 	}
+	// With tickCPU, the thread's CPU time per tick beside the wall time:
+	// on a shared machine the wall time counts whoever else held the
+	// core. (Reading the thread's clock is a system call, inside the
+	// timed part: BenchmarkTick leaves it out.)
+	if tickCPU {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	var cpu time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		prepare(160 + i)
 		b.StartTimer()
+		if !tickCPU {
+			tick(160 + i)
+			continue
+		}
+		c0 := cputime.Thread()
 		tick(160 + i)
+		cpu += cputime.Thread() - c0
 	}
 	perTick := float64(b.Elapsed().Microseconds()) / float64(b.N)
 	b.ReportMetric(perTick, "µs/tick")
+	if tickCPU {
+		b.ReportMetric(float64(cpu.Nanoseconds())/1000/float64(b.N), "cpu-µs/tick")
+	}
 	// Participants one core carries with ticks using half of real time.
 	b.ReportMetric(float64(n)*10000/perTick, "participants/core@50%")
 	b.ReportMetric(float64(c.Stats().Speakers), "speakers")

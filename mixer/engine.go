@@ -58,10 +58,13 @@ type EngineConfig struct {
 	// conference's worker. Splitting changes no packet: each participant's
 	// stream is built by one goroutine at a time, in tick order.
 	//
-	// Off by default (0 or negative): on the 2-core development machine,
-	// under load, two workers were not faster than one on a 4,000-party
-	// room and used 30–40 % more CPU (BenchmarkSplitTick). Measure on your
-	// machine before turning it on; SuggestedSplitAt is where it can pay.
+	// Off by default (0 or negative): on the 2-core development VM, with
+	// other work on it, two workers ticked a 4,000-party Opus room 1.1–1.2×
+	// as fast as one (load average 2.5; 0.8–1.3× at 7–17) for 0.9–1.1×
+	// the CPU time per tick (the capacity tool's split room,
+	// BenchmarkSplitTick): cheap now, but not yet shown to pay. Measure on your machine before turning it on
+	// (go run ./bench/cmd/capacity -codec '' -small '' -split 4000);
+	// SuggestedSplitAt is where it can pay.
 	SplitAt int
 }
 

@@ -12,7 +12,8 @@
 // beforehand, SRTP protect per packet) is outside the timed tick.
 //
 // Split room (-split N, default 4000; 0 skips it): one Opus room of N
-// with 3 talkers run by a real mixer.Engine in real time, on 1 worker and
+// with 3 talkers run by a real mixer.Engine (one tick per ptime, the inbound
+// packets written between ticks), on 1 worker and
 // on all cores' workers with EngineConfig.SplitAt (mixer.SuggestedSplitAt),
 // the two interleaved over -splitrounds rounds; it reports each one's mean
 // and p99 tick, its CPU time per tick, and the ratios of 1 worker to all.

@@ -47,7 +47,7 @@ func splitRoom(clips *bench.Clips, n, rounds, ticks int, md, verbose bool) error
 		load = string(b[:len(b)-1])
 	}
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
-	title := fmt.Sprintf("Split room: one Opus room of %d, 3 talkers, SRTP both ways, run by a mixer.Engine in real time; "+
+	title := fmt.Sprintf("Split room: one Opus room of %d, 3 talkers, SRTP both ways, run by a mixer.Engine (inbound packets written between ticks); "+
 		"1 worker against %d workers with SplitAt %d, %d rounds interleaved, %d ticks each (load average %s).",
 		n, cores, mixer.SuggestedSplitAt, max(1, rounds), ticks, load)
 	head := []string{"workers", "SplitAt", "round", "ms/tick mean", "p99", "CPU ms/tick", "packets/tick", "overruns"}
