@@ -453,11 +453,9 @@ func (p *Participant) startRTCP(now time.Duration) {
 // looks at no participant; then one comparison each on a line the tick
 // has just written, and the schedule of those due.
 func (c *Conference) rtcpTick(now time.Duration) {
+	split := c.rtcpSplit() // this tick's check done by the split fan-out
 	pending := c.rtcpPending.Load() && c.rtcpPending.Swap(false)
-	if !pending && now < c.rtcpDue {
-		return
-	}
-	if c.rtcpSplit() && !pending {
+	if !pending && (split || now < c.rtcpDue) {
 		return
 	}
 	next := never
