@@ -27,7 +27,7 @@ func main() {
 	flag.StringVar(&cfg.NATSDir, "nats-dir", "", "embedded NATS JetStream directory (default a temporary one)")
 	flag.StringVar(&cfg.TrunkIP, "trunk-ip", "", "IP the trunk sockets bind and advertise (default -media-ip)")
 	flag.DurationVar(&cfg.Lease, "lease", 3*time.Second, "node lease (TTL of its key in the nodes bucket)")
-	flag.DurationVar(&cfg.TrunkSilence, "trunk-silence", time.Second, "drop a trunk silent this long")
+	flag.DurationVar(&cfg.TrunkSilence, "trunk-silence", DefaultTrunkSilence, "drop a trunk silent this long")
 	flag.DurationVar(&cfg.PartIdle, "part-idle", 5*time.Second, "drop a room's part this long after its last participant left (negative: keep it)")
 	b := &cfg.Bridge
 	flag.StringVar(&b.HTTPAddr, "http", "127.0.0.1:8080", "control API listen address; beyond loopback it needs $RTPMIX_API_TOKEN")

@@ -53,7 +53,10 @@ type NodeConfig struct {
 	// must be under half of Lease.
 	Refresh time.Duration
 	// TrunkSilence drops a trunk that has carried nothing, keepalives
-	// included, for this long (its peer died). Default 1 s (4 keepalives).
+	// included, for this long (its peer died). Default 900 ms (3.6
+	// keepalive intervals: two lost keepalives never drop a trunk), checked
+	// every 1/20 of it, so that a dead peer's streams are gone within a
+	// second of its last packet.
 	TrunkSilence time.Duration
 	// PartIdle drops a part this long after its last participant left
 	// (and the room's key with the room's last part). Default 5 s;
@@ -82,7 +85,7 @@ func (c NodeConfig) withDefaults() (NodeConfig, error) {
 		c.Refresh = time.Second
 	}
 	if c.TrunkSilence == 0 {
-		c.TrunkSilence = time.Second
+		c.TrunkSilence = DefaultTrunkSilence
 	}
 	if c.PartIdle == 0 {
 		c.PartIdle = 5 * time.Second
@@ -483,10 +486,13 @@ func (n *Node) node(ctx context.Context, id string) (nodeRec, bool) {
 	return rec, true
 }
 
+// DefaultTrunkSilence is Config.TrunkSilence's default.
+const DefaultTrunkSilence = 900 * time.Millisecond
+
 // silenceLoop drops the trunks whose peer went silent.
 func (n *Node) silenceLoop() {
 	defer n.wg.Done()
-	t := time.NewTicker(n.cfg.TrunkSilence / 10)
+	t := time.NewTicker(n.cfg.TrunkSilence / 20)
 	defer t.Stop()
 	for {
 		select {
