@@ -221,7 +221,7 @@ func (b *Buffer) popSlow(t, start, target, minT int64) Frame {
 			}
 			continue
 		}
-		if f, ok := b.popMissing(t, start, dd-target); ok {
+		if f, ok := b.popMissing(t, start, dd-target, target); ok {
 			return f
 		}
 	}
@@ -582,7 +582,7 @@ func (b *Buffer) popPacket(s *slot, t, start, slack, target int64) (Frame, bool)
 	// with more to spare, one at a time, spaced out, so that the delay
 	// comes down in small steps, never as a flush of speech. Never the
 	// packet the buffer just held the cursor for.
-	if c.held == 0 && w >= durNs+durNs/4 && (quiet && b.mayDropQuiet(w-durNs-durNs/4) || b.mayForce(start, w-durNs, slack+lead)) {
+	if c.held == 0 && w >= durNs+durNs/4 && (quiet && b.mayDropQuiet(w-durNs-durNs/4) || b.mayForce(start, w-durNs, slack+target+lead)) {
 		if !quiet {
 			c.forcedAt = start
 		}
@@ -669,14 +669,15 @@ func (b *Buffer) jitterHyst() int64 {
 
 // mayForce reports whether an audible packet may be dropped at output
 // time start, when without it the frame would still have excess slack to
-// spare, and the delay is delay beyond the target.
+// spare, and the delay is delay (target included: the target the slack
+// was measured against, which a bursty source's dip lowers).
 func (b *Buffer) mayForce(start, excess, delay int64) bool {
 	c := &b.c
 	least := c.forceMin
 	if b.stretching() {
 		least = max(least, forceStretchMin)
 	}
-	return start-c.forcedAt >= forceSpacing(excess) && (excess >= least && !b.bursty(c.now) || delay+b.target.Load() > b.maxDelay)
+	return start-c.forcedAt >= forceSpacing(excess) && (excess >= least && !b.bursty(c.now) || delay > b.maxDelay)
 }
 
 // bursty reports whether, as of t, the source has lately sent faster than
@@ -698,8 +699,9 @@ func (c *consumer) countLoss() {
 	}
 }
 
-// popMissing handles a cursor whose packet is not here, with slack.
-func (b *Buffer) popMissing(t, start, slack int64) (Frame, bool) {
+// popMissing handles a cursor whose packet is not here, with slack
+// against target.
+func (b *Buffer) popMissing(t, start, slack, target int64) (Frame, bool) {
 	c := &b.c
 	x := c.next + 1
 	for {
@@ -716,7 +718,7 @@ func (b *Buffer) popMissing(t, start, slack int64) (Frame, bool) {
 		// producer's line.
 		nt := b.tail.Load()
 		if nt == c.tail {
-			return b.underrun(t, start, slack), true
+			return b.underrun(t, start, slack, target), true
 		}
 		c.tail = nt
 	}
@@ -794,7 +796,7 @@ func (b *Buffer) popMissing(t, start, slack int64) (Frame, bool) {
 }
 
 // underrun plays through a cursor with nothing buffered after it.
-func (b *Buffer) underrun(t, start, slack int64) Frame {
+func (b *Buffer) underrun(t, start, slack, target int64) Frame {
 	c := &b.c
 	if nb := b.beyond.Load(); nb >= c.next+b.capacity {
 		return b.restart(nb)
@@ -818,7 +820,7 @@ func (b *Buffer) underrun(t, start, slack int64) Frame {
 	// conceal for overdueMax past the deadline (a lost packet or two),
 	// then play silence.
 	lead := start - t
-	hold := slack+b.c.learntNs < b.maxDelay-b.target.Load()-lead
+	hold := slack+b.c.learntNs < b.maxDelay-target-lead
 	if c.talking && c.run < b.nsToTicks(int64(concealRunMax)) &&
 		(slack < 0 || 2*c.pauses < c.losses || c.pauses == 0 && c.losses == 0 && slack < overdueMax) {
 		if hold {
