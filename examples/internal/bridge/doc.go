@@ -43,8 +43,8 @@
 // under rtcp-mux). An offer naming someone else's address therefore makes
 // the bridge send nothing there. An offer with 0.0.0.0 (comedia) is
 // answered at the address it sends from. Config.TrustOfferAddress sends at
-// once instead. Offers naming the bridge's own ports, its HTTP port, a
-// multicast or broadcast group are refused (488).
+// once instead. Offers naming the bridge's own media ports, a multicast or
+// broadcast group are refused (488).
 //
 // # RTCP
 //

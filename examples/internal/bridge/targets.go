@@ -32,19 +32,11 @@ func (s *Server) checkTarget(o *offer) error {
 }
 
 // isSelf reports whether d reaches the bridge: its media IP with a port in
-// its media range or one of its media sockets, or its HTTP port.
+// its media range or one of its media sockets. (Its HTTP port is TCP: RTP
+// sent there reaches no socket, and refusing it refused real peers whose
+// RTP port happened to have the API's number.)
 func (s *Server) isSelf(d netip.AddrPort) bool {
 	a, port := d.Addr(), d.Port()
-	if s.ln != nil {
-		// An API on all interfaces is reached at any local address, of
-		// which the bridge knows its media IP and loopback.
-		if h, ok := s.ln.Addr().(*net.TCPAddr); ok && int(port) == h.Port {
-			ha, _ := netip.AddrFromSlice(h.IP)
-			if a == s.mediaIP || a == ha.Unmap() || a.IsLoopback() {
-				return true
-			}
-		}
-	}
 	if a != s.mediaIP {
 		return false
 	}
